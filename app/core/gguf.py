@@ -1,0 +1,244 @@
+"""Read a GGUF file's header without loading the model.
+
+Used twice: to describe models in the library (name, architecture, parameters,
+quantization, context, chat template) and to reject a bad file with a clear reason
+before llama.cpp sees it, since llama.cpp may kill the process on some bad input.
+Pure Python, bounded reads: a garbage header cannot make it allocate gigabytes.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from app.core.errors import ModelFileError
+
+MAGIC = b"GGUF"
+_MAX_STRING = 64 * 1024 * 1024
+_MAX_ARRAY = 1 << 28
+_MAX_TENSORS = 1 << 20
+_MAX_KV = 1 << 16
+_KEEP_ARRAY = 64  # arrays longer than this are skipped (token lists), only counted
+
+# ggml tensor types: (elements per block, bytes per block)
+_TYPE_SIZE: dict[int, tuple[int, int]] = {
+    0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34),
+    9: (32, 36), 10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176), 14: (256, 210),
+    15: (256, 292), 16: (256, 66), 17: (256, 74), 18: (256, 98), 19: (256, 50), 20: (32, 18),
+    21: (256, 110), 22: (256, 82), 23: (256, 136), 24: (1, 1), 25: (1, 2), 26: (1, 4),
+    27: (1, 8), 28: (1, 8), 29: (256, 56), 30: (1, 2), 34: (256, 54), 35: (256, 66), 39: (32, 17),
+}
+_TYPE_NAME = {
+    0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 8: "Q8_0", 10: "Q2_K",
+    11: "Q3_K", 12: "Q4_K", 13: "Q5_K", 14: "Q6_K", 16: "IQ2_XXS", 17: "IQ2_XS", 18: "IQ3_XXS",
+    19: "IQ1_S", 20: "IQ4_NL", 21: "IQ3_S", 22: "IQ2_S", 23: "IQ4_XS", 29: "IQ1_M", 30: "BF16",
+    34: "TQ1_0", 35: "TQ2_0", 39: "MXFP4",
+}
+FILE_TYPES = {
+    0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K",
+    11: "Q3_K_S", 12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S",
+    17: "Q5_K_M", 18: "Q6_K", 19: "IQ2_XXS", 20: "IQ2_XS", 21: "Q2_K_S", 22: "IQ3_XS",
+    23: "IQ3_XXS", 24: "IQ1_S", 25: "IQ4_NL", 26: "IQ3_S", 27: "IQ3_M", 28: "IQ2_S",
+    29: "IQ2_M", 30: "IQ4_XS", 31: "IQ1_M", 32: "BF16", 36: "TQ1_0", 37: "TQ2_0", 38: "MXFP4",
+}
+# value types: struct format of the scalar ones
+_SCALAR = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+
+
+@dataclass
+class GGUFHeader:
+    """The metadata and tensor summary of a GGUF file."""
+
+    path: Path
+    version: int
+    metadata: dict[str, Any]
+    array_lengths: dict[str, int] = field(default_factory=dict)
+    tensor_count: int = 0
+    parameters: int = 0
+    data_offset: int = 0
+    data_size: int = 0
+    file_size: int = 0
+    tensor_types: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def architecture(self) -> str:
+        return str(self.metadata.get("general.architecture", "unknown"))
+
+    @property
+    def name(self) -> str:
+        name = self.metadata.get("general.name")
+        return str(name) if name else self.path.stem
+
+    @property
+    def context_length(self) -> int:
+        return int(self.metadata.get(f"{self.architecture}.context_length", 0) or 0)
+
+    @property
+    def chat_template(self) -> str | None:
+        template = self.metadata.get("tokenizer.chat_template")
+        return template if isinstance(template, str) and template.strip() else None
+
+    @property
+    def quantization(self) -> str:
+        file_type = self.metadata.get("general.file_type")
+        if isinstance(file_type, int) and file_type in FILE_TYPES:
+            return FILE_TYPES[file_type]
+        if self.tensor_types:  # the type most weights use
+            return max(self.tensor_types, key=self.tensor_types.__getitem__)
+        return "unknown"
+
+    @property
+    def layers(self) -> int:
+        return int(self.metadata.get(f"{self.architecture}.block_count", 0) or 0)
+
+    @property
+    def embedding_length(self) -> int:
+        return int(self.metadata.get(f"{self.architecture}.embedding_length", 0) or 0)
+
+    def kv_bytes_per_token(self) -> int:
+        """Bytes of f16 KV cache one token of context costs (an estimate for fit badges)."""
+        arch = self.architecture
+        heads = int(self.metadata.get(f"{arch}.attention.head_count", 0) or 0)
+        kv_heads = int(self.metadata.get(f"{arch}.attention.head_count_kv", heads) or heads)
+        if not heads or not self.embedding_length:
+            return 2 * self.layers * self.embedding_length * 2
+        head_dim = self.embedding_length // heads
+        return 2 * self.layers * kv_heads * head_dim * 2
+
+
+class _Reader:
+    def __init__(self, f: BinaryIO, path: Path, size: int) -> None:
+        self.f, self.path, self.size = f, path, size
+
+    def bad(self, reason: str) -> ModelFileError:
+        return ModelFileError(str(self.path), reason)
+
+    def read(self, n: int) -> bytes:
+        data = self.f.read(n)
+        if len(data) != n:
+            raise self.bad(f"the file is truncated (it ends at byte {self.size} inside the header)")
+        return data
+
+    def unpack(self, fmt: str) -> Any:
+        return struct.unpack(fmt, self.read(struct.calcsize(fmt)))[0]
+
+    def string(self) -> str:
+        n = self.unpack("<Q")
+        if n > _MAX_STRING or self.f.tell() + n > self.size:
+            raise self.bad("the header is damaged (a text field has an impossible length)")
+        return self.read(n).decode("utf-8", errors="replace")
+
+    def skip_string(self) -> None:
+        n = self.unpack("<Q")
+        if n > _MAX_STRING or self.f.tell() + n > self.size:
+            raise self.bad("the header is damaged (a text field has an impossible length)")
+        self.f.seek(n, 1)
+
+    def value(self, vtype: int) -> Any:
+        if vtype in _SCALAR:
+            return self.unpack(_SCALAR[vtype])
+        if vtype == 8:
+            return self.string()
+        raise self.bad(f"the header is damaged (unknown value type {vtype})")
+
+
+def read_header(path: str | Path) -> GGUFHeader:
+    """Parse and sanity-check a GGUF file's header; raise ModelFileError with the reason."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(str(path), "the file does not exist (was it moved or deleted?)")
+    if not path.is_file():
+        raise ModelFileError(str(path), "this is a folder, not a model file")
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            return _parse(_Reader(f, path, size))
+    except PermissionError:
+        raise ModelFileError(str(path), "Inkling is not allowed to read this file") from None
+    except OSError as exc:
+        raise ModelFileError(str(path), f"the file could not be read ({exc.strerror or exc})") from None
+
+
+def _parse(r: _Reader) -> GGUFHeader:
+    if r.size == 0:
+        raise r.bad("the file is empty")
+    head = r.f.read(4)
+    if head != MAGIC:
+        if len(head) < 4:
+            raise r.bad("the file is too short to be a GGUF model")
+        if head[:4] in (b"ggml", b"ggjt", b"ggmf", b"lmgg", b"tjgg"):
+            raise r.bad("this is an old GGML model; convert it to GGUF or download a GGUF version")
+        raise r.bad("this is not a GGUF model file (wrong magic number)")
+    version = r.unpack("<I")
+    if version not in (2, 3):
+        raise r.bad(f"GGUF version {version} is not supported (only 2 and 3)")
+    n_tensors = r.unpack("<Q")
+    n_kv = r.unpack("<Q")
+    if n_tensors > _MAX_TENSORS or n_kv > _MAX_KV:
+        raise r.bad("the header is damaged (impossible tensor or metadata count)")
+
+    metadata: dict[str, Any] = {}
+    array_lengths: dict[str, int] = {}
+    for _ in range(n_kv):
+        key = r.string()
+        vtype = r.unpack("<I")
+        if vtype == 9:
+            itype = r.unpack("<I")
+            count = r.unpack("<Q")
+            if count > _MAX_ARRAY:
+                raise r.bad(f"the header is damaged (array {key!r} claims {count} items)")
+            array_lengths[key] = count
+            if itype == 8:
+                items = [r.string() if count <= _KEEP_ARRAY else r.skip_string() for _ in range(count)]
+            elif itype in _SCALAR:
+                width = struct.calcsize(_SCALAR[itype])
+                if r.f.tell() + width * count > r.size:
+                    raise r.bad("the file is truncated (an array runs past its end)")
+                raw = r.read(width * count) if count <= _KEEP_ARRAY else r.f.seek(width * count, 1)
+                items = list(struct.unpack(f"<{count}{_SCALAR[itype][1]}", raw)) if count <= _KEEP_ARRAY else []
+            else:
+                raise r.bad(f"the header is damaged (array {key!r} of unsupported type {itype})")
+            if count <= _KEEP_ARRAY:
+                metadata[key] = items
+        else:
+            metadata[key] = r.value(vtype)
+
+    parameters = 0
+    end = 0
+    types: dict[str, int] = {}
+    for _ in range(n_tensors):
+        name = r.string()
+        n_dims = r.unpack("<I")
+        if not 1 <= n_dims <= 8:
+            raise r.bad(f"the header is damaged (tensor {name!r} has {n_dims} dimensions)")
+        dims = [r.unpack("<Q") for _ in range(n_dims)]
+        ttype = r.unpack("<I")
+        offset = r.unpack("<Q")
+        elements = 1
+        for d in dims:
+            elements *= d
+        parameters += elements
+        type_name = _TYPE_NAME.get(ttype, f"type{ttype}")
+        if n_dims >= 2:
+            types[type_name] = types.get(type_name, 0) + elements
+        if ttype in _TYPE_SIZE:
+            block, nbytes = _TYPE_SIZE[ttype]
+            end = max(end, offset + (elements // block) * nbytes)
+
+    alignment = metadata.get("general.alignment", 32)
+    if not isinstance(alignment, int) or alignment <= 0:
+        alignment = 32
+    data_offset = -(-r.f.tell() // alignment) * alignment
+    if data_offset + end > r.size:
+        missing = data_offset + end - r.size
+        raise r.bad(
+            f"the file is truncated: {missing:,} bytes of weights are missing "
+            "(an unfinished download or copy?)"
+        )
+    return GGUFHeader(
+        path=r.path, version=version, metadata=metadata, array_lengths=array_lengths,
+        tensor_count=n_tensors, parameters=parameters, data_offset=data_offset,
+        data_size=end, file_size=r.size, tensor_types=types,
+    )

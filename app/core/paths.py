@@ -1,0 +1,64 @@
+"""Where Inkling keeps its files: one module, with the ``INKLING_HOME`` override.
+
+With ``INKLING_HOME=<dir>`` every folder lives under ``<dir>`` (tests, portable
+installs); otherwise the platform's user folders from platformdirs are used.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+APP_NAME = "Inkling"
+
+
+@dataclass(frozen=True)
+class AppPaths:
+    """The folders Inkling writes to. Call :meth:`ensure` before writing."""
+
+    data: Path
+    config: Path
+    logs: Path
+    cache: Path
+
+    @property
+    def database(self) -> Path:
+        return self.data / "inkling.sqlite3"
+
+    @property
+    def models(self) -> Path:
+        return self.data / "models"
+
+    @property
+    def downloads(self) -> Path:
+        return self.data / "downloads"
+
+    @property
+    def preferences(self) -> Path:
+        return self.config / "preferences.json"
+
+    @property
+    def engine_log(self) -> Path:
+        return self.logs / "engine.log"
+
+    def ensure(self) -> AppPaths:
+        for folder in (self.data, self.config, self.logs, self.cache, self.models, self.downloads):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+def app_paths() -> AppPaths:
+    """The folders for this run, honouring ``INKLING_HOME``."""
+    home = os.environ.get("INKLING_HOME")
+    if home:
+        root = Path(home).expanduser().resolve()
+        return AppPaths(root / "data", root / "config", root / "logs", root / "cache")
+    import platformdirs
+
+    return AppPaths(
+        Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+        Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+        Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
+        Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
+    )

@@ -1,0 +1,373 @@
+"""The llama.cpp runtime inside the engine process: load, generate, score.
+
+Only the engine process imports this module. It drives llama-cpp-python's
+``Llama`` at the level of ``eval`` and a sampler chain instead of
+``create_completion`` so that it can:
+
+- reuse the longest cached prompt prefix (a follow-up turn evaluates only new tokens);
+- read the probability and alternatives of each token from the last position's
+  logits (no ``logits_all`` buffer, no quarter-speed decode);
+- stop between tokens and, through llama.cpp's abort callback, inside a long prompt;
+- detokenize with a large buffer, so whitespace tokens longer than 32 bytes survive
+  (llama-cpp-python drops them; see FACTS.md) and code keeps its indentation.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import os
+import random
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from app.core.context import StopMatcher, fit_messages, keep_tail
+from app.core.errors import ContextOverflow, EngineError, InsufficientMemory, Interrupted, ModelFileError, NoModelLoaded
+from app.core.events import Alternative, Finished, LoadOptions, ModelInfo, ScoredToken, ScoreResult, Timings, TokenEvent
+from app.core.gguf import read_header
+from app.core.sampling import SamplingSettings
+from app.core.system import available_memory, default_threads
+from app.engine.chat_format import ChatFormat
+from app.engine.sampler import build_sampler
+
+Emit = Callable[[TokenEvent], None]
+_OVERHEAD = 192 * 1024 * 1024  # compute buffers and runtime, beyond weights and KV cache
+_MIN_REPLY = 16  # a reply shorter than this is not worth starting
+
+
+def memory_needed(file_size: int, kv_bytes_per_token: int, n_ctx: int) -> int:
+    """Bytes of RAM a CPU load needs: weights (mmap'd), f16 KV cache, buffers."""
+    return file_size + kv_bytes_per_token * n_ctx + _OVERHEAD
+
+
+def _libc_strlen() -> Any:
+    """A C function usable as llama.cpp's abort callback with no Python in the loop.
+
+    ``strlen(flag)`` is 0 while the shared flag byte is 0 and 1 once it is set to 1,
+    which is exactly "should abort?". A Python callback would run per graph node
+    (hundreds of times a token) under the GIL and cost decode speed.
+    """
+    if sys.platform == "win32":
+        return ctypes.cdll.msvcrt.strlen
+    return ctypes.CDLL(None).strlen
+
+
+class LlamaRuntime:
+    """Owns one ``llama_cpp.Llama`` at a time. Not thread-safe: one caller, the worker loop."""
+
+    def __init__(self, cancel_flag: Any | None = None) -> None:
+        self.llm: Any = None
+        self.info: ModelInfo | None = None
+        self._flag = cancel_flag
+        self._pieces: dict[int, bytes] = {}
+        self._abort_cb: Any = None
+        self._format: ChatFormat | None = None
+
+    # -- state ----------------------------------------------------------------
+
+    def cancelled(self) -> bool:
+        return self._flag is not None and self._flag[0] == b"\x01"
+
+    def _require(self) -> Any:
+        if self.llm is None:
+            raise NoModelLoaded()
+        return self.llm
+
+    # -- load -----------------------------------------------------------------
+
+    def load(self, path: str, options: LoadOptions) -> ModelInfo:
+        import llama_cpp
+
+        self.unload()
+        header = read_header(path)  # rejects missing / truncated / non-GGUF files first
+        opts = options.normalised()
+        n_ctx = opts.n_ctx
+        if header.context_length:
+            n_ctx = min(n_ctx, max(256, header.context_length // 256 * 256))
+        gpu = bool(llama_cpp.llama_supports_gpu_offload())
+        gpu_layers = opts.n_gpu_layers if gpu else 0
+        if not gpu_layers:
+            needed = memory_needed(header.file_size, header.kv_bytes_per_token(), n_ctx)
+            free = available_memory()
+            if free is not None and needed > free:
+                raise InsufficientMemory(needed, free, path)
+        threads = opts.n_threads or default_threads()
+        try:
+            llm = llama_cpp.Llama(
+                model_path=str(path), n_ctx=n_ctx, n_gpu_layers=gpu_layers, n_threads=threads,
+                n_threads_batch=os.cpu_count() or threads, n_batch=opts.n_batch, verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelFileError(str(path), f"llama.cpp could not load it ({exc})") from None
+        self.llm = llm
+        self._pieces = {}
+        self._abort_cb = None
+        if self._flag is not None:
+            self._abort_cb = llama_cpp.ggml_abort_callback(ctypes.cast(_libc_strlen(), ctypes.c_void_p).value)
+            llama_cpp.llama_set_abort_callback(llm.ctx, self._abort_cb, ctypes.c_void_p(ctypes.addressof(self._flag)))
+        model = llm._model
+        bos = model.token_bos()
+        eos = model.token_eos()
+        self._format = ChatFormat(
+            header.chat_template,
+            model.token_get_text(bos) if bos >= 0 else "",
+            model.token_get_text(eos) if eos >= 0 else "",
+        )
+        self.info = ModelInfo(
+            path=str(path), name=header.name, architecture=header.architecture,
+            parameters=header.parameters, quantization=header.quantization,
+            file_size=header.file_size, context_trained=header.context_length, context=llm.n_ctx(),
+            vocab_size=llm.n_vocab(), has_chat_template=self._format.has_template,
+            chat_template_note=self._format.note, gpu_offload_supported=gpu,
+            gpu_layers=gpu_layers, n_threads=threads,
+        )
+        return self.info
+
+    def unload(self) -> None:
+        if self.llm is not None:
+            llm, self.llm = self.llm, None
+            llm.close()  # never touch a closed Llama again: it segfaults
+        self.info = None
+        self._format = None
+
+    # -- text helpers ---------------------------------------------------------
+
+    def _piece(self, token: int) -> bytes:
+        piece = self._pieces.get(token)
+        if piece is None:
+            import llama_cpp
+
+            buf = ctypes.create_string_buffer(256)
+            n = llama_cpp.llama_token_to_piece(self.llm._model.vocab, token, buf, 256, 0, False)
+            if n < 0:
+                buf = ctypes.create_string_buffer(-n)
+                n = llama_cpp.llama_token_to_piece(self.llm._model.vocab, token, buf, -n, 0, False)
+            piece = buf.raw[: max(n, 0)]
+            self._pieces[token] = piece
+        return piece
+
+    def _text(self, token: int) -> str:
+        return self._piece(token).decode("utf-8", errors="replace")
+
+    def tokenize(self, text: str, *, special: bool = False, add_bos: bool = True) -> list[int]:
+        llm = self._require()
+        return llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special)
+
+    def token_pieces(self, text: str) -> list[tuple[int, str]]:
+        return [(t, self._text(t)) for t in self.tokenize(text, add_bos=False)]
+
+    def chat_tokens(self, messages: list[dict[str, str]]) -> list[int]:
+        self._require()
+        assert self._format is not None
+        prompt = self._format.render(messages)
+        bos = self._format.bos_token
+        add_bos = not (bos and prompt.startswith(bos))
+        return self.tokenize(prompt, special=True, add_bos=add_bos)
+
+    def count_chat_tokens(self, messages: list[dict[str, str]]) -> int:
+        return len(self.chat_tokens(messages))
+
+    # -- generation -----------------------------------------------------------
+
+    def chat(self, messages: list[dict[str, str]], settings: SamplingSettings, alternatives: int, emit: Emit) -> Finished:
+        llm = self._require()
+        n_ctx = llm.n_ctx()
+        budget = max(n_ctx - settings.max_tokens, 0)
+        fitted = fit_messages(messages, self.count_chat_tokens, budget)
+        tokens = self.chat_tokens(fitted.messages)
+        max_tokens = settings.max_tokens
+        if len(tokens) + max_tokens > n_ctx:
+            max_tokens = n_ctx - len(tokens)
+            if max_tokens < _MIN_REPLY:
+                raise ContextOverflow(len(tokens), n_ctx)
+        return self._generate(tokens, settings, alternatives, emit, max_tokens=max_tokens,
+                              dropped=fitted.dropped, strip_first=True)
+
+    def complete(self, prompt: str, settings: SamplingSettings, alternatives: int, emit: Emit) -> Finished:
+        llm = self._require()
+        n_ctx = llm.n_ctx()
+        tokens = self.tokenize(prompt, add_bos=True)
+        max_tokens = min(settings.max_tokens, n_ctx // 2) if len(tokens) + settings.max_tokens > n_ctx else settings.max_tokens
+        limit = n_ctx - max_tokens
+        bos = llm._model.token_bos()
+        kept = keep_tail(tokens, limit, keep_first=bos if bos >= 0 else None)
+        return self._generate(kept, settings, alternatives, emit, max_tokens=max_tokens,
+                              truncated=len(tokens) - len(kept))
+
+    def _reuse_prefix(self, tokens: list[int]) -> int:
+        """Keep the longest cached prefix of ``tokens``; return how many tokens are cached."""
+        llm = self.llm
+        cached = llm.n_tokens
+        limit = min(cached, len(tokens))
+        same = 0
+        if limit:
+            diff = np.nonzero(llm.input_ids[:limit] != np.asarray(tokens[:limit], dtype=llm.input_ids.dtype))[0]
+            same = int(diff[0]) if len(diff) else limit
+        same = min(same, len(tokens) - 1)  # the last prompt token is always evaluated for fresh logits
+        if same > 0 and llm._ctx.kv_cache_seq_rm(-1, same, -1):
+            llm.n_tokens = same
+            return same
+        llm.n_tokens = 0
+        llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+        return 0
+
+    def _generate(self, tokens: list[int], s: SamplingSettings, n_alt: int, emit: Emit, *, max_tokens: int,
+                  dropped: int = 0, truncated: int = 0, strip_first: bool = False) -> Finished:
+        import llama_cpp
+
+        llm = self.llm
+        start = time.perf_counter()
+        reused = self._reuse_prefix(tokens)
+        seed = s.seed if s.seed is not None else random.randrange(2**31)
+        sampler = build_sampler(llm, s, seed, self._banned_bias(s))
+        try:
+            llm.eval(tokens[reused:])
+        except RuntimeError as exc:
+            if self.cancelled():
+                return Finished("cancelled", "", Timings(len(tokens), len(tokens) - reused, _ms(start)), seed, dropped, truncated)
+            raise EngineError(f"llama.cpp failed while reading the prompt: {exc}") from None
+        prompt_ms = _ms(start)
+
+        vocab = llm._model.vocab
+        n_vocab = llm.n_vocab()
+        n_ctx = llm.n_ctx()
+        ctx = llm._ctx
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        stops = StopMatcher(s.stop)
+        parts: list[str] = []
+        reason = "length"
+        generated = 0
+        first_ms = 0.0
+        gen_start = time.perf_counter()
+        leading = strip_first
+        for _ in range(max_tokens):
+            if self.cancelled():
+                reason = "cancelled"
+                break
+            token = sampler.sample(ctx, -1)
+            if llama_cpp.llama_vocab_is_eog(vocab, token):
+                reason = "stop"
+                break
+            generated += 1
+            prob: float | None = None
+            alts: tuple[Alternative, ...] = ()
+            if n_alt > 0:
+                prob, alts = self._alternatives(llama_cpp.llama_get_logits_ith(ctx.ctx, -1), n_vocab, token, n_alt)
+            text = stops.feed(decoder.decode(self._piece(token)))
+            if leading and text:
+                text = text.lstrip(" ") if text.strip() else ""
+                leading = not text
+            if not first_ms:
+                first_ms = _ms(start)
+            parts.append(text)
+            emit(TokenEvent(text, token, prob, alts))
+            if stops.stopped:
+                reason = "stop"
+                break
+            if llm.n_tokens >= n_ctx:
+                break
+            try:
+                llm.eval([token])
+            except RuntimeError as exc:
+                if self.cancelled():
+                    reason = "cancelled"
+                    break
+                raise EngineError(f"llama.cpp failed while generating: {exc}") from None
+        tail = "" if stops.stopped else stops.feed(decoder.decode(b"", final=True)) + stops.flush()
+        if tail:
+            parts.append(tail)
+            emit(TokenEvent(tail, -1))
+        timings = Timings(len(tokens), len(tokens) - reused, prompt_ms, generated, _ms(gen_start), first_ms)
+        return Finished(reason, "".join(parts), timings, seed, dropped, truncated, max_tokens)  # type: ignore[arg-type]
+
+    def _alternatives(self, ptr: Any, n_vocab: int, token: int, k: int) -> tuple[float, tuple[Alternative, ...]]:
+        """The token's probability and the k likeliest tokens, from the raw logits (temperature 1)."""
+        logits = np.ctypeslib.as_array(ptr, shape=(n_vocab,))
+        top = np.argpartition(logits, -k)[-k:]
+        top = top[np.argsort(-logits[top])]
+        peak = float(logits[top[0]])
+        z = float(np.exp(logits - peak).sum())
+        prob = float(np.exp(float(logits[token]) - peak) / z)
+        alts = tuple(Alternative(self._text(int(t)), int(t), float(np.exp(float(logits[t]) - peak) / z)) for t in top)
+        return prob, alts
+
+    def _banned_bias(self, s: SamplingSettings) -> dict[int, float]:
+        bias = {int(t): float(b) for t, b in s.logit_bias}
+        for word in s.banned_words:
+            for variant in {word, " " + word, word.capitalize(), " " + word.capitalize(), word.upper(), " " + word.upper()}:
+                ids = self.tokenize(variant, add_bos=False)
+                if ids:
+                    bias[ids[0]] = float("-inf")
+        return bias
+
+    # -- scoring --------------------------------------------------------------
+
+    def score(self, text: str, top: int = 1) -> ScoreResult:
+        """How likely the model found each token of ``text`` (row i of the logits predicts token i+1)."""
+        import llama_cpp
+        from llama_cpp import _internals
+
+        llm = self._require()
+        bos = llm._model.token_bos()
+        body = self.tokenize(text, add_bos=False)
+        seq = ([bos] if bos >= 0 else []) + body
+        offset = len(seq) - len(body)
+        n_ctx = llm.n_ctx()
+        n_vocab = llm.n_vocab()
+        chunk = min(llm.n_batch, 128)
+        batch = _internals.LlamaBatch(n_tokens=chunk, embd=0, n_seq_max=1)
+        logprobs: list[float | None] = [None] * len(seq)
+        expected: list[tuple[Alternative, ...]] = [()] * len(seq)
+        llm.n_tokens = 0
+        llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+        window_start = 0
+        pos = 0
+        try:
+            for begin in range(0, len(seq), chunk):
+                part = seq[begin : begin + chunk]
+                if pos + len(part) > n_ctx:  # a text longer than the context: start a fresh window
+                    llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+                    window_start, pos = begin, 0
+                batch.set_batch(part, n_past=pos, logits_all=True)
+                llm._ctx.decode(batch)
+                rows = np.ctypeslib.as_array(llama_cpp.llama_get_logits(llm.ctx), shape=(len(part), n_vocab))
+                peak = rows.max(axis=1, keepdims=True)
+                lse = peak[:, 0] + np.log(np.exp(rows - peak).sum(axis=1))
+                for i in range(len(part)):
+                    nxt = begin + i + 1
+                    if nxt < len(seq):
+                        logprobs[nxt] = float(rows[i, seq[nxt]] - lse[i])
+                        if top > 0:
+                            best = np.argpartition(rows[i], -top)[-top:]
+                            best = best[np.argsort(-rows[i, best])]
+                            expected[nxt] = tuple(
+                                Alternative(self._text(int(t)), int(t), float(np.exp(rows[i, t] - lse[i]))) for t in best
+                            )
+                pos += len(part)
+                if self.cancelled():
+                    raise Interrupted()
+        except RuntimeError as exc:
+            llm.n_tokens = 0
+            if self.cancelled():
+                raise Interrupted() from None
+            raise EngineError(f"llama.cpp failed while scoring: {exc}") from None
+        if window_start == 0:  # the whole text is in the cache: a continuation can reuse it
+            llm.input_ids[: len(seq)] = seq
+            llm.n_tokens = len(seq)
+        else:
+            llm.n_tokens = 0
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        scored = tuple(
+            ScoredToken(decoder.decode(self._piece(t)), t, logprobs[i + offset], expected[i + offset])
+            for i, t in enumerate(body)
+        )
+        return ScoreResult(scored)
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000.0
+

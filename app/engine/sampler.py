@@ -1,0 +1,62 @@
+"""Maps SamplingSettings onto a llama.cpp sampler chain.
+
+The chain follows llama-cpp-python's own order (penalties, grammar, top-k,
+typical, top-p, min-p, temperature, dist) so that speed and behaviour match the
+plain binding, plus a logit-bias stage for banned tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.core.errors import InvalidSetting
+from app.core.sampling import SamplingSettings
+
+
+def build_sampler(llm: Any, settings: SamplingSettings, seed: int, bias: dict[int, float]) -> Any:
+    """A fresh sampler chain for one request (llama_cpp imported lazily: engine process only)."""
+    import llama_cpp
+    from llama_cpp import _internals
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    s = settings
+    sampler = _internals.LlamaSampler()
+    if bias:
+        sampler.add_logit_bias(llm.n_vocab(), bias)
+    sampler.add_penalties(
+        n_vocab=llm.n_vocab(),
+        penalty_last_n=int(s.repeat_last_n),
+        penalty_repeat=float(s.repeat_penalty),
+        penalty_freq=float(s.frequency_penalty),
+        penalty_present=float(s.presence_penalty),
+    )
+    grammar = s.grammar
+    if s.json_schema:
+        try:
+            grammar = json_schema_to_gbnf(s.json_schema)
+        except Exception as exc:  # the converter raises plain ValueError/KeyError on odd schemas
+            raise InvalidSetting(f"the JSON schema could not be turned into a grammar: {exc}") from None
+    if grammar:
+        # llama.cpp returns NULL for a grammar it cannot parse; adding NULL to the
+        # chain would crash the engine, so check before adding.
+        stage = llama_cpp.llama_sampler_init_grammar(llm._model.vocab, grammar.encode("utf-8"), b"root")
+        if not stage:
+            raise InvalidSetting("the grammar could not be parsed (check its GBNF syntax; the root rule must be named 'root')")
+        llama_cpp.llama_sampler_chain_add(sampler.sampler, stage)
+    if s.temperature <= 0.0:
+        sampler.add_greedy()
+    elif s.mirostat_mode == 1:
+        sampler.add_temp(float(s.temperature))
+        sampler.add_mirostat(llm.n_vocab(), seed, float(s.mirostat_tau), float(s.mirostat_eta), 100)
+    elif s.mirostat_mode == 2:
+        sampler.add_temp(float(s.temperature))
+        sampler.add_mirostat_v2(seed, float(s.mirostat_tau), float(s.mirostat_eta))
+    else:
+        if s.top_k > 0:
+            sampler.add_top_k(int(s.top_k))
+        sampler.add_typical(float(s.typical_p), 1)
+        sampler.add_top_p(float(s.top_p), 1)
+        sampler.add_min_p(float(s.min_p), 1)
+        sampler.add_temp(float(s.temperature))
+        sampler.add_dist(seed)
+    return sampler
