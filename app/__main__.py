@@ -1,0 +1,94 @@
+"""``python -m app`` / ``inkling``: the GUI, or headless ``chat`` and ``complete`` for scripts.
+
+    inkling                                   open the window
+    inkling chat --model PATH "prompt"        stream a chat reply to stdout
+    inkling complete --model PATH "text"      stream a continuation to stdout
+
+Without ``--model`` the built-in starter model is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+
+from app.core.errors import InklingError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="inkling", description="Offline chat and writing assistant.")
+    sub = parser.add_subparsers(dest="command")
+    for name, help_text in (("chat", "stream a chat reply"), ("complete", "stream a raw continuation")):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("text", help="the prompt (chat) or the text to continue (complete)")
+        p.add_argument("--model", help="path to a .gguf file (default: the starter model)")
+        p.add_argument("--system", default="", help="system prompt (chat only)")
+        p.add_argument("--temperature", type=float)
+        p.add_argument("--top-p", type=float)
+        p.add_argument("--top-k", type=int)
+        p.add_argument("--min-p", type=float)
+        p.add_argument("--seed", type=int)
+        p.add_argument("--max-tokens", type=int)
+        p.add_argument("--ctx", type=int, default=4096, help="context length in tokens")
+        p.add_argument("--stats", action="store_true", help="print timings to stderr at the end")
+    return parser
+
+
+def run_headless(args: argparse.Namespace) -> int:
+    from app.core.events import LoadOptions
+    from app.core.paths import app_paths
+    from app.core.sampling import SamplingSettings
+    from app.core.starter import starter_model_path
+    from app.engine.client import EngineClient
+
+    changes = {k: v for k, v in {
+        "temperature": args.temperature, "top_p": args.top_p, "top_k": args.top_k,
+        "min_p": args.min_p, "seed": args.seed, "max_tokens": args.max_tokens,
+    }.items() if v is not None}
+    paths = app_paths().ensure()
+    client = EngineClient(log_path=paths.engine_log)
+    try:
+        settings = SamplingSettings().replace(**changes)
+        client.load(args.model or starter_model_path(), LoadOptions(n_ctx=args.ctx))
+        if args.command == "chat":
+            messages = ([{"role": "system", "content": args.system}] if args.system else [])
+            messages.append({"role": "user", "content": args.text})
+            stream = client.chat(messages, settings)
+        else:
+            sys.stdout.write(args.text)
+            stream = client.complete(args.text, settings)
+        try:
+            for event in stream:
+                sys.stdout.write(event.text)
+                sys.stdout.flush()
+        except KeyboardInterrupt:
+            stream.cancel()
+            stream.wait()
+        sys.stdout.write("\n")
+        fin = stream.finished
+        if args.stats and fin is not None:
+            t = fin.timings
+            print(f"[{fin.reason}] {t.generated_tokens} tokens, {t.tokens_per_second:.1f} tok/s, "
+                  f"first token {t.first_token_ms:.0f} ms, prompt {t.prompt_evaluated}/{t.prompt_tokens} "
+                  f"evaluated, seed {fin.seed}", file=sys.stderr)
+        return 0
+    except InklingError as exc:
+        print(f"inkling: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    multiprocessing.freeze_support()
+    args = _parser().parse_args(argv)
+    if args.command in ("chat", "complete"):
+        return run_headless(args)
+    from app.main import main as gui_main
+
+    return gui_main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""Shared fixtures: an isolated INKLING_HOME, the starter model, offscreen Qt, no network."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests that talk to the fake Hub turn this off
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def inkling_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("inkling-home")
+    os.environ["INKLING_HOME"] = str(home)
+    return home
+
+
+@pytest.fixture(scope="session")
+def starter_path() -> Path:
+    from app.core.starter import starter_model_path
+
+    return starter_model_path()

@@ -1,0 +1,69 @@
+"""The import table of DESIGN.md holds: no Qt below ui, llama_cpp only in the engine, inside functions."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+APP = Path(__file__).resolve().parents[1] / "app"
+
+# layer -> top-level names it must not import
+FORBIDDEN = {
+    "core": {"app.engine", "app.models", "app.ui", "app.main", "PySide6", "shiboken6", "llama_cpp", "huggingface_hub"},
+    "engine": {"app.models", "app.ui", "app.main", "PySide6", "shiboken6", "huggingface_hub"},
+    "models": {"app.engine", "app.ui", "app.main", "PySide6", "shiboken6", "llama_cpp"},
+    "ui": {"app.engine", "app.models", "app.main", "llama_cpp", "huggingface_hub"},
+    "main": {"llama_cpp", "huggingface_hub"},
+}
+
+
+def _layer(path: Path) -> str | None:
+    rel = path.relative_to(APP)
+    if rel.parts[0] in FORBIDDEN:
+        return rel.parts[0]
+    if rel.name == "main.py":
+        return "main"
+    return None
+
+
+def _imports(tree: ast.AST) -> list[tuple[str, bool, int]]:
+    """(module, at module level?, line) for every import in a file."""
+    found = []
+    top = {id(n) for n in tree.body} if isinstance(tree, ast.Module) else set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(a.name, id(node) in top, node.lineno) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.module, id(node) in top, node.lineno))
+    return found
+
+
+def _violations() -> list[str]:
+    bad = []
+    for path in APP.rglob("*.py"):
+        layer = _layer(path)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for module, top_level, line in _imports(tree):
+            if layer and any(module == f or module.startswith(f + ".") for f in FORBIDDEN[layer]):
+                bad.append(f"{path.relative_to(APP)}:{line} ({layer}) imports {module}")
+            if module.split(".")[0] == "llama_cpp" and top_level:
+                bad.append(f"{path.relative_to(APP)}:{line} imports llama_cpp at module level")
+    return bad
+
+
+def test_the_import_table_of_design_md_holds() -> None:
+    assert _violations() == []
+
+
+def test_the_checker_catches_a_violation(tmp_path: Path) -> None:
+    tree = ast.parse("import llama_cpp\nfrom PySide6 import QtCore\n")
+    mods = _imports(tree)
+    assert ("llama_cpp", True, 1) in mods and ("PySide6", True, 2) in mods
+
+
+def test_opening_the_window_code_does_not_import_llama_cpp() -> None:
+    code = "import sys, app.main, app.ui; print('llama_cpp' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
