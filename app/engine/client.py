@@ -217,9 +217,10 @@ class EngineClient:
         self._call("unload").result()
 
     def chat(self, messages: list[dict[str, str]], sampling: SamplingSettings | None = None, *,
-             alternatives: int = 0, listener: Listener | None = None) -> Stream:
+             alternatives: int = 0, listener: Listener | None = None, continue_last: bool = False) -> Stream:
+        """Stream a reply; ``continue_last`` extends the last (assistant) message instead."""
         return self._stream("chat", listener, messages=list(messages), sampling=sampling or SamplingSettings(),
-                            alternatives=alternatives)
+                            alternatives=alternatives, continue_last=continue_last)
 
     def complete(self, prompt: str, sampling: SamplingSettings | None = None, *,
                  alternatives: int = 0, listener: Listener | None = None) -> Stream:
@@ -231,6 +232,11 @@ class EngineClient:
 
     def score_async(self, text: str, top: int = 1) -> Future[ScoreResult]:
         return self._call("score", text=text, top=top)
+
+    def peek_async(self, messages: list[dict[str, str]] | None = None, prompt: str | None = None,
+                   top: int = 64) -> Future[Any]:
+        """The likeliest next tokens for a chat or a text: ([(text, id, logit)], log-normaliser)."""
+        return self._call("peek", messages=messages, prompt=prompt, top=top)
 
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
         return self._call("count_chat", messages=list(messages)).result()

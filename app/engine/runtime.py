@@ -173,19 +173,26 @@ class LlamaRuntime:
 
     # -- generation -----------------------------------------------------------
 
-    def chat(self, messages: list[dict[str, str]], settings: SamplingSettings, alternatives: int, emit: Emit) -> Finished:
+    def chat(self, messages: list[dict[str, str]], settings: SamplingSettings, alternatives: int, emit: Emit,
+             continue_last: bool = False) -> Finished:
         llm = self._require()
         n_ctx = llm.n_ctx()
         budget = max(n_ctx - settings.max_tokens, 0)
-        fitted = fit_messages(messages, self.count_chat_tokens, budget)
-        tokens = self.chat_tokens(fitted.messages)
+        if continue_last and messages and messages[-1]["role"] == "assistant":
+            # the reply so far follows the generation prompt as plain text, left open
+            partial = self.tokenize(messages[-1]["content"], add_bos=False)
+            fitted = fit_messages(messages[:-1], self.count_chat_tokens, max(budget - len(partial), 0))
+            tokens = self.chat_tokens(fitted.messages) + partial
+        else:
+            fitted = fit_messages(messages, self.count_chat_tokens, budget)
+            tokens = self.chat_tokens(fitted.messages)
         max_tokens = settings.max_tokens
         if len(tokens) + max_tokens > n_ctx:
             max_tokens = n_ctx - len(tokens)
             if max_tokens < _MIN_REPLY:
                 raise ContextOverflow(len(tokens), n_ctx)
         return self._generate(tokens, settings, alternatives, emit, max_tokens=max_tokens,
-                              dropped=fitted.dropped, strip_first=True)
+                              dropped=fitted.dropped, strip_first=not continue_last)
 
     def complete(self, prompt: str, settings: SamplingSettings, alternatives: int, emit: Emit) -> Finished:
         llm = self._require()
@@ -303,6 +310,32 @@ class LlamaRuntime:
                 if ids:
                     bias[ids[0]] = float("-inf")
         return bias
+
+    # -- the next-token picture ----------------------------------------------
+
+    def peek(self, messages: list[dict[str, str]] | None, prompt: str | None, top: int) -> tuple[list[tuple[str, int, float]], float]:
+        """The ``top`` likeliest next tokens (text, id, raw logit) and log Σ exp(logits) over the vocabulary."""
+        import llama_cpp
+
+        llm = self._require()
+        if messages is not None:
+            budget = llm.n_ctx() - 1
+            tokens = self.chat_tokens(fit_messages(messages, self.count_chat_tokens, budget).messages)
+        else:
+            tokens = keep_tail(self.tokenize(prompt or "", add_bos=True), llm.n_ctx() - 1)
+        reused = self._reuse_prefix(tokens)
+        try:
+            llm.eval(tokens[reused:])
+        except RuntimeError:
+            if self.cancelled():
+                raise Interrupted() from None
+            raise
+        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm.ctx, -1), shape=(llm.n_vocab(),))
+        best = np.argpartition(logits, -top)[-top:]
+        best = best[np.argsort(-logits[best])]
+        peak = float(logits[best[0]])
+        lse = peak + float(np.log(np.exp(logits - peak).sum()))
+        return [(self._text(int(t)), int(t), float(logits[t])) for t in best], lse
 
     # -- scoring --------------------------------------------------------------
 

@@ -1,0 +1,84 @@
+"""The interfaces (ports) the UI talks to. The UI never imports the engine or models packages.
+
+Any backend that implements ``EnginePort`` (the local llama.cpp engine, a remote
+OpenAI-compatible server) can drive the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Protocol
+
+from app.core.errors import InklingError
+from app.core.events import Finished, LoadOptions, ModelInfo, ScoreResult, TokenEvent
+from app.core.sampling import SamplingSettings
+
+StreamEvent = TokenEvent | Finished | InklingError
+Listener = Callable[[StreamEvent], None]
+
+
+class StreamPort(Protocol):
+    """A running generation."""
+
+    finished: Finished | None
+
+    @property
+    def done(self) -> bool: ...
+
+    @property
+    def text(self) -> str: ...
+
+    def cancel(self) -> None: ...
+
+
+class EnginePort(Protocol):
+    """What the window needs from an engine. Listeners are called on a background thread."""
+
+    info: ModelInfo | None
+
+    @property
+    def pid(self) -> int | None: ...
+
+    def start(self) -> None: ...
+
+    def load_async(self, path: str, options: LoadOptions | None = None) -> Future[ModelInfo]: ...
+
+    def chat(self, messages: list[dict[str, str]], sampling: SamplingSettings | None = None, *,
+             alternatives: int = 0, listener: Listener | None = None,
+             continue_last: bool = False) -> StreamPort: ...
+
+    def complete(self, prompt: str, sampling: SamplingSettings | None = None, *,
+                 alternatives: int = 0, listener: Listener | None = None) -> StreamPort: ...
+
+    def score_async(self, text: str, top: int = 1) -> Future[ScoreResult]: ...
+
+    def peek_async(self, messages: list[dict[str, str]] | None = None, prompt: str | None = None,
+                   top: int = 64) -> Future[tuple[list[tuple[str, int, float]], float]]: ...
+
+    def cancel(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A model the user can choose: enough to list it without loading it."""
+
+    path: str
+    name: str
+    size: int
+    builtin: bool = False
+    architecture: str = ""
+    parameters: int = 0
+    quantization: str = ""
+    context_length: int = 0
+    has_chat_template: bool = False
+    error: str = ""  # non-empty: the file is broken, and why
+
+
+class ModelCatalogPort(Protocol):
+    """The models on this computer."""
+
+    def entries(self) -> list[ModelEntry]: ...

@@ -1,0 +1,84 @@
+"""The composition root: the one place that builds and wires everything.
+
+``create_main_window()`` makes the fully wired window (preferences, storage,
+engine client, model library) without entering the event loop; ``main()`` also
+creates the QApplication and runs the loop. The engine process starts at once and
+the last model (or the starter model) loads in the background, so the window is
+on screen before any model work.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from app.core.errors import StarterModelMissing
+from app.core.events import LoadOptions
+from app.core.paths import AppPaths, app_paths
+from app.core.preferences import Preferences
+from app.core.starter import starter_model_path
+from app.core.storage import Storage
+from app.engine.client import EngineClient
+from app.models.library import ModelLibrary
+from app.ui.engine_bridge import EngineBridge
+from app.ui.main_window import MainWindow
+from app.ui.theme import apply_theme
+
+
+def _setup_logging(paths: AppPaths) -> None:
+    root = logging.getLogger("inkling")
+    if root.handlers:
+        return
+    handler = logging.handlers.RotatingFileHandler(paths.logs / "inkling.log", maxBytes=2_000_000, backupCount=3,
+                                                   encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def create_main_window(*, load_model: bool = True) -> MainWindow:
+    """Build the wired window under an existing QApplication (honours INKLING_HOME)."""
+    paths = app_paths().ensure()
+    _setup_logging(paths)
+    prefs = Preferences.load(paths.preferences)
+    storage = Storage(paths.database)
+    storage.mark_interrupted_streams()
+    storage.purge_deleted(older_than=7 * 24 * 3600)
+    engine = EngineClient(log_path=paths.engine_log)
+    engine.start()
+    options = LoadOptions(n_ctx=prefs.n_ctx, n_gpu_layers=prefs.n_gpu_layers, n_threads=prefs.n_threads or None)
+    bridge = EngineBridge(engine, options)
+    library = ModelLibrary(paths.models, prefs.model_folders)
+
+    def shutdown() -> None:
+        engine.close()
+        storage.close()
+
+    window = MainWindow(paths=paths, prefs=prefs, storage=storage, bridge=bridge, catalog=library, on_close=shutdown)
+    window.engine = engine  # type: ignore[attr-defined]
+    window.library = library  # type: ignore[attr-defined]
+    if load_model:
+        model = prefs.model_path if prefs.model_path and Path(prefs.model_path).is_file() else ""
+        if not model:
+            try:
+                model = str(starter_model_path())
+            except StarterModelMissing as exc:
+                window.presenter.present(exc)
+        if model:
+            window.load_model(model)
+    return window
+
+
+def main() -> int:
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("Inkling")
+    app.setOrganizationName("Inkling")
+    apply_theme(app)  # type: ignore[arg-type]
+    window = create_main_window()
+    window.presenter.install_hooks()
+    window.show()
+    return app.exec()

@@ -1,0 +1,91 @@
+"""The models on this computer: the starter model, the models folder, and folders the user adds.
+
+Each entry is described from its GGUF header, without loading it. A broken file is
+listed with the reason instead of being hidden or crashing the scan. Partial
+downloads (``*.part``) are never listed.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+from app.core.errors import ModelFileError, StarterModelMissing
+from app.core.gguf import read_header
+from app.core.ports import ModelEntry
+from app.core.starter import DISPLAY_NAME, starter_model_path
+
+
+def describe(path: Path, builtin: bool = False, name: str = "") -> ModelEntry:
+    """An entry for one file; a bad file gets ``error`` set instead of raising."""
+    try:
+        header = read_header(path)
+    except ModelFileError as exc:
+        size = path.stat().st_size if path.is_file() else 0
+        return ModelEntry(str(path), name or path.stem, size, builtin, error=exc.reason)
+    return ModelEntry(
+        str(path), name or header.name, header.file_size, builtin, header.architecture, header.parameters,
+        header.quantization, header.context_length, header.chat_template is not None,
+    )
+
+
+class ModelLibrary:
+    """Scans for GGUF files; caches descriptions by (path, size, mtime)."""
+
+    def __init__(self, models_dir: Path, extra_folders: Iterable[str] = ()) -> None:
+        self.models_dir = models_dir
+        self.extra_folders = [Path(f) for f in extra_folders]
+        self._cache: dict[tuple[str, int, float], ModelEntry] = {}
+
+    def files(self) -> list[Path]:
+        found: list[Path] = []
+        for folder in [self.models_dir, *self.extra_folders]:
+            if folder.is_dir():
+                found += sorted(p for p in folder.rglob("*.gguf") if p.is_file())
+        return found
+
+    def entries(self) -> list[ModelEntry]:
+        out: list[ModelEntry] = []
+        try:
+            out.append(self._describe(starter_model_path(), builtin=True, name=DISPLAY_NAME))
+        except StarterModelMissing:
+            pass
+        seen = {e.path for e in out}
+        for path in self.files():
+            if str(path) not in seen:
+                seen.add(str(path))
+                out.append(self._describe(path))
+        return out
+
+    def _describe(self, path: Path, builtin: bool = False, name: str = "") -> ModelEntry:
+        st = path.stat()
+        key = (str(path), st.st_size, st.st_mtime)
+        if key not in self._cache:
+            self._cache[key] = describe(path, builtin, name)
+        return self._cache[key]
+
+    def add_folder(self, folder: Path) -> None:
+        if folder not in self.extra_folders:
+            self.extra_folders.append(folder)
+
+    def import_file(self, source: Path, copy: bool) -> Path:
+        """Use a file in place, or copy it into the models folder. The file is checked first."""
+        read_header(source)
+        if not copy:
+            self.add_folder(source.parent)
+            return source
+        target = self.models_dir / "imported" / source.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part = target.with_suffix(target.suffix + ".part")
+        shutil.copyfile(source, part)
+        part.replace(target)
+        return target
+
+    def delete(self, path: Path) -> None:
+        """Delete a file from the models folder (never the starter model or a user's own folder)."""
+        path = path.resolve()
+        if self.models_dir.resolve() not in path.parents:
+            raise ModelFileError(str(path), "only models inside Inkling's models folder can be deleted here")
+        path.unlink()
+        self._cache = {k: v for k, v in self._cache.items() if k[0] != str(path)}

@@ -1,0 +1,1 @@
+"""The Chat pane: conversation list, transcript, composer."""

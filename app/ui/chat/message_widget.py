@@ -1,0 +1,219 @@
+"""One message in the transcript: who, the text, its versions, its numbers, its actions."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QToolButton, QVBoxLayout, QWidget
+
+from app.core.storage import MessageRow
+from app.ui.markdown_view import MarkdownView
+
+ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System"}
+STATUS_NOTES = {"stopped": "stopped", "streaming": "writing…", "error": "failed"}
+
+
+def stats_text(stats: dict[str, object]) -> str:
+    """'42 tokens · 48.1 tok/s · first token 210 ms · stop' from a reply's stats."""
+    parts = []
+    if stats.get("tokens"):
+        parts.append(f"{stats['tokens']} tokens")
+    if stats.get("tok_s"):
+        parts.append(f"{float(stats['tok_s']):.1f} tok/s")  # type: ignore[arg-type]
+    if stats.get("ttft_ms"):
+        parts.append(f"first token {float(stats['ttft_ms']):.0f} ms")  # type: ignore[arg-type]
+    if stats.get("finish"):
+        parts.append(str(stats["finish"]))
+    return " · ".join(parts)
+
+
+class MessageWidget(QFrame):
+    """A message bubble. It only shows and asks; the chat controller decides."""
+
+    version_requested = Signal(int, int)
+    """(message id, step): show the previous (-1) or next (+1) version."""
+    edit_submitted = Signal(int, str)
+    """(message id, new text): save an edited version."""
+    regenerate_requested = Signal(int)
+    """Make a new version of this reply."""
+    continue_requested = Signal(int)
+    """Make this reply longer."""
+    action_requested = Signal(str)
+    """An error action: 'reload' or 'choose-model'."""
+
+    def __init__(self, message: MessageRow, version: tuple[int, int], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.message = message
+        self.setObjectName(f"message-{message.role}")
+        self.setProperty("role", message.role)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self._build(version)
+        self._connect_signals()
+        self.update_message(message)
+
+    def _build(self, version: tuple[int, int]) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.setSpacing(2)
+        header = QHBoxLayout()
+        self.role_label = QLabel(f"<b>{ROLE_NAMES.get(self.message.role, self.message.role)}</b>")
+        self.prev_button = QToolButton(text="‹")
+        self.prev_button.setToolTip("Previous version")
+        self.version_label = QLabel()
+        self.next_button = QToolButton(text="›")
+        self.next_button.setToolTip("Next version")
+        self.status_label = QLabel()
+        self.status_label.setObjectName("messageStatus")
+        header.addWidget(self.role_label)
+        header.addWidget(self.prev_button)
+        header.addWidget(self.version_label)
+        header.addWidget(self.next_button)
+        header.addStretch(1)
+        header.addWidget(self.status_label)
+        layout.addLayout(header)
+        self.set_version(version)
+
+        self.body = MarkdownView(self)
+        layout.addWidget(self.body)
+        self.editor = QPlainTextEdit(self)
+        self.editor.hide()
+        layout.addWidget(self.editor)
+
+        self.error_row = QWidget(self)
+        error_layout = QHBoxLayout(self.error_row)
+        error_layout.setContentsMargins(0, 0, 0, 0)
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setObjectName("messageError")
+        self.reload_button = QPushButton("Reload model")
+        self.choose_button = QPushButton("Choose model")
+        error_layout.addWidget(self.error_label, 1)
+        error_layout.addWidget(self.reload_button)
+        error_layout.addWidget(self.choose_button)
+        self.error_row.hide()
+        layout.addWidget(self.error_row)
+
+        actions = QHBoxLayout()
+        self.copy_button = QToolButton(text="Copy")
+        self.edit_button = QToolButton(text="Edit")
+        self.save_button = QPushButton("Save version")
+        self.cancel_button = QPushButton("Cancel")
+        self.regen_button = QToolButton(text="Regenerate")
+        self.continue_button = QToolButton(text="Continue")
+        for b in (self.copy_button, self.edit_button, self.regen_button, self.continue_button):
+            b.setAutoRaise(True)
+        actions.addWidget(self.copy_button)
+        actions.addWidget(self.edit_button)
+        actions.addWidget(self.save_button)
+        actions.addWidget(self.cancel_button)
+        if self.message.role == "assistant":
+            actions.addWidget(self.regen_button)
+            actions.addWidget(self.continue_button)
+        else:
+            self.regen_button.hide()
+            self.continue_button.hide()
+        self.save_button.hide()
+        self.cancel_button.hide()
+        actions.addStretch(1)
+        layout.addLayout(actions)
+
+    def _connect_signals(self) -> None:
+        self.prev_button.clicked.connect(self._on_prev_button_clicked)
+        self.next_button.clicked.connect(self._on_next_button_clicked)
+        self.copy_button.clicked.connect(self._on_copy_button_clicked)
+        self.edit_button.clicked.connect(self.start_edit)
+        self.save_button.clicked.connect(self._on_save_clicked)
+        self.cancel_button.clicked.connect(self.end_edit)
+        self.regen_button.clicked.connect(self._on_regen_button_clicked)
+        self.continue_button.clicked.connect(self._on_continue_button_clicked)
+        self.reload_button.clicked.connect(self._on_reload_button_clicked)
+        self.choose_button.clicked.connect(self._on_choose_button_clicked)
+
+    # slots return nothing: PySide6 mishandles a lambda slot's return value (a refcount abort at exit)
+    def _on_prev_button_clicked(self) -> None:
+        self.version_requested.emit(self.message.id, -1)
+
+    def _on_next_button_clicked(self) -> None:
+        self.version_requested.emit(self.message.id, 1)
+
+    def _on_copy_button_clicked(self) -> None:
+        QGuiApplication.clipboard().setText(self.body.source_text)
+
+    def _on_regen_button_clicked(self) -> None:
+        self.regenerate_requested.emit(self.message.id)
+
+    def _on_continue_button_clicked(self) -> None:
+        self.continue_requested.emit(self.message.id)
+
+    def _on_reload_button_clicked(self) -> None:
+        self.action_requested.emit("reload")
+
+    def _on_choose_button_clicked(self) -> None:
+        self.action_requested.emit("choose-model")
+
+    def set_version(self, version: tuple[int, int]) -> None:
+        index, count = version
+        multiple = count > 1
+        for w in (self.prev_button, self.version_label, self.next_button):
+            w.setVisible(multiple)
+        self.version_label.setText(f"{index}/{count}")
+        self.prev_button.setEnabled(index > 1)
+        self.next_button.setEnabled(index < count)
+
+    def update_message(self, message: MessageRow) -> None:
+        self.message = message
+        if message.role == "user":
+            self.body.set_plain(message.content)
+        else:
+            self.body.set_markdown_text(message.content)
+        self.refresh_status()
+
+    def set_streaming_text(self, text: str) -> None:
+        self.message.content = text
+        self.body.set_markdown_text(text)
+
+    def refresh_status(self) -> None:
+        m = self.message
+        parts = [stats_text(m.stats)] if m.role == "assistant" else []
+        note = STATUS_NOTES.get(m.status)
+        if note and m.stats.get("finish") != note:
+            parts.append(note)
+        self.status_label.setText(" · ".join(p for p in parts if p))
+        error = str(m.stats.get("error", "")) if m.status == "error" else ""
+        self.error_label.setText(error)
+        self.error_row.setVisible(bool(error))
+        busy = m.status == "streaming"
+        for b in (self.edit_button, self.regen_button, self.continue_button):
+            b.setEnabled(not busy)
+
+    def start_edit(self) -> None:
+        self.editor.setPlainText(self.message.content)
+        self.editor.setMinimumHeight(min(400, max(80, self.body.height())))
+        self.body.hide()
+        self.editor.show()
+        self.editor.setFocus()
+        for b in (self.edit_button, self.copy_button, self.regen_button, self.continue_button):
+            b.hide()
+        self.save_button.show()
+        self.cancel_button.show()
+
+    def end_edit(self) -> None:
+        self.editor.hide()
+        self.body.show()
+        self.save_button.hide()
+        self.cancel_button.hide()
+        self.edit_button.show()
+        self.copy_button.show()
+        if self.message.role == "assistant":
+            self.regen_button.show()
+            self.continue_button.show()
+
+    def _on_save_clicked(self) -> None:
+        text = self.editor.toPlainText()
+        self.end_edit()
+        if text.strip() and text != self.message.content:
+            self.edit_submitted.emit(self.message.id, text)
+
+    def is_editing(self) -> bool:
+        return self.editor.isVisible()
+

@@ -1,0 +1,169 @@
+"""Qt adapter over an EnginePort: model state as signals, streams as coalesced token batches.
+
+Token events arrive on the engine client's reader thread. They are queued, and
+the GUI thread is woken at most once per batch, so a fast model never floods the
+event loop and no token is ever dropped. Model state changes only on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from app.core.errors import InklingError
+from app.core.events import Finished, LoadOptions, ModelInfo, TokenEvent
+from app.core.ports import EnginePort, StreamPort
+from app.core.sampling import SamplingSettings
+from app.ui.jobs import when_done
+
+
+class StreamHandle(QObject):
+    """One generation as seen by the GUI thread."""
+
+    tokens_arrived = Signal(list)
+    """A batch of TokenEvents (in order) arrived."""
+    finished = Signal(object)
+    """The stream ended normally or by Stop (a Finished)."""
+    failed = Signal(object)
+    """The stream ended with an error (an InklingError)."""
+    _wake = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._queue: deque[Any] = deque()
+        self._lock = threading.Lock()
+        self._scheduled = False
+        self.stream: StreamPort | None = None
+        self.tokens: list[TokenEvent] = []
+        self.result: Finished | None = None
+        self._wake.connect(self._on_self_wake)
+
+    # reader thread
+    def listen(self, event: Any) -> None:
+        with self._lock:
+            self._queue.append(event)
+            if self._scheduled:
+                return
+            self._scheduled = True
+        self._wake.emit()
+
+    # GUI thread
+    def _on_self_wake(self) -> None:
+        with self._lock:
+            events = list(self._queue)
+            self._queue.clear()
+            self._scheduled = False
+        batch: list[TokenEvent] = []
+        for event in events:
+            if isinstance(event, TokenEvent):
+                batch.append(event)
+                continue
+            if batch:
+                self.tokens.extend(batch)
+                self.tokens_arrived.emit(batch)
+                batch = []
+            if isinstance(event, Finished):
+                self.result = event
+                self.finished.emit(event)
+            elif isinstance(event, InklingError):
+                self.failed.emit(event)
+        if batch:
+            self.tokens.extend(batch)
+            self.tokens_arrived.emit(batch)
+
+    def cancel(self) -> None:
+        if self.stream is not None:
+            self.stream.cancel()
+
+    @property
+    def text(self) -> str:
+        return "".join(t.text for t in self.tokens)
+
+
+class EngineBridge(QObject):
+    """The window's view of the engine: what is loaded, loading, or broken."""
+
+    state_changed = Signal(str)
+    """One of: empty, loading, ready, generating, error."""
+    model_loaded = Signal(object)
+    """A model finished loading (ModelInfo)."""
+    model_failed = Signal(object)
+    """Loading a model failed (an exception)."""
+
+    def __init__(self, engine: EnginePort, options: LoadOptions | None = None) -> None:
+        super().__init__()
+        self.engine = engine
+        self.options = options or LoadOptions()
+        self.state = "empty"
+        self.loading_path = ""
+        self.info: ModelInfo | None = None
+        self.active: StreamHandle | None = None
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.state_changed.emit(state)
+
+    def load(self, path: str | Path, options: LoadOptions | None = None) -> None:
+        if options is not None:
+            self.options = options
+        self.loading_path = str(path)
+        self._set_state("loading")
+        when_done(self.engine.load_async(str(path), self.options), self._on_engine_loaded, self._on_engine_load_failed)
+
+    def _on_engine_loaded(self, info: ModelInfo) -> None:
+        if info.path != self.loading_path:
+            return  # a newer load was asked for meanwhile
+        self.info = info
+        self._set_state("ready")
+        self.model_loaded.emit(info)
+
+    def _on_engine_load_failed(self, exc: BaseException) -> None:
+        self.info = None
+        self._set_state("error")
+        self.model_failed.emit(exc)
+
+    def chat(self, messages: list[dict[str, str]], settings: SamplingSettings, *, alternatives: int = 0,
+             continue_last: bool = False) -> StreamHandle:
+        handle = self._begin()
+        handle.stream = self.engine.chat(messages, settings, alternatives=alternatives, listener=handle.listen,
+                                         continue_last=continue_last)
+        return handle
+
+    def complete(self, prompt: str, settings: SamplingSettings, *, alternatives: int = 0) -> StreamHandle:
+        handle = self._begin()
+        handle.stream = self.engine.complete(prompt, settings, alternatives=alternatives, listener=handle.listen)
+        return handle
+
+    def _begin(self) -> StreamHandle:
+        if self.active is not None:
+            self.active.cancel()
+        handle = StreamHandle()
+        self.active = handle
+        handle.finished.connect(self._on_handle_finished)
+        handle.failed.connect(self._on_handle_failed)
+        self._set_state("generating")
+        return handle
+
+    def _on_handle_finished(self, _fin: object) -> None:
+        self._on_stream_ended(self.sender())  # type: ignore[arg-type]
+
+    def _on_handle_failed(self, exc: BaseException) -> None:
+        self._on_stream_ended(self.sender(), exc)  # type: ignore[arg-type]
+
+    def _on_stream_ended(self, handle: StreamHandle, exc: BaseException | None = None) -> None:
+        if self.active is handle:
+            self.active = None
+            self._set_state("ready" if self.engine.info is not None or exc is None else "error")
+
+    def stop(self) -> None:
+        if self.active is not None:
+            self.active.cancel()
+
+    @property
+    def busy(self) -> bool:
+        return self.active is not None

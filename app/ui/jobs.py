@@ -1,0 +1,89 @@
+"""The one way to run background work: a callable or a Future, with callbacks on the GUI thread.
+
+Failures go to the error presenter unless the caller handles them; ``Interrupted``
+(a user's cancel) is never shown as an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from app.core.errors import Interrupted
+
+Success = Callable[[Any], None]
+Failure = Callable[[BaseException], None]
+_default_failure: Failure | None = None
+_live: set[_Relay] = set()
+
+
+def set_default_failure_handler(handler: Failure) -> None:
+    """Where failures go when a job names no handler (the error presenter)."""
+    global _default_failure
+    _default_failure = handler
+
+
+class _Relay(QObject):
+    """Carries a job's outcome from a worker thread to the GUI thread (queued signals)."""
+
+    succeeded = Signal(object)
+    """The job returned a value."""
+    failed = Signal(object)
+    """The job raised."""
+
+    def __init__(self, on_success: Success | None, on_failure: Failure | None) -> None:
+        super().__init__()
+        self._on_success, self._on_failure = on_success, on_failure
+        self.succeeded.connect(self._on_relay_succeeded)
+        self.failed.connect(self._on_relay_failed)
+        _live.add(self)
+
+    def _on_relay_succeeded(self, value: Any) -> None:
+        _live.discard(self)
+        if self._on_success is not None:
+            self._on_success(value)
+
+    def _on_relay_failed(self, exc: BaseException) -> None:
+        _live.discard(self)
+        if isinstance(exc, Interrupted):
+            return
+        handler = self._on_failure or _default_failure
+        if handler is not None:
+            handler(exc)
+
+
+class _Job(QRunnable):
+    def __init__(self, fn: Callable[[], Any], relay: _Relay) -> None:
+        super().__init__()
+        self.fn, self.relay = fn, relay
+
+    def run(self) -> None:
+        try:
+            value = self.fn()
+        except BaseException as exc:  # noqa: BLE001 - delivered to the failure handler
+            self.relay.failed.emit(exc)
+        else:
+            self.relay.succeeded.emit(value)
+
+
+def run_in_background(fn: Callable[[], Any], on_success: Success | None = None,
+                      on_failure: Failure | None = None) -> None:
+    """Run ``fn`` on the thread pool; call back on the GUI thread."""
+    QThreadPool.globalInstance().start(_Job(fn, _Relay(on_success, on_failure)))
+
+
+def when_done(future: Future[Any], on_success: Success | None = None, on_failure: Failure | None = None) -> None:
+    """Call back on the GUI thread when ``future`` (e.g. from the engine client) resolves."""
+    relay = _Relay(on_success, on_failure)
+
+    def done(f: Future[Any]) -> None:
+        exc = f.exception()
+        if exc is not None:
+            relay.failed.emit(exc)
+        else:
+            relay.succeeded.emit(f.result())
+
+    future.add_done_callback(done)

@@ -1,0 +1,417 @@
+"""The main window: model selector and status on top, Chat / Write / Models tabs, Sampling docked.
+
+It wires the panes together and to the engine bridge in ``_connect_signals``;
+each pane keeps its own behaviour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget,
+    QToolBar, QVBoxLayout, QWidget,
+)
+
+from app import __version__
+from app.core.errors import InklingError
+from app.core.events import ModelInfo
+from app.core.paths import AppPaths
+from app.core.ports import ModelCatalogPort, ModelEntry
+from app.core.preferences import Preferences
+from app.core.sampling import SamplingSettings
+from app.core.storage import Storage
+from app.ui.chat.chat_pane import ChatPane
+from app.ui.engine_bridge import EngineBridge
+from app.ui.errors import ErrorPresenter, NoticeBar
+from app.ui.jobs import set_default_failure_handler, when_done
+from app.ui.sampling.panel import SamplingPanel
+
+OPEN_FILE = "__open__"
+SHORTCUTS = [
+    ("Enter", "Send the message"), ("Shift+Enter", "New line in the message"), ("Esc", "Stop the reply"),
+    ("Ctrl+R", "Regenerate the last reply"), ("Ctrl+N", "New chat"), ("Ctrl+F", "Search chats"),
+    ("Ctrl+E", "Export the chat"), ("Ctrl+O", "Open a model file"), ("Ctrl+1 / 2 / 3", "Chat / Write / Models"),
+    ("F1", "This list"),
+]
+
+
+def _human_size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit in ("B", "KB") else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"
+
+
+class MainWindow(QMainWindow):
+    """Inkling's window."""
+
+    model_list_changed = Signal()
+    """The model selector was refilled."""
+
+    def __init__(self, *, paths: AppPaths, prefs: Preferences, storage: Storage, bridge: EngineBridge,
+                 catalog: ModelCatalogPort, extra_panes: list[tuple[str, QWidget]] | None = None,
+                 on_close: Callable[[], None] | None = None) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("Inkling")
+        self.paths, self.prefs, self.storage, self.bridge, self.catalog = paths, prefs, storage, bridge, catalog
+        self._on_close = on_close
+        self.entries: list[ModelEntry] = []
+        self._build(extra_panes or [])
+        self._connect_signals()
+        self.refresh_models()
+        self._restore_geometry()
+
+    # -- layout -------------------------------------------------------------------------
+
+    def _build(self, extra_panes: list[tuple[str, QWidget]]) -> None:
+        bar = QToolBar("Model")
+        bar.setObjectName("modelToolbar")
+        bar.setMovable(False)
+        self.model_selector = QComboBox()
+        self.model_selector.setObjectName("modelSelector")
+        self.model_selector.setMinimumWidth(320)
+        self.model_selector.setToolTip("The model that answers. Open any .gguf file, or get more in Models.")
+        self.load_progress = QProgressBar()
+        self.load_progress.setObjectName("loadProgress")
+        self.load_progress.setRange(0, 0)
+        self.load_progress.setMaximumWidth(120)
+        self.load_progress.hide()
+        self.engine_status = QLabel("No model")
+        self.engine_status.setObjectName("engineStatus")
+        bar.addWidget(QLabel(" Model: "))
+        bar.addWidget(self.model_selector)
+        bar.addWidget(self.load_progress)
+        bar.addSeparator()
+        bar.addWidget(self.engine_status)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+
+        self.notice = NoticeBar()
+        self.presenter = ErrorPresenter(self.notice)
+        set_default_failure_handler(self.presenter.present)
+
+        self.chat = ChatPane(self.storage, self.bridge)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("paneTabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.chat, "Chat")
+        for title, pane in extra_panes:
+            self.tabs.addTab(pane, title)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.notice)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+
+        self.sampling = SamplingPanel(self.storage)
+        self.sampling_dock = QDockWidget("Sampling", self)
+        self.sampling_dock.setObjectName("samplingDock")
+        self.sampling_dock.setWidget(self.sampling)
+        self.sampling_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable |
+                                       QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.sampling_dock)
+        self.resizeDocks([self.sampling_dock], [400], Qt.Orientation.Horizontal)
+
+        self.context_status = QLabel()
+        self.context_status.setObjectName("contextStatus")
+        self.speed_status = QLabel()
+        self.speed_status.setObjectName("speedStatus")
+        self.statusBar().addPermanentWidget(self.context_status)
+        self.statusBar().addPermanentWidget(self.speed_status)
+        self._build_menus()
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(400)
+
+    def _build_menus(self) -> None:
+        def action(menu: object, text: str, slot: Callable[[], object], shortcut: str | QKeySequence = "") -> QAction:
+            act = QAction(text, self)
+            if shortcut:
+                act.setShortcut(QKeySequence(shortcut))
+            def trigger(*_: object) -> None:
+                slot()  # PySide6 mishandles a slot's return value (refcount abort at exit): return nothing
+
+            act.triggered.connect(trigger)
+            menu.addAction(act)  # type: ignore[attr-defined]
+            return act
+
+        file_menu = self.menuBar().addMenu("&File")
+        action(file_menu, "New chat", self.chat.new_conversation, "Ctrl+N")
+        action(file_menu, "Import chat (JSON)…", self._on_import_chat)
+        action(file_menu, "Export chat…", self._on_export_chat, "Ctrl+E")
+        file_menu.addSeparator()
+        action(file_menu, "Quit", self.close, "Ctrl+Q")
+        chat_menu = self.menuBar().addMenu("&Chat")
+        action(chat_menu, "Regenerate last reply", self.chat.regenerate_last, "Ctrl+R")
+        action(chat_menu, "Stop", self.chat.stop)
+        action(chat_menu, "Search chats", self._focus_search, "Ctrl+F")
+        action(chat_menu, "Rename chat…", self._on_rename_chat, "F2")
+        model_menu = self.menuBar().addMenu("&Model")
+        action(model_menu, "Open model file…", self.open_model_file, "Ctrl+O")
+        action(model_menu, "Reload model", self.reload_model)
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(self.sampling_dock.toggleViewAction())
+        for i in range(3):
+            action(view_menu, f"Pane {i + 1}", lambda i=i: self.tabs.setCurrentIndex(min(i, self.tabs.count() - 1)),
+                   f"Ctrl+{i + 1}")
+        help_menu = self.menuBar().addMenu("&Help")
+        action(help_menu, "Keyboard shortcuts", self.show_shortcuts, "F1")
+        action(help_menu, "About Inkling", self.show_about)
+        stop = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        stop.activated.connect(self.chat.stop)
+
+    def _connect_signals(self) -> None:
+        self.model_selector.activated.connect(self._on_model_selector_activated)
+        self.bridge.state_changed.connect(self._on_bridge_state_changed)
+        self.bridge.model_loaded.connect(self._on_bridge_model_loaded)
+        self.bridge.model_failed.connect(self._on_bridge_model_failed)
+        self.sampling.settings_changed.connect(self._on_sampling_settings_changed)
+        self.sampling.reload_requested.connect(self._on_sampling_reload_requested)
+        self.chat.sampling_loaded.connect(self._on_chat_sampling_loaded)
+        self.chat.model_wanted.connect(self._on_chat_model_wanted)
+        self.chat.status_message.connect(self._on_chat_status_message)
+        self.chat.context_changed.connect(self._on_chat_context_changed)
+        self.chat.speed_changed.connect(self._on_chat_speed_changed)
+        self.chat.choose_model_requested.connect(self._on_choose_model_requested)
+        self.chat.reload_model_requested.connect(self.reload_model)
+        self.chat.reply_finished.connect(self._preview_timer.start)
+        self.chat.conversation_changed.connect(self._preview_timer.start)
+        self.chat.composer.textChanged.connect(self._preview_timer.start)
+        self._preview_timer.timeout.connect(self.refresh_preview)
+        self.sampling_dock.visibilityChanged.connect(self._on_sampling_dock_visibility_changed)
+
+    def _on_sampling_dock_visibility_changed(self, visible: bool) -> None:
+        if visible:
+            self._preview_timer.start()
+
+    # -- models ---------------------------------------------------------------------------
+
+    def refresh_models(self) -> None:
+        self.entries = self.catalog.entries()
+        current = self.bridge.loading_path or (self.bridge.info.path if self.bridge.info else self.prefs.model_path)
+        self.model_selector.blockSignals(True)
+        self.model_selector.clear()
+        for entry in self.entries:
+            label = entry.name + (f"  ({entry.quantization}, {_human_size(entry.size)})" if entry.quantization else "")
+            if entry.error:
+                label = f"⚠ {entry.name} — {entry.error}"
+            self.model_selector.addItem(label, entry.path)
+            self.model_selector.setItemData(self.model_selector.count() - 1, entry.path, Qt.ItemDataRole.ToolTipRole)
+        self.model_selector.addItem("Open a GGUF file…", OPEN_FILE)
+        index = self.model_selector.findData(current)
+        if index < 0 and current and Path(current).exists():
+            self.model_selector.insertItem(self.model_selector.count() - 1, Path(current).stem, current)
+            index = self.model_selector.findData(current)
+        self.model_selector.setCurrentIndex(max(index, 0))
+        self.model_selector.blockSignals(False)
+        self.model_list_changed.emit()
+
+    def load_model(self, path: str) -> None:
+        entry = next((e for e in self.entries if e.path == path), None)
+        if entry is not None and entry.error:
+            self.presenter.present(InklingError(f"{path}: {entry.error}"))
+            return
+        self.bridge.load(path, self.bridge.options)
+        index = self.model_selector.findData(path)
+        if index < 0:
+            self.model_selector.insertItem(self.model_selector.count() - 1, Path(path).stem, path)
+            index = self.model_selector.findData(path)
+        self.model_selector.setCurrentIndex(index)
+
+    def open_model_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a model", str(Path.home()), "GGUF models (*.gguf);;All files (*)")
+        if path:
+            self.load_model(path)
+
+    def reload_model(self) -> None:
+        path = self.bridge.loading_path or (self.bridge.info.path if self.bridge.info else "")
+        if path:
+            self.bridge.load(path, self.bridge.options)
+
+    def _on_model_selector_activated(self, index: int) -> None:
+        data = self.model_selector.itemData(index)
+        if data == OPEN_FILE:
+            self.open_model_file()
+            return
+        if data and (self.bridge.info is None or data != self.bridge.info.path):
+            self.load_model(str(data))
+
+    def _on_choose_model_requested(self) -> None:
+        self.model_selector.setFocus()
+        self.model_selector.showPopup()
+
+    def _on_bridge_state_changed(self, state: str) -> None:
+        self.load_progress.setVisible(state == "loading")
+        name = Path(self.bridge.loading_path).name
+        texts = {"empty": "No model loaded", "loading": f"Loading {name}…", "ready": "Ready",
+                 "generating": "Generating…", "error": "Model failed to load"}
+        text = texts.get(state, state)
+        if state in ("ready", "generating") and self.bridge.info is not None:
+            info = self.bridge.info
+            where = f"GPU ({info.gpu_layers} layers)" if info.gpu_layers else f"CPU, {info.n_threads} threads"
+            text = f"{texts[state]} — {info.name}, {info.context:,} ctx, {where}"
+        self.engine_status.setText(text)
+        self.engine_status.setProperty("state", state)
+        if state == "ready":
+            self._preview_timer.start()
+
+    def _on_bridge_model_loaded(self, info: ModelInfo) -> None:
+        self.prefs.model_path = info.path
+        self._save_prefs()
+        self.sampling.show_load_options(self.bridge.options, info.gpu_offload_supported)
+        if not info.has_chat_template:
+            self.notice.show_message(info.chat_template_note, level="info", timeout_ms=10_000)
+        self.statusBar().showMessage(f"Loaded {info.name} ({info.quantization}, {info.parameters / 1e6:.0f}M parameters)", 5000)
+
+    def _on_bridge_model_failed(self, exc: BaseException) -> None:
+        self.presenter.present(exc)
+        self.notice.show_message(f"<b>The model could not be loaded.</b> {exc}", action="Choose another model",
+                                 callback=self._on_choose_model_requested)
+
+    def _on_sampling_reload_requested(self, options: object) -> None:
+        self.bridge.options = options  # type: ignore[assignment]
+        self.prefs.n_ctx = self.bridge.options.n_ctx
+        self.prefs.n_gpu_layers = self.bridge.options.n_gpu_layers
+        self.prefs.n_threads = self.bridge.options.n_threads or 0
+        self._save_prefs()
+        self.reload_model()
+
+    def _on_chat_model_wanted(self, path: str) -> None:
+        loaded = self.bridge.loading_path or (self.bridge.info.path if self.bridge.info else "")
+        if path and path != loaded and Path(path).is_file():
+            self.load_model(path)
+
+    # -- sampling -------------------------------------------------------------------------
+
+    def _on_sampling_settings_changed(self, settings: SamplingSettings, preset: str) -> None:
+        self.chat.set_sampling(settings, preset)
+        for i in range(self.tabs.count()):
+            pane = self.tabs.widget(i)
+            if hasattr(pane, "set_sampling") and pane is not self.chat:
+                pane.set_sampling(settings, preset)
+
+    def _on_chat_sampling_loaded(self, settings: SamplingSettings | None, preset: str) -> None:
+        if settings is None:
+            presets = self.sampling.presets()
+            preset = preset if preset in presets else self.prefs.default_preset
+            settings = presets.get(preset, SamplingSettings())
+        self.sampling.show_settings(settings, preset)
+        self.chat.set_sampling(settings, preset)
+
+    def refresh_preview(self) -> None:
+        """Fetch the next-token candidates for the current chat (when the engine is free)."""
+        if not self.sampling_dock.isVisible() or self.bridge.state != "ready" or self.bridge.busy:
+            return
+        pane = self.tabs.currentWidget()
+        if hasattr(pane, "preview_context") and pane is not self.chat:
+            messages, prompt = None, pane.preview_context()
+        else:
+            messages = self.chat._history(self.chat.path)
+            draft = self.chat.composer.toPlainText().strip()
+            if draft or not messages or messages[-1]["role"] != "user":
+                messages.append({"role": "user", "content": draft or "Hello!"})
+            prompt = None
+        when_done(self.bridge.engine.peek_async(messages=messages, prompt=prompt, top=64),
+                  lambda result: self.sampling.set_candidates(*result), lambda _exc: None)
+
+    # -- chat files -----------------------------------------------------------------------
+
+    def _focus_search(self) -> None:
+        self.tabs.setCurrentWidget(self.chat)
+        self.chat.search_edit.setFocus()
+        self.chat.search_edit.selectAll()
+
+    def _on_rename_chat(self) -> None:
+        row = self.chat.list_model.row_of(self.chat.conversation.id) if self.chat.conversation else -1
+        if row >= 0:
+            self.chat.list_view.edit(self.chat.list_model.index(row))
+
+    def _on_export_chat(self) -> None:
+        if self.chat.conversation is None:
+            return
+        name = "".join(c if c.isalnum() or c in " -_" else "_" for c in self.chat.conversation.title).strip() or "chat"
+        path, _ = QFileDialog.getSaveFileName(self, "Export chat", str(Path.home() / f"{name}.md"),
+                                              "Markdown (*.md);;JSON (*.json)")
+        if path:
+            try:
+                self.chat.export_to(Path(path))
+            except OSError as exc:
+                self.presenter.present(InklingError(f"Could not write {path}: {exc.strerror or exc}"))
+
+    def _on_import_chat(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import chat", str(Path.home()), "Inkling chat (*.json)")
+        if path:
+            try:
+                self.chat.import_from(Path(path))
+            except (OSError, ValueError) as exc:
+                self.presenter.present(InklingError(f"Could not import {Path(path).name}: {exc}"))
+
+    def _on_chat_status_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 5000)
+
+    def _on_chat_speed_changed(self, tokens_per_second: float) -> None:
+        self.speed_status.setText(f"{tokens_per_second:.1f} tok/s")
+
+    def _on_chat_context_changed(self, used: int, total: int) -> None:
+        self.context_status.setText(f"Context {used:,}/{total:,} ({used * 100 // max(total, 1)}%)")
+
+    # -- help and lifecycle -------------------------------------------------------------------
+
+    def show_shortcuts(self) -> None:
+        rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", f"<table>{rows}</table>", parent=self)
+        box.setObjectName("shortcutsHelp")
+        box.open()
+
+    def show_about(self) -> None:
+        import sys
+
+        from PySide6 import __version__ as pyside_version
+        info = self.bridge.info
+        text = (f"<h3>Inkling {__version__}</h3><p>Offline chat and writing with local models. Nothing leaves this computer.</p>"
+                f"<p>Data: {self.paths.data}<br>Settings: {self.paths.preferences}<br>Logs: {self.paths.logs}</p>"
+                f"<p>Python {sys.version.split()[0]}, PySide6 {pyside_version}"
+                f"{', model ' + info.name if info else ''}</p>")
+        box = QMessageBox(QMessageBox.Icon.Information, "About Inkling", text, parent=self)
+        box.open()
+
+    def _save_prefs(self) -> None:
+        try:
+            self.prefs.save(self.paths.preferences)
+        except OSError as exc:
+            self.statusBar().showMessage(f"Could not save preferences: {exc}", 5000)
+
+    def _restore_geometry(self) -> None:
+        settings = QSettings(str(self.paths.config / "window.ini"), QSettings.Format.IniFormat)
+        geometry = settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)  # type: ignore[arg-type]
+            self.restoreState(settings.value("state"))  # type: ignore[arg-type]
+            splitter = settings.value("chatSplitter")
+            if splitter is not None:
+                self.chat.splitter.restoreState(splitter)  # type: ignore[arg-type]
+        else:
+            self.resize(1280, 820)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.chat.save_draft()
+        self.chat.stop()
+        settings = QSettings(str(self.paths.config / "window.ini"), QSettings.Format.IniFormat)
+        settings.setValue("geometry", self.saveGeometry())
+        settings.setValue("state", self.saveState())
+        settings.setValue("chatSplitter", self.chat.splitter.saveState())
+        for i in range(self.tabs.count()):
+            pane = self.tabs.widget(i)
+            if hasattr(pane, "flush"):
+                pane.flush()
+        if self._on_close is not None:
+            self._on_close()
+        super().closeEvent(event)
+

@@ -1,0 +1,1 @@
+"""The Sampling pane: controls, presets, load-time options, the next-token picture."""

