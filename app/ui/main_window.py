@@ -256,7 +256,8 @@ class MainWindow(QMainWindow):
         if state in ("ready", "generating") and self.bridge.info is not None:
             info = self.bridge.info
             where = f"GPU ({info.gpu_layers} layers)" if info.gpu_layers else f"CPU, {info.n_threads} threads"
-            text = f"{texts[state]} — {info.name}, {info.context:,} ctx, {where}"
+            entry = next((e for e in self.entries if e.path == info.path), None)
+            text = f"{texts[state]} — {entry.name if entry else info.name}, {info.context:,} ctx, {where}"
         self.engine_status.setText(text)
         self.engine_status.setProperty("state", state)
         if state == "ready":

@@ -30,6 +30,7 @@ from app.ui.engine_bridge import EngineBridge, StreamHandle
 
 SAVE_INTERVAL_MS = 1000  # a streaming reply is committed at least this often
 DRAFT_DELAY_MS = 300
+DRAFT_MAX_AGE = 0.7  # seconds
 
 
 @dataclass
@@ -79,6 +80,7 @@ class ChatPane(QWidget):
         self._render_pending = False
         self._render_cost_ms = 0.0
         self._deleted: list[int] = []
+        self._draft_saved_at = 0.0
         self._build()
         self._connect_signals()
         self.list_model.reload()
@@ -181,7 +183,7 @@ class ChatPane(QWidget):
         self.undo_delete_button.clicked.connect(self.undo_delete)
         self.send_button.clicked.connect(self.send)
         self.composer.send_requested.connect(self.send)
-        self.composer.textChanged.connect(self._draft_timer.start)
+        self.composer.textChanged.connect(self._on_composer_text_changed)
         self.stop_button.clicked.connect(self.stop)
         self.regen_button.clicked.connect(self.regenerate_last)
         self.system_edit.editingFinished.connect(self._on_system_edit_editing_finished)
@@ -319,7 +321,15 @@ class ChatPane(QWidget):
             self.conversation.system_prompt = self.system_edit.text()
             self.storage.update_conversation(self.conversation.id, system_prompt=self.system_edit.text())
 
+    def _on_composer_text_changed(self) -> None:
+        # debounced, but never staler than DRAFT_MAX_AGE while someone keeps typing
+        if time.monotonic() - self._draft_saved_at > DRAFT_MAX_AGE:
+            self.save_draft()
+        else:
+            self._draft_timer.start()
+
     def save_draft(self) -> None:
+        self._draft_saved_at = time.monotonic()
         if self.conversation is not None:
             draft = self.composer.toPlainText()
             if draft != self.conversation.draft:

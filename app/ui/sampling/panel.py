@@ -122,8 +122,10 @@ class SamplingPanel(QWidget):
         self.mirostat_combo.setObjectName("mirostatModeCombo")
         self.mirostat_combo.addItems(["Off", "Mirostat 1", "Mirostat 2"])
         self.mirostat_combo.setToolTip("Mirostat steers how surprising the text is, instead of top-k/top-p.")
-        sampling_layout.addWidget(QLabel("<b>Mirostat</b> — keeps the text's surprise near a target; "
-                                         "replaces top-k, top-p and min-p when on."))
+        mirostat_help = QLabel("<b>Mirostat</b> — keeps the text's surprise near a target; "
+                               "replaces top-k, top-p and min-p when on.")
+        mirostat_help.setWordWrap(True)
+        sampling_layout.addWidget(mirostat_help)
         sampling_layout.addWidget(self.mirostat_combo)
         for field, label, decimals, step in MIROSTAT_ROWS:
             control = NumberControl(field, label, getattr(defaults, field), decimals=decimals, step=step,

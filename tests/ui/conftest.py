@@ -1,0 +1,37 @@
+"""A real main window over a fresh INKLING_HOME, with the starter model loaded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.main import create_main_window
+from app.ui.main_window import MainWindow
+
+
+def open_window(qtbot: object, home: Path, monkeypatch: pytest.MonkeyPatch, *, wait_model: bool = True) -> MainWindow:
+    monkeypatch.setenv("INKLING_HOME", str(home))
+    window = create_main_window()
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    window.show()
+    if wait_model:
+        qtbot.waitUntil(lambda: window.bridge.state == "ready", timeout=60_000)  # type: ignore[attr-defined]
+    return window
+
+
+@pytest.fixture
+def window(qtbot: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MainWindow]:
+    win = open_window(qtbot, tmp_path / "home", monkeypatch)
+    yield win
+    win.close()
+
+
+def send(qtbot: object, window: MainWindow, text: str, timeout: int = 60_000) -> object:
+    """Type a message, press Enter, wait for the reply to end; returns its Finished."""
+    chat = window.chat
+    chat.composer.setPlainText(text)
+    with qtbot.waitSignal(chat.reply_finished, timeout=timeout) as blocker:  # type: ignore[attr-defined]
+        chat.send_button.click()
+    return blocker.args[0]

@@ -1,0 +1,92 @@
+"""A scripted engine for fast UI tests: streams a given text in small pieces from a thread.
+
+It implements the same EnginePort as the real engine; it sits beside the
+real-model tests, never in place of them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import Future
+
+from app.core.events import Finished, LoadOptions, ModelInfo, Timings, TokenEvent
+from app.core.sampling import SamplingSettings
+
+
+class FakeStream:
+    def __init__(self, text: str, listener, piece: int, delay: float) -> None:
+        self.finished: Finished | None = None
+        self._text = ""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(text, listener, piece, delay), daemon=True)
+        self._thread.start()
+
+    def _run(self, text: str, listener, piece: int, delay: float) -> None:
+        started = time.perf_counter()
+        n = 0
+        for i in range(0, len(text), piece):
+            if self._stop.is_set():
+                break
+            chunk = text[i : i + piece]
+            self._text += chunk
+            n += 1
+            listener(TokenEvent(chunk, i))
+            time.sleep(delay)
+        reason = "cancelled" if self._stop.is_set() else "stop"
+        ms = (time.perf_counter() - started) * 1000
+        self.finished = Finished(reason, self._text, Timings(10, 10, 1.0, n, ms, 1.0))
+        listener(self.finished)
+
+    @property
+    def done(self) -> bool:
+        return self.finished is not None
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    def cancel(self) -> None:
+        self._stop.set()
+
+
+class FakeEngine:
+    """Answers every chat with ``script`` (piece characters every ``delay`` seconds)."""
+
+    def __init__(self, script: str, piece: int = 8, delay: float = 0.002) -> None:
+        self.script, self.piece, self.delay = script, piece, delay
+        self.info: ModelInfo | None = None
+        self.pid = None
+        self.requests: list[tuple[str, object]] = []
+
+    def start(self) -> None:
+        pass
+
+    def load_async(self, path: str, options: LoadOptions | None = None) -> Future:
+        self.info = ModelInfo(path, "Fake", "fake", 1, "F32", 1, 2048, 2048, 100, True, "", False, 0, 1)
+        fut: Future = Future()
+        fut.set_result(self.info)
+        return fut
+
+    def chat(self, messages, sampling: SamplingSettings | None = None, *, alternatives=0, listener=None,
+             continue_last=False) -> FakeStream:
+        self.requests.append(("chat", sampling))
+        return FakeStream(self.script, listener, self.piece, self.delay)
+
+    def complete(self, prompt, sampling=None, *, alternatives=0, listener=None) -> FakeStream:
+        self.requests.append(("complete", sampling))
+        return FakeStream(self.script, listener, self.piece, self.delay)
+
+    def peek_async(self, messages=None, prompt=None, top=64) -> Future:
+        fut: Future = Future()
+        fut.set_result(([(" a", 1, 2.0), (" b", 2, 1.0)], 2.5))
+        return fut
+
+    def score_async(self, text: str, top: int = 1) -> Future:
+        raise NotImplementedError
+
+    def cancel(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
