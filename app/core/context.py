@@ -110,3 +110,65 @@ class StopMatcher:
     def flush(self) -> str:
         out, self._pending = self._pending, ""
         return out
+
+
+class BanGuard:
+    """Finds banned words in generated text, token by token, so generation can back off.
+
+    A banned word matches case-insensitively where a word starts ("cat" also rules
+    out "Cats" but not "concat"). Tokens whose text might still turn into a banned
+    word are held back; :meth:`releasable` says how many tokens are safe to show.
+    """
+
+    def __init__(self, words: Sequence[str]) -> None:
+        self.words = [w.lower() for w in words if w.strip()]
+        self.texts: list[str] = []
+        self._ends: list[int] = []
+        self._text = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.words)
+
+    def add(self, text: str) -> int | None:
+        """Add a token's text; return the index of the token where a banned word begins, if one now does."""
+        before = len(self._text)
+        self.texts.append(text)
+        self._text += text
+        self._ends.append(len(self._text))
+        lower = self._text.lower()
+        for word in self.words:
+            start = max(0, before - len(word) + 1)
+            while True:
+                at = lower.find(word, start)
+                if at < 0:
+                    break
+                if at == 0 or not lower[at - 1].isalnum():
+                    return self._token_at(at)
+                start = at + 1
+        return None
+
+    def _token_at(self, offset: int) -> int:
+        for i, end in enumerate(self._ends):
+            if end > offset:
+                return i
+        return len(self._ends) - 1
+
+    def rollback(self, index: int) -> None:
+        """Forget tokens from ``index`` on."""
+        del self.texts[index:]
+        del self._ends[index:]
+        self._text = "".join(self.texts)
+
+    def releasable(self) -> int:
+        """How many leading tokens can no longer become part of a banned word."""
+        lower = self._text.lower()
+        hold = len(lower)
+        for word in self.words:
+            for n in range(min(len(word) - 1, len(lower)), 0, -1):
+                at = len(lower) - n
+                if lower.endswith(word[:n]) and (at == 0 or not lower[at - 1].isalnum()):
+                    hold = min(hold, at)
+                    break
+        if hold == len(lower):
+            return len(self._ends)
+        return next((i for i, end in enumerate(self._ends) if end > hold), len(self._ends))

@@ -14,7 +14,7 @@ class InklingError(Exception):
     title = "Something went wrong"
 
 
-class Interrupted(InklingError):  # noqa: N818 - the name says what happened, like Anki's
+class Interrupted(InklingError):
     """The user cancelled. Not an error to show: the presenter ignores it."""
 
     title = "Stopped"

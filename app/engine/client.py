@@ -16,6 +16,7 @@ no caller ever blocks on a pipe. It owns three guarantees:
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import itertools
 import multiprocessing as mp
@@ -179,10 +180,8 @@ class EngineClient:
             proc, conn = self._proc, self._conn
         self._outbox.put(None)
         if proc is not None and proc.is_alive():
-            try:
+            with contextlib.suppress(OSError):
                 conn.send({"id": 0, "op": "shutdown"})
-            except OSError:
-                pass
             proc.join(2.0)
             if proc.is_alive():
                 self._killed_on_purpose = True
@@ -331,10 +330,8 @@ class EngineClient:
             self._pending[reload.id] = reload
             reload.sent = True
             conn = self._conn
-        try:
+        with contextlib.suppress(OSError):
             conn.send({"id": reload.id, "op": "load", **reload.args})
-        except OSError:
-            pass
         assert reload.future is not None
         self.info = reload.future.result()  # raises EngineCrashed or the load error
 
@@ -372,7 +369,7 @@ class EngineClient:
                 kind, rid, payload = conn.recv()
             except (EOFError, OSError):
                 break
-            except Exception:  # noqa: BLE001 - a garbled message means the engine is not sane
+            except Exception:
                 break
             if kind == "ready":
                 self._ready.set()

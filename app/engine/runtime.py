@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from app.core.context import StopMatcher, fit_messages, keep_tail
+from app.core.context import BanGuard, StopMatcher, fit_messages, keep_tail
 from app.core.errors import ContextOverflow, EngineError, InsufficientMemory, Interrupted, ModelFileError, NoModelLoaded
 from app.core.events import Alternative, Finished, LoadOptions, ModelInfo, ScoredToken, ScoreResult, Timings, TokenEvent
 from app.core.gguf import read_header
@@ -230,7 +230,8 @@ class LlamaRuntime:
         start = time.perf_counter()
         reused = self._reuse_prefix(tokens)
         seed = s.seed if s.seed is not None else random.randrange(2**31)
-        sampler = build_sampler(llm, s, seed, self._banned_bias(s))
+        bias = {int(t): float(b) for t, b in s.logit_bias}
+        sampler = build_sampler(llm, s, seed, bias)
         try:
             llm.eval(tokens[reused:])
         except RuntimeError as exc:
@@ -247,31 +248,69 @@ class LlamaRuntime:
         stops = StopMatcher(s.stop)
         parts: list[str] = []
         reason = "length"
-        generated = 0
         first_ms = 0.0
         gen_start = time.perf_counter()
         leading = strip_first
-        for _ in range(max_tokens):
-            if self.cancelled():
-                reason = "cancelled"
-                break
-            token = sampler.sample(ctx, -1)
-            if llama_cpp.llama_vocab_is_eog(vocab, token):
-                reason = "stop"
-                break
-            generated += 1
-            prob: float | None = None
-            alts: tuple[Alternative, ...] = ()
-            if n_alt > 0:
-                prob, alts = self._alternatives(llama_cpp.llama_get_logits_ith(ctx.ctx, -1), n_vocab, token, n_alt)
-            text = stops.feed(decoder.decode(self._piece(token)))
+        # banned words: generated tokens are held back while they might still spell one;
+        # on a match generation backs off to where the word began and bans that token there
+        guard = BanGuard(s.banned_words)
+        held: list[TokenEvent] = []
+        gen: list[int] = []
+        bans_at: dict[int, set[int]] = {}
+
+        def show(event: TokenEvent) -> None:
+            nonlocal leading, first_ms
+            text = stops.feed(event.text)
             if leading and text:
                 text = text.lstrip(" ") if text.strip() else ""
                 leading = not text
             if not first_ms:
                 first_ms = _ms(start)
             parts.append(text)
-            emit(TokenEvent(text, token, prob, alts))
+            emit(TokenEvent(text, event.token_id, event.prob, event.alternatives) if text != event.text else event)
+
+        steps = 0
+        while steps < max_tokens:
+            steps += 1
+            if self.cancelled():
+                reason = "cancelled"
+                break
+            banned_here = bans_at.get(len(gen))
+            if banned_here:
+                logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx.ctx, -1), shape=(n_vocab,))
+                logits[list(banned_here)] = -np.inf
+            token = sampler.sample(ctx, -1)
+            if llama_cpp.llama_vocab_is_eog(vocab, token):
+                reason = "stop"
+                break
+            prob: float | None = None
+            alts: tuple[Alternative, ...] = ()
+            if n_alt > 0:
+                prob, alts = self._alternatives(llama_cpp.llama_get_logits_ith(ctx.ctx, -1), n_vocab, token, n_alt)
+            event = TokenEvent(decoder.decode(self._piece(token)), token, prob, alts)
+            gen.append(token)
+            if guard:
+                hit = guard.add(event.text)
+                held.append(event)
+                keep = -1 if hit is None else hit - (len(gen) - len(held))  # held events before the ban stay
+                if hit is not None and keep >= 0 and len(bans_at.get(hit, ())) < 64:
+                    bans_at.setdefault(hit, set()).add(gen[hit])
+                    del held[keep:]
+                    del gen[hit:]
+                    guard.rollback(hit)
+                    decoder.reset()
+                    sampler = build_sampler(llm, s, seed + steps, bias)
+                    for t in gen:
+                        sampler.accept(t)
+                    llm.n_tokens = len(tokens) + hit - 1  # re-read the token before the ban for fresh logits
+                    llm.eval([gen[hit - 1] if hit else tokens[-1]])
+                    continue
+                ready = guard.releasable() - (len(gen) - len(held))
+                for ev in held[:ready]:
+                    show(ev)
+                del held[:ready]
+            else:
+                show(event)
             if stops.stopped:
                 reason = "stop"
                 break
@@ -284,11 +323,14 @@ class LlamaRuntime:
                     reason = "cancelled"
                     break
                 raise EngineError(f"llama.cpp failed while generating: {exc}") from None
+        for ev in held:
+            if not stops.stopped:
+                show(ev)
         tail = "" if stops.stopped else stops.feed(decoder.decode(b"", final=True)) + stops.flush()
         if tail:
             parts.append(tail)
             emit(TokenEvent(tail, -1))
-        timings = Timings(len(tokens), len(tokens) - reused, prompt_ms, generated, _ms(gen_start), first_ms)
+        timings = Timings(len(tokens), len(tokens) - reused, prompt_ms, len(gen), _ms(gen_start), first_ms)
         return Finished(reason, "".join(parts), timings, seed, dropped, truncated, max_tokens)  # type: ignore[arg-type]
 
     def _alternatives(self, ptr: Any, n_vocab: int, token: int, k: int) -> tuple[float, tuple[Alternative, ...]]:
@@ -301,15 +343,6 @@ class LlamaRuntime:
         prob = float(np.exp(float(logits[token]) - peak) / z)
         alts = tuple(Alternative(self._text(int(t)), int(t), float(np.exp(float(logits[t]) - peak) / z)) for t in top)
         return prob, alts
-
-    def _banned_bias(self, s: SamplingSettings) -> dict[int, float]:
-        bias = {int(t): float(b) for t, b in s.logit_bias}
-        for word in s.banned_words:
-            for variant in {word, " " + word, word.capitalize(), " " + word.capitalize(), word.upper(), " " + word.upper()}:
-                ids = self.tokenize(variant, add_bos=False)
-                if ids:
-                    bias[ids[0]] = float("-inf")
-        return bias
 
     # -- the next-token picture ----------------------------------------------
 

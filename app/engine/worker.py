@@ -55,7 +55,7 @@ def engine_main(conn: Any, cancel_flag: Any, log_path: str | None) -> None:
             _handle(runtime, conn, rid, op, request)
         except InklingError as exc:
             conn.send(("error", rid, exc))
-        except Exception as exc:  # noqa: BLE001 - anything unexpected still reaches the caller
+        except Exception as exc:
             conn.send(("error", rid, EngineError(f"{type(exc).__name__}: {exc}")))
 
 

@@ -7,6 +7,7 @@ downloads (``*.part``) are never listed.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -47,10 +48,8 @@ class ModelLibrary:
 
     def entries(self) -> list[ModelEntry]:
         out: list[ModelEntry] = []
-        try:
+        with contextlib.suppress(StarterModelMissing):
             out.append(self._describe(starter_model_path(), builtin=True, name=DISPLAY_NAME))
-        except StarterModelMissing:
-            pass
         seen = {e.path for e in out}
         for path in self.files():
             if str(path) not in seen:

@@ -63,7 +63,7 @@ class _Job(QRunnable):
     def run(self) -> None:
         try:
             value = self.fn()
-        except BaseException as exc:  # noqa: BLE001 - delivered to the failure handler
+        except BaseException as exc:
             self.relay.failed.emit(exc)
         else:
             self.relay.succeeded.emit(value)

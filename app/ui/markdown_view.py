@@ -13,8 +13,16 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QRegularExpression, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import (
-    QColor, QCursor, QDesktopServices, QFont, QGuiApplication, QImage, QSyntaxHighlighter, QTextCharFormat,
-    QTextDocument, QTextFormat,
+    QColor,
+    QCursor,
+    QDesktopServices,
+    QFont,
+    QGuiApplication,
+    QImage,
+    QSyntaxHighlighter,
+    QTextCharFormat,
+    QTextDocument,
+    QTextFormat,
 )
 from PySide6.QtWidgets import QFrame, QMessageBox, QSizePolicy, QTextBrowser, QToolTip, QWidget
 

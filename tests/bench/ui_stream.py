@@ -29,11 +29,10 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     from app.core.paths import app_paths
+    from app.core.preferences import Preferences
     from app.core.sampling import SamplingSettings
     from app.core.storage import Storage
     from app.main import create_main_window
-
-    from app.core.preferences import Preferences
 
     paths = app_paths().ensure()
     Preferences(n_threads=args.threads).save(paths.preferences)
@@ -47,7 +46,7 @@ def main() -> None:
         parent = storage.add_message(conv.id, parent, "assistant", body).id
     storage.close()
 
-    app = QApplication.instance() or QApplication(sys.argv)
+    QApplication.instance() or QApplication(sys.argv)
     window = create_main_window()
     window.resize(1280, 820)
     window.show()

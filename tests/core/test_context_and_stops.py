@@ -13,7 +13,7 @@ def _chat(turns: int) -> list[dict[str, str]]:
     msgs = [{"role": "system", "content": "be nice"}]
     for i in range(turns):
         msgs += [{"role": "user", "content": f"q{i} " * 10}, {"role": "assistant", "content": f"a{i} " * 10}]
-    return msgs + [{"role": "user", "content": "last question"}]
+    return [*msgs, {"role": "user", "content": "last question"}]
 
 
 def test_everything_fits_nothing_dropped() -> None:
@@ -56,3 +56,24 @@ def test_text_that_only_looks_like_a_stop_start_is_released() -> None:
     shown = "".join(m.feed(p) for p in ["a #", "# b"])
     assert shown + m.flush() == "a ## b"
     assert not m.stopped
+
+
+def test_ban_guard_finds_a_banned_word_split_over_tokens() -> None:
+    from app.core.context import BanGuard
+
+    guard = BanGuard(["Paris"])
+    assert guard.add("The capital is") is None
+    assert guard.releasable() == 1
+    assert guard.add(" Par") is None
+    assert guard.releasable() == 1  # " Par" might become "Paris": held back
+    assert guard.add("is.") == 1  # the word began in token 1
+    guard.rollback(1)
+    assert guard.texts == ["The capital is"]
+
+
+def test_ban_guard_respects_word_starts() -> None:
+    from app.core.context import BanGuard
+
+    guard = BanGuard(["cat"])
+    assert guard.add("concatenate") is None
+    assert guard.add(" Cats") == 1

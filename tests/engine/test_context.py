@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from engine.conftest import make_engine
 
 from app.core.errors import ContextOverflow
 from app.core.sampling import SamplingSettings
 from app.engine.client import EngineClient
-from engine.conftest import make_engine
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
+from engine.conftest import make_engine
 
 from app.core.errors import EngineCrashed
 from app.core.sampling import SamplingSettings
 from app.engine.client import EngineClient
-from engine.conftest import make_engine
 
 LONG = SamplingSettings(temperature=0.8, max_tokens=2000, seed=7)
 

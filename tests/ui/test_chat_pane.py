@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from ui.conftest import open_window, send
 
 from app.core.sampling import SamplingSettings
 from app.ui.main_window import MainWindow
-from ui.conftest import open_window, send
 
 SHORT = SamplingSettings(temperature=0.0, max_tokens=40)
 LONG = SamplingSettings(temperature=0.9, max_tokens=1500, seed=3)
@@ -124,7 +124,7 @@ def test_conversations_new_rename_search_delete_and_undo(qtbot, window: MainWind
     assert chat.conversation.id != volcano and not chat.path
     send(qtbot, window, "Recommend a book.")
     chat.rename_conversation("Reading list")
-    assert [r.title for r in chat.list_model.rows][0] == "Reading list"
+    assert next(r.title for r in chat.list_model.rows) == "Reading list"
     chat.search_edit.setText("volcano")  # searches contents as well as titles
     assert [r.id for r in chat.list_model.rows] == [volcano]
     chat.search_edit.clear()

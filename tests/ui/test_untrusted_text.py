@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
+from ui.fake_engine import FakeEngine
 
 from app.core.paths import app_paths
 from app.core.preferences import Preferences
@@ -16,7 +17,6 @@ from app.core.storage import Storage
 from app.models.library import ModelLibrary
 from app.ui.engine_bridge import EngineBridge
 from app.ui.main_window import MainWindow
-from ui.fake_engine import FakeEngine
 
 CODE = "```python\n" + "\n".join(f"    value_{i} = compute({i}, 'text')  # line {i}" for i in range(1200)) + "\n```\n"
 HOSTILE = (

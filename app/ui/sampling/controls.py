@@ -84,7 +84,7 @@ class NumberControl(QWidget):
         for w in (self.slider, self.spin):
             w.blockSignals(True)
         self.spin.setValue(value if self.decimals else int(value))  # type: ignore[arg-type]
-        self.slider.setValue(int(round(value * self.scale)))
+        self.slider.setValue(round(value * self.scale))
         for w in (self.slider, self.spin):
             w.blockSignals(False)
 
