@@ -27,6 +27,7 @@ from app.models.library import ModelLibrary
 from app.ui.engine_bridge import EngineBridge
 from app.ui.main_window import MainWindow
 from app.ui.theme import apply_theme
+from app.ui.write.write_pane import WritePane
 
 
 def _setup_logging(paths: AppPaths) -> None:
@@ -58,7 +59,10 @@ def create_main_window(*, load_model: bool = True) -> MainWindow:
         engine.close()
         storage.close()
 
-    window = MainWindow(paths=paths, prefs=prefs, storage=storage, bridge=bridge, catalog=library, on_close=shutdown)
+    write = WritePane(storage, bridge)
+    window = MainWindow(paths=paths, prefs=prefs, storage=storage, bridge=bridge, catalog=library,
+                        extra_panes=[("Write", write)], on_close=shutdown)
+    window.write = write  # type: ignore[attr-defined]
     window.engine = engine  # type: ignore[attr-defined]
     window.library = library  # type: ignore[attr-defined]
     if load_model:

@@ -222,9 +222,10 @@ class EngineClient:
                             alternatives=alternatives, continue_last=continue_last)
 
     def complete(self, prompt: str, sampling: SamplingSettings | None = None, *,
-                 alternatives: int = 0, listener: Listener | None = None) -> Stream:
+                 alternatives: int = 0, listener: Listener | None = None, suffix: str = "") -> Stream:
+        """Stream a continuation of ``prompt``; with ``suffix``, fill in between where the model can."""
         return self._stream("complete", listener, prompt=prompt, sampling=sampling or SamplingSettings(),
-                            alternatives=alternatives)
+                            alternatives=alternatives, suffix=suffix)
 
     def score(self, text: str, top: int = 1) -> ScoreResult:
         return self._call("score", text=text, top=top).result()
@@ -239,6 +240,9 @@ class EngineClient:
 
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
         return self._call("count_chat", messages=list(messages)).result()
+
+    def count_text_async(self, text: str) -> Future[int]:
+        return self._call("count_text", text=text)
 
     def tokenize(self, text: str) -> list[tuple[int, str]]:
         return self._call("tokenize", text=text).result()

@@ -171,6 +171,9 @@ class LlamaRuntime:
     def count_chat_tokens(self, messages: list[dict[str, str]]) -> int:
         return len(self.chat_tokens(messages))
 
+    def count_text_tokens(self, text: str) -> int:
+        return len(self.tokenize(text, add_bos=False))
+
     # -- generation -----------------------------------------------------------
 
     def chat(self, messages: list[dict[str, str]], settings: SamplingSettings, alternatives: int, emit: Emit,
@@ -194,9 +197,30 @@ class LlamaRuntime:
         return self._generate(tokens, settings, alternatives, emit, max_tokens=max_tokens,
                               dropped=fitted.dropped, strip_first=not continue_last)
 
-    def complete(self, prompt: str, settings: SamplingSettings, alternatives: int, emit: Emit) -> Finished:
+    def fim_tokens(self) -> tuple[int, int, int] | None:
+        """(prefix, suffix, middle) marker tokens when the model was trained to fill in the middle."""
+        import llama_cpp
+
+        vocab = self._require()._model.vocab
+        ids = (llama_cpp.llama_vocab_fim_pre(vocab), llama_cpp.llama_vocab_fim_suf(vocab), llama_cpp.llama_vocab_fim_mid(vocab))
+        return ids if all(i >= 0 for i in ids) else None
+
+    def complete(self, prompt: str, settings: SamplingSettings, alternatives: int, emit: Emit,
+                 suffix: str = "") -> Finished:
         llm = self._require()
         n_ctx = llm.n_ctx()
+        fim = self.fim_tokens() if suffix.strip() else None
+        if fim is not None:
+            # fill in the middle: <pre> before <suf> after <mid> → the model writes what goes between
+            pre, suf, mid = fim
+            after = self.tokenize(suffix, add_bos=False)[: n_ctx // 4]
+            before = self.tokenize(prompt, add_bos=False)
+            room = max(n_ctx - settings.max_tokens - len(after) - 3, n_ctx // 4)
+            kept = before[-room:]
+            tokens = [pre, *kept, suf, *after, mid]
+            max_tokens = min(settings.max_tokens, n_ctx - len(tokens))
+            return self._generate(tokens, settings, alternatives, emit, max_tokens=max_tokens,
+                                  truncated=len(before) - len(kept))
         tokens = self.tokenize(prompt, add_bos=True)
         max_tokens = min(settings.max_tokens, n_ctx // 2) if len(tokens) + settings.max_tokens > n_ctx else settings.max_tokens
         limit = n_ctx - max_tokens

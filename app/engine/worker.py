@@ -72,13 +72,16 @@ def _handle(runtime: Any, conn: Any, rid: int, op: str, r: dict[str, Any]) -> No
         conn.send(("done", rid, runtime.chat(r["messages"], r["sampling"], r["alternatives"], emit,
                                                       continue_last=r.get("continue_last", False))))
     elif op == "complete":
-        conn.send(("done", rid, runtime.complete(r["prompt"], r["sampling"], r["alternatives"], emit)))
+        conn.send(("done", rid, runtime.complete(r["prompt"], r["sampling"], r["alternatives"], emit,
+                                                          suffix=r.get("suffix", ""))))
     elif op == "score":
         conn.send(("result", rid, runtime.score(r["text"], r["top"])))
     elif op == "peek":
         conn.send(("result", rid, runtime.peek(r.get("messages"), r.get("prompt"), r["top"])))
     elif op == "count_chat":
         conn.send(("result", rid, runtime.count_chat_tokens(r["messages"])))
+    elif op == "count_text":
+        conn.send(("result", rid, runtime.count_text_tokens(r["text"])))
     elif op == "tokenize":
         conn.send(("result", rid, runtime.token_pieces(r["text"])))
     else:

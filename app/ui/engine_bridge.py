@@ -134,9 +134,10 @@ class EngineBridge(QObject):
                                          continue_last=continue_last)
         return handle
 
-    def complete(self, prompt: str, settings: SamplingSettings, *, alternatives: int = 0) -> StreamHandle:
+    def complete(self, prompt: str, settings: SamplingSettings, *, alternatives: int = 0, suffix: str = "") -> StreamHandle:
         handle = self._begin()
-        handle.stream = self.engine.complete(prompt, settings, alternatives=alternatives, listener=handle.listen)
+        handle.stream = self.engine.complete(prompt, settings, alternatives=alternatives, listener=handle.listen,
+                                             suffix=suffix)
         return handle
 
     def _begin(self) -> StreamHandle:

@@ -173,7 +173,8 @@ class MainWindow(QMainWindow):
         help_menu = self.menuBar().addMenu("&Help")
         action(help_menu, "Keyboard shortcuts", self.show_shortcuts, "F1")
         action(help_menu, "About Inkling", self.show_about)
-        stop = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        stop = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.chat)  # in Write, Esc rejects a suggestion
+        stop.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         stop.activated.connect(self.chat.stop)
 
     def _connect_signals(self) -> None:
@@ -194,6 +195,15 @@ class MainWindow(QMainWindow):
         self.chat.conversation_changed.connect(self._preview_timer.start)
         self.chat.composer.textChanged.connect(self._preview_timer.start)
         self._preview_timer.timeout.connect(self.refresh_preview)
+        self.tabs.currentChanged.connect(self._on_tabs_current_changed)
+        for i in range(1, self.tabs.count()):
+            pane = self.tabs.widget(i)
+            if hasattr(pane, "sampling_loaded"):
+                pane.sampling_loaded.connect(self._on_pane_sampling_loaded)
+            if hasattr(pane, "status_message"):
+                pane.status_message.connect(self._on_chat_status_message)
+            if hasattr(pane, "editor"):
+                pane.editor.cursorPositionChanged.connect(self._preview_timer.start)
         self.sampling_dock.visibilityChanged.connect(self._on_sampling_dock_visibility_changed)
 
     def _on_sampling_dock_visibility_changed(self, visible: bool) -> None:
@@ -301,19 +311,36 @@ class MainWindow(QMainWindow):
     # -- sampling -------------------------------------------------------------------------
 
     def _on_sampling_settings_changed(self, settings: SamplingSettings, preset: str) -> None:
-        self.chat.set_sampling(settings, preset)
-        for i in range(self.tabs.count()):
-            pane = self.tabs.widget(i)
-            if hasattr(pane, "set_sampling") and pane is not self.chat:
-                pane.set_sampling(settings, preset)
+        """The Sampling pane edits the settings of the pane in view (each chat and document keeps its own)."""
+        pane = self.tabs.currentWidget()
+        target = pane if hasattr(pane, "set_sampling") else self.chat
+        target.set_sampling(settings, preset)  # type: ignore[attr-defined]
 
     def _on_chat_sampling_loaded(self, settings: SamplingSettings | None, preset: str) -> None:
         if settings is None:
             presets = self.sampling.presets()
             preset = preset if preset in presets else self.prefs.default_preset
             settings = presets.get(preset, SamplingSettings())
-        self.sampling.show_settings(settings, preset)
         self.chat.set_sampling(settings, preset)
+        if self.tabs.currentWidget() is self.chat:
+            self.sampling.show_settings(settings, preset)
+
+    def _on_tabs_current_changed(self, _index: int) -> None:
+        """The Sampling pane follows the visible pane's own settings."""
+        pane = self.tabs.currentWidget()
+        if hasattr(pane, "sampling") and isinstance(pane.sampling, SamplingSettings):
+            self.sampling.show_settings(pane.sampling, pane.preset)
+        self._preview_timer.start()
+
+    def _on_pane_sampling_loaded(self, settings: SamplingSettings | None, preset: str) -> None:
+        pane = self.sender()
+        if settings is None:
+            presets = self.sampling.presets()
+            preset = preset if preset in presets else self.prefs.default_preset
+            settings = presets.get(preset, SamplingSettings())
+        pane.set_sampling(settings, preset)  # type: ignore[attr-defined]
+        if pane is self.tabs.currentWidget():
+            self.sampling.show_settings(settings, preset)
 
     def refresh_preview(self) -> None:
         """Fetch the next-token candidates for the current chat (when the engine is free)."""

@@ -73,13 +73,18 @@ class FakeEngine:
         self.requests.append(("chat", sampling))
         return FakeStream(self.script, listener, self.piece, self.delay)
 
-    def complete(self, prompt, sampling=None, *, alternatives=0, listener=None) -> FakeStream:
+    def complete(self, prompt, sampling=None, *, alternatives=0, listener=None, suffix="") -> FakeStream:
         self.requests.append(("complete", sampling))
         return FakeStream(self.script, listener, self.piece, self.delay)
 
     def peek_async(self, messages=None, prompt=None, top=64) -> Future:
         fut: Future = Future()
         fut.set_result(([(" a", 1, 2.0), (" b", 2, 1.0)], 2.5))
+        return fut
+
+    def count_text_async(self, text: str) -> Future:
+        fut: Future = Future()
+        fut.set_result(len(text.split()))
         return fut
 
     def score_async(self, text: str, top: int = 1) -> Future:

@@ -61,3 +61,28 @@ def test_sigkill_while_streaming_and_typing_loses_at_most_one_second(tmp_path: P
     # the next start marks the interrupted reply as stopped, text kept
     assert storage.mark_interrupted_streams() == 1
     assert storage.messages(conv.id)[3].content == streamed
+
+
+def test_sigkill_while_writing_loses_at_most_one_second_of_the_document(tmp_path: Path) -> None:
+    env = {**os.environ, "INKLING_HOME": str(tmp_path / "home"), "QT_QPA_PLATFORM": "offscreen",
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("typing_app.py"))],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
+    typed: list[tuple[float, str]] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            _kind, stamp, text = line.split(" ", 2)
+            typed.append((float(stamp), json.loads(text)))
+            if typed[-1][0] - typed[0][0] > 2.5:
+                break
+        killed_at = time.time()
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait(10)
+    storage = Storage(tmp_path / "home" / "data" / "inkling.sqlite3")
+    saved = storage.documents()[0].content
+    assert typed[-1][1].startswith(saved)
+    a_second_before = [text for stamp, text in typed if stamp <= killed_at - 1.0][-1]
+    assert len(saved) >= len(a_second_before), (len(saved), len(a_second_before))

@@ -1,0 +1,1 @@
+"""The Write pane: documents, continuation at the cursor, alternatives, token inspector, surprise."""

@@ -1,0 +1,62 @@
+"""Several continuations side by side; pick one to put into the document."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+
+
+class AlternativesView(QWidget):
+    """Columns of candidate texts, each with a button to use it."""
+
+    chosen = Signal(int)
+    """The user picked column i."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("alternativesView")
+        self.columns: list[QPlainTextEdit] = []
+        self.buttons: list[QPushButton] = []
+        self.title = QLabel("Alternatives appear here: choose how many, then “Alternatives”.")
+        self.title.setWordWrap(True)
+        self._row = QHBoxLayout()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addLayout(self._row, 1)
+
+    def reset(self, count: int, title: str = "") -> None:
+        for w in self.columns + self.buttons:
+            w.setParent(None)
+            w.deleteLater()
+        self.columns, self.buttons = [], []
+        for child in list(self._row.children()):
+            child.setParent(None)
+        self.title.setText(title or f"{count} alternatives — pick one to insert it at the cursor")
+        for i in range(count):
+            col = QVBoxLayout()
+            text = QPlainTextEdit()
+            text.setReadOnly(True)
+            text.setObjectName(f"alternative{i + 1}")
+            button = QPushButton(f"Use #{i + 1}")
+            button.setEnabled(False)
+            button.clicked.connect(lambda _=False, i=i: self._on_use_clicked(i))
+            col.addWidget(text, 1)
+            col.addWidget(button)
+            self._row.addLayout(col)
+            self.columns.append(text)
+            self.buttons.append(button)
+
+    def _on_use_clicked(self, index: int) -> None:
+        self.chosen.emit(index)
+
+    def append(self, index: int, text: str) -> None:
+        column = self.columns[index]
+        column.moveCursor(column.textCursor().MoveOperation.End)
+        column.insertPlainText(text)
+
+    def finish(self, index: int) -> None:
+        self.buttons[index].setEnabled(True)
+
+    def text(self, index: int) -> str:
+        return self.columns[index].toPlainText()
