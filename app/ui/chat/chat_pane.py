@@ -189,6 +189,7 @@ class ChatPane(QWidget):
         self.undo_delete_button.clicked.connect(self.undo_delete)
         self.send_button.clicked.connect(self.send)
         self.composer.send_requested.connect(self.send)
+        self.composer.stop_requested.connect(self.stop)
         self.composer.textChanged.connect(self._on_composer_text_changed)
         self.stop_button.clicked.connect(self.stop)
         self.regen_button.clicked.connect(self.regenerate_last)

@@ -12,6 +12,8 @@ class Composer(QPlainTextEdit):
 
     send_requested = Signal()
     """Enter was pressed."""
+    stop_requested = Signal()
+    """Esc was pressed."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -25,5 +27,8 @@ class Composer(QPlainTextEdit):
             event.modifiers() & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.AltModifier)
         ):
             self.send_requested.emit()
+            return
+        if event.key() == Qt.Key.Key_Escape:
+            self.stop_requested.emit()
             return
         super().keyPressEvent(event)
