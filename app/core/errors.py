@@ -121,3 +121,54 @@ class StorageError(InklingError):
     """The database could not be read or written (disk full, permissions)."""
 
     title = "Could not save"
+
+
+class HubError(InklingError):
+    """The Hugging Face Hub said no, or could not be reached."""
+
+    title = "Hugging Face Hub"
+
+
+class HubOffline(HubError):
+    """HF_HUB_OFFLINE is set: Inkling does not go online."""
+
+    title = "Offline mode"
+
+    def __str__(self) -> str:
+        return ("Offline mode is on (HF_HUB_OFFLINE), so the Hub is not contacted. "
+                "Local models still work; unset HF_HUB_OFFLINE to search and download.")
+
+
+class DownloadError(InklingError):
+    """A download could not finish; what was downloaded so far is kept to resume."""
+
+    title = "Download failed"
+
+
+class HashMismatch(DownloadError):
+    """The downloaded file is not the file the Hub describes."""
+
+    title = "Download was corrupted"
+
+    def __init__(self, filename: str, expected: str, actual: str) -> None:
+        super().__init__(filename, expected, actual)
+        self.filename, self.expected, self.actual = filename, expected, actual
+
+    def __str__(self) -> str:
+        return (f"{self.filename} does not match the Hub's checksum (expected sha256 {self.expected[:12]}…, "
+                f"got {self.actual[:12]}…). The damaged file was removed; download it again.")
+
+
+class DiskFull(DownloadError):
+    """Not enough free disk space for a download."""
+
+    title = "Not enough disk space"
+
+    def __init__(self, needed: int, free: int, where: str) -> None:
+        super().__init__(needed, free, where)
+        self.needed, self.free, self.where = needed, free, where
+
+    def __str__(self) -> str:
+        gib = 1024**3
+        return (f"This download needs {self.needed / gib:.2f} GiB but only {self.free / gib:.2f} GiB is free on "
+                f"the disk holding {self.where}. Free some space, then resume.")

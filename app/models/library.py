@@ -31,6 +31,37 @@ def describe(path: Path, builtin: bool = False, name: str = "") -> ModelEntry:
     )
 
 
+def other_app_folders(home: Path | None = None) -> dict[str, list[Path]]:
+    """Where other apps keep GGUF files, per app (only folders that exist)."""
+    import os
+
+    home = home or Path.home()
+    local = Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local"))
+    hf_home = Path(os.environ.get("HF_HOME", home / ".cache" / "huggingface"))
+    candidates = {
+        "LM Studio": [home / ".lmstudio" / "models", home / ".cache" / "lm-studio" / "models"],
+        "GPT4All": [home / ".local" / "share" / "nomic.ai" / "GPT4All",
+                    home / "Library" / "Application Support" / "nomic.ai" / "GPT4All", local / "nomic.ai" / "GPT4All"],
+        "Jan": [home / "jan" / "models", home / ".jan" / "models"],
+        "Hugging Face cache": [hf_home / "hub"],
+    }
+    return {app: [p for p in paths if p.is_dir()] for app, paths in candidates.items() if any(p.is_dir() for p in paths)}
+
+
+def discover_other_apps(home: Path | None = None, known: Iterable[str] = ()) -> list[tuple[str, Path]]:
+    """(app, file) for GGUF files other apps downloaded that Inkling does not list yet."""
+    seen = {str(Path(k).resolve()) for k in known}
+    found = []
+    for app, folders in other_app_folders(home).items():
+        for folder in folders:
+            for path in sorted(folder.rglob("*.gguf")):
+                real = str(path.resolve())
+                if path.is_file() and real not in seen and not path.name.endswith(".part"):
+                    seen.add(real)
+                    found.append((app, path))
+    return found
+
+
 class ModelLibrary:
     """Scans for GGUF files; caches descriptions by (path, size, mtime)."""
 

@@ -1,0 +1,144 @@
+"""Searching the Hugging Face Hub for GGUF models and listing a repo's files (huggingface_hub).
+
+``HF_ENDPOINT`` and ``HF_HUB_OFFLINE`` are honoured as huggingface_hub defines
+them, read when a request is made (so the app and the tests can change them).
+Every Hub failure becomes a HubError with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.core.errors import HubError, HubOffline
+from app.models.quant import QuantGroup, group_by_quant
+
+SORTS = {"Most downloads": "downloads", "Most likes": "likes", "Recently updated": "last_modified"}
+
+
+def offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in ("1", "ON", "YES", "TRUE")
+
+
+def endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+
+
+def token() -> str | None:
+    """The token from huggingface_hub's own login store (for gated repos), if any."""
+    from huggingface_hub import get_token
+
+    try:
+        return get_token()
+    except Exception:  # noqa: BLE001 - a broken token file must not break browsing public repos
+        return None
+
+
+@dataclass(frozen=True)
+class RepoSummary:
+    """A search hit."""
+
+    repo_id: str
+    downloads: int = 0
+    likes: int = 0
+    updated: datetime | None = None
+    gated: bool = False
+
+
+@dataclass(frozen=True)
+class HubFile:
+    """A file of a repo, with what is needed to download and verify it."""
+
+    path: str
+    size: int
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class RepoFiles:
+    """A repo's GGUF files at one commit, grouped by quantization."""
+
+    repo_id: str
+    revision: str
+    files: list[HubFile]
+    groups: list[QuantGroup] = field(default_factory=list)
+    gated: bool = False
+
+    def file(self, path: str) -> HubFile:
+        return next(f for f in self.files if f.path == path)
+
+
+def _explain(exc: Exception, what: str) -> HubError:
+    from huggingface_hub import errors
+
+    if isinstance(exc, errors.OfflineModeIsEnabled):
+        return HubOffline()
+    if isinstance(exc, errors.GatedRepoError):
+        return HubError(f"{what} is gated: accept its terms on the Hub, then log in with `hf auth login` "
+                        "so Inkling can use your token.")
+    if isinstance(exc, errors.RepositoryNotFoundError):
+        status = getattr(getattr(exc, "response", None), "status_code", 404)
+        if status == 401:
+            return HubError(f"{what} needs a login (it is private or gated). Log in with `hf auth login` and try again.")
+        return HubError(f"{what} was not found on the Hub (check the name; it may be private).")
+    if isinstance(exc, (errors.EntryNotFoundError, errors.RemoteEntryNotFoundError)):
+        return HubError(f"{what}: that file is not in the repository any more.")
+    if isinstance(exc, errors.RevisionNotFoundError):
+        return HubError(f"{what}: that revision does not exist.")
+    if isinstance(exc, errors.HfHubHTTPError):
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        if status == 401 or status == 403:
+            return HubError(f"{what} refused access ({status}). Log in with `hf auth login` if it is gated.")
+        if status and status >= 500:
+            return HubError(f"The Hub had a problem ({status}) with {what}. Try again in a few minutes.")
+        return HubError(f"The Hub answered {status or 'an error'} for {what}: {exc}")
+    return HubError(f"Could not reach the Hub ({endpoint()}) for {what}: {type(exc).__name__}: {exc}")
+
+
+class HubClient:
+    """Thin, typed wrapper over huggingface_hub's HfApi."""
+
+    def _api(self) -> Any:
+        if offline():
+            raise HubOffline()
+        from huggingface_hub import HfApi
+
+        return HfApi(endpoint=endpoint(), token=token() or False)
+
+    def search(self, query: str, sort: str = "downloads", limit: int = 40) -> list[RepoSummary]:
+        api = self._api()
+        try:
+            models = api.list_models(filter="gguf", search=query or None, sort=sort, limit=limit,
+                                     expand=["downloads", "likes", "lastModified", "gated"])
+            return [RepoSummary(m.id, int(m.downloads or 0), int(m.likes or 0), m.last_modified, bool(m.gated))
+                    for m in models]
+        except Exception as exc:  # noqa: BLE001 - every failure is explained
+            raise _explain(exc, f"the search “{query}”") from None
+
+    def files(self, repo_id: str, revision: str | None = None) -> RepoFiles:
+        api = self._api()
+        try:
+            info = api.model_info(repo_id, revision=revision, files_metadata=True)
+        except Exception as exc:  # noqa: BLE001
+            raise _explain(exc, repo_id) from None
+        files = []
+        for sib in info.siblings or []:
+            if not sib.rfilename.lower().endswith(".gguf"):
+                continue
+            lfs = sib.lfs
+            size = int((lfs.size if lfs else None) or sib.size or 0)
+            files.append(HubFile(sib.rfilename, size, (lfs.sha256 if lfs else "") or ""))
+        return RepoFiles(repo_id, info.sha or revision or "main", files,
+                         group_by_quant((f.path, f.size) for f in files), bool(getattr(info, "gated", False)))
+
+    def download_url(self, repo_id: str, filename: str, revision: str) -> str:
+        from huggingface_hub import hf_hub_url
+
+        return hf_hub_url(repo_id, filename, revision=revision, endpoint=endpoint())
+
+    def headers(self) -> dict[str, str]:
+        from huggingface_hub.utils import build_hf_headers
+
+        return dict(build_hf_headers(token=token() or False))
