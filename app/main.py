@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
@@ -22,10 +23,14 @@ from app.core.paths import AppPaths, app_paths
 from app.core.preferences import Preferences
 from app.core.starter import starter_model_path
 from app.core.storage import Storage
+from app.engine import evaluate
 from app.engine.client import EngineClient
+from app.engine.evaluate import PerplexityRow
 from app.models.library import ModelLibrary
+from app.models.manager import ModelManager
 from app.ui.engine_bridge import EngineBridge
 from app.ui.main_window import MainWindow
+from app.ui.models.models_pane import ModelsPane
 from app.ui.theme import apply_theme
 from app.ui.write.write_pane import WritePane
 
@@ -60,9 +65,24 @@ def create_main_window(*, load_model: bool = True) -> MainWindow:
         storage.close()
 
     write = WritePane(storage, bridge)
+    manager = ModelManager(library)
+
+    def compare(models: list[str], text: str, progress: Callable[[int, PerplexityRow], None]) -> list[PerplexityRow]:
+        return evaluate.compare(models, text, progress, log_path=paths.engine_log)
+
+    models_pane = ModelsPane(manager, storage, compare, lambda: bridge.options.n_ctx)
     window = MainWindow(paths=paths, prefs=prefs, storage=storage, bridge=bridge, catalog=library,
-                        extra_panes=[("Write", write)], on_close=shutdown)
+                        extra_panes=[("Write", write), ("Models", models_pane)], on_close=shutdown)
     window.write = write  # type: ignore[attr-defined]
+    window.models = models_pane  # type: ignore[attr-defined]
+    models_pane.library_changed.connect(window.refresh_models)
+    models_pane.use_model_requested.connect(window.load_model)
+
+    def remember_folders() -> None:
+        prefs.model_folders = [str(f) for f in library.extra_folders]
+        prefs.save(paths.preferences)
+
+    models_pane.library_changed.connect(remember_folders)
     window.engine = engine  # type: ignore[attr-defined]
     window.library = library  # type: ignore[attr-defined]
     if load_model:

@@ -32,7 +32,7 @@ def token() -> str | None:
 
     try:
         return get_token()
-    except Exception:  # noqa: BLE001 - a broken token file must not break browsing public repos
+    except Exception:
         return None
 
 
@@ -114,14 +114,14 @@ class HubClient:
                                      expand=["downloads", "likes", "lastModified", "gated"])
             return [RepoSummary(m.id, int(m.downloads or 0), int(m.likes or 0), m.last_modified, bool(m.gated))
                     for m in models]
-        except Exception as exc:  # noqa: BLE001 - every failure is explained
+        except Exception as exc:
             raise _explain(exc, f"the search “{query}”") from None
 
     def files(self, repo_id: str, revision: str | None = None) -> RepoFiles:
         api = self._api()
         try:
             info = api.model_info(repo_id, revision=revision, files_metadata=True)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise _explain(exc, repo_id) from None
         files = []
         for sib in info.siblings or []:

@@ -1,0 +1,80 @@
+"""One facade over the model manager for the window: library, catalog, Hub, fit, downloads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.core.ports import ModelEntry
+from app.core.system import available_memory
+from app.models import hub as hub_module
+from app.models.catalog import CatalogEntry, load_catalog
+from app.models.downloads import Download, DownloadManager
+from app.models.fit import Fit, estimate_fit
+from app.models.hub import HubClient, RepoFiles, RepoSummary
+from app.models.library import ModelLibrary, discover_other_apps
+from app.models.quant import QuantGroup, recommend
+
+
+class ModelManager:
+    """What the Models pane needs, without Qt. Download updates arrive on worker threads."""
+
+    def __init__(self, library: ModelLibrary, hub: HubClient | None = None) -> None:
+        self.library = library
+        self.hub = hub or HubClient()
+        self.on_download_update: Callable[[Download], None] | None = None
+        self.downloads = DownloadManager(library.models_dir, self.hub, on_update=self._on_update)
+
+    def _on_update(self, download: Download) -> None:
+        if self.on_download_update is not None:
+            self.on_download_update(download)
+
+    # library
+    def entries(self) -> list[ModelEntry]:
+        return self.library.entries()
+
+    def import_file(self, path: Path, copy: bool) -> Path:
+        return self.library.import_file(path, copy)
+
+    def delete(self, path: Path) -> None:
+        self.library.delete(path)
+
+    def add_folder(self, folder: Path) -> None:
+        self.library.add_folder(folder)
+
+    def discover(self) -> list[tuple[str, Path]]:
+        return discover_other_apps(known=[e.path for e in self.entries()])
+
+    # hub
+    def offline(self) -> bool:
+        return hub_module.offline()
+
+    def catalog(self) -> list[CatalogEntry]:
+        return load_catalog()
+
+    def search(self, query: str, sort: str) -> list[RepoSummary]:
+        return self.hub.search(query, sort=sort)
+
+    def repo_files(self, repo_id: str) -> RepoFiles:
+        return self.hub.files(repo_id)
+
+    def fit(self, group: QuantGroup, n_ctx: int, gpu: bool = False) -> Fit:
+        return estimate_fit(group.size, group.quant, n_ctx, available_memory(), None)
+
+    def recommend(self, groups: list[QuantGroup], n_ctx: int) -> str | None:
+        return recommend(groups, {g.quant: self.fit(g, n_ctx).verdict for g in groups})
+
+    # downloads
+    def download(self, files: RepoFiles, group: QuantGroup) -> list[Download]:
+        return [self.downloads.add(files.repo_id, path, files.revision, files.file(path).size, files.file(path).sha256)
+                for path in group.files]
+
+    def restore_downloads(self) -> list[Download]:
+        return self.downloads.restore()
+
+    def control(self, download_id: int, action: str) -> None:
+        getattr(self.downloads, action)(download_id)
+
+    def all_downloads(self) -> list[Any]:
+        return list(self.downloads.downloads.values())

@@ -1,0 +1,1 @@
+"""The Models pane: library, Hub search and downloads, model comparison."""

@@ -1,0 +1,104 @@
+"""The Models pane, driven like a person: search the (fake) Hub, download, chat with the new model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.core.sampling import SamplingSettings
+from models.fake_hub import FakeHub
+from ui.conftest import open_window, send
+
+
+@pytest.fixture
+def window(qtbot, hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    win = open_window(qtbot, tmp_path / "home", monkeypatch)
+    yield win
+    win.close()
+
+
+def test_search_pick_a_quantization_download_and_chat_with_it(qtbot, window) -> None:
+    pane = window.models
+    window.tabs.setCurrentWidget(pane)
+    pane.tabs.setCurrentIndex(1)
+    catalog_rows = pane.results_view.count()
+    assert catalog_rows >= 5  # the curated catalog comes first
+    pane.search_input.setText("smollm2")
+    with qtbot.waitSignal(pane.search_finished, timeout=20_000):
+        pane.search_button.click()
+    assert pane.results_view.count() == catalog_rows + 1
+    with qtbot.waitSignal(pane.files_shown, timeout=20_000):
+        pane.results_view.setCurrentRow(catalog_rows)
+    quants = [pane.files_view.topLevelItem(i).text(0) for i in range(pane.files_view.topLevelItemCount())]
+    assert quants == ["Q8_0", "Q4_1"]  # smallest first
+    assert all("fits" in pane.files_view.topLevelItem(i).text(2) for i in range(2))
+    pane.select_quant("Q4_1")
+    with qtbot.waitSignal(pane.download_finished, timeout=60_000) as finished:
+        pane.download_button.click()
+    download = finished.args[0]
+    assert download.status == "done", download.error
+    assert "Done" in pane.downloads_view.status_of(download.id)
+    qtbot.waitUntil(lambda: window.model_selector.findData(download.dest) >= 0, timeout=10_000)
+    assert any(e.path == download.dest for e in pane.entries)
+
+    # the new model is chosen from the selector and answers
+    index = window.model_selector.findData(download.dest)
+    window.model_selector.setCurrentIndex(index)
+    window.model_selector.activated.emit(index)
+    qtbot.waitUntil(lambda: window.bridge.info is not None and window.bridge.info.path == download.dest, timeout=30_000)
+    window.tabs.setCurrentWidget(window.chat)
+    window.chat.set_sampling(SamplingSettings(temperature=0.0, max_tokens=16))
+    fin = send(qtbot, window, "Say hello.")
+    assert fin.reason in ("stop", "length") and fin.text.strip()
+
+
+def test_hub_errors_show_in_the_pane_not_as_a_crash(qtbot, window) -> None:
+    pane = window.models
+    pane.show_repo("secret/private-GGUF")
+    qtbot.waitUntil(lambda: "⚠" in pane.repo_label.text(), timeout=20_000)
+    assert "log" in pane.repo_label.text()
+
+
+def test_offline_mode_is_shown_as_a_state(qtbot, window, monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    pane = window.models
+    pane._show_offline_state()
+    assert not pane.offline_label.isHidden() and "Offline mode" in pane.offline_label.text()
+    assert not pane.search_button.isEnabled()
+    pane.search()  # nothing happens, no error storm
+    assert window.presenter.shown == []
+
+
+def test_library_lists_imports_and_flags_a_corrupt_file(qtbot, window, tmp_path: Path, starter_path: Path) -> None:
+    pane = window.models
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(starter_path.read_bytes()[:1_000_000])
+    good = tmp_path / "copy-me.gguf"
+    good.write_bytes(starter_path.read_bytes())
+    pane.ask_copy = lambda _path: True
+    pane.import_files([good])
+    qtbot.waitUntil(lambda: any(Path(e.path).name == "copy-me.gguf" for e in pane.entries), timeout=10_000)
+    pane.ask_copy = lambda _path: False
+    window.library.add_folder(tmp_path)
+    pane.refresh_library()
+    qtbot.waitUntil(lambda: any(Path(e.path).name == "broken.gguf" for e in pane.entries), timeout=10_000)
+    broken = next(e for e in pane.entries if Path(e.path).name == "broken.gguf")
+    assert "truncated" in broken.error
+    row = pane.entries.index(broken)
+    assert pane.library_view.item(row, 7).text().startswith("⚠")
+    copied = next(e for e in pane.entries if Path(e.path).name == "copy-me.gguf" and "imported" in e.path)
+    pane.delete_model(Path(copied.path))
+    qtbot.waitUntil(lambda: not any(e.path == copied.path for e in pane.entries), timeout=10_000)
+
+
+def test_compare_models_on_your_own_text(qtbot, window) -> None:
+    pane = window.models
+    pane.tabs.setCurrentIndex(2)
+    pane.compare_source.setCurrentIndex(0)
+    pane.compare_text.setPlainText("The quick brown fox jumps over the lazy dog. " * 5)
+    with qtbot.waitSignal(pane.comparison_finished, timeout=60_000) as done:
+        pane.compare_button.click()
+    [row] = done.args[0]
+    assert 1.0 < row.perplexity < 1000 and row.tokens > 40
+    assert pane.compare_table.rowCount() == 1 and pane.compare_table.item(0, 1).text() == f"{row.perplexity:.2f}"
