@@ -150,7 +150,8 @@ class ModelsPane(QWidget):
         self.files_view = QTreeWidget()
         self.files_view.setObjectName("hubFilesView")
         self.files_view.setHeaderLabels(["Quantization", "Size", "Fits this computer?", ""])
-        self.files_view.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        for column in range(3):
+            self.files_view.header().setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.repo_label = QLabel("Pick a model on the left to see its files.")
         self.repo_label.setWordWrap(True)
         self.download_button = QPushButton("Download")
@@ -362,7 +363,7 @@ class ModelsPane(QWidget):
         for entry in self.manager.catalog():
             item = QListWidgetItem(f"★ {entry.name} ({entry.params}) — {entry.why}")
             item.setData(Qt.ItemDataRole.UserRole, entry.repo_id)
-            item.setToolTip(entry.repo_id)
+            item.setToolTip(f"{entry.repo_id}\n{entry.why}")
             self.results_view.addItem(item)
 
     def search(self) -> None:
@@ -407,8 +408,9 @@ class ModelsPane(QWidget):
         best = self.manager.recommend(files.groups, n_ctx)
         for group in files.groups:
             fit = self.manager.fit(group, n_ctx)
-            item = QTreeWidgetItem([group.quant, human_size(group.size), f"{fit.badge} ({human_size(fit.needed)} "
-                                    f"with a {n_ctx:,}-token context)", "★ recommended" if group.quant == best else ""])
+            item = QTreeWidgetItem([group.quant, human_size(group.size), f"{fit.badge} — needs {human_size(fit.needed)}",
+                                    "★ recommended" if group.quant == best else ""])
+            item.setToolTip(2, f"Weights + the memory for a {n_ctx:,}-token context + runtime, on the {fit.where}")
             item.setData(0, Qt.ItemDataRole.UserRole, group)
             for path in group.files:
                 QTreeWidgetItem(item, [path, human_size(files.file(path).size), "", ""])
