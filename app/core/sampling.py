@@ -118,6 +118,16 @@ class SamplingSettings:
             clean["logit_bias"] = tuple((int(t), float(b)) for t, b in clean["logit_bias"])
         return cls(**clean)
 
+    @classmethod
+    def from_saved(cls, text: str) -> SamplingSettings | None:
+        """Settings saved as JSON with a chat or document; None when absent or unreadable."""
+        if not text:
+            return None
+        try:
+            return cls.from_dict(json.loads(text))
+        except (InvalidSetting, ValueError, TypeError):
+            return None
+
 
 @dataclass(frozen=True)
 class Preset:

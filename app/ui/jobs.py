@@ -10,6 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from app.core.errors import Interrupted
@@ -34,21 +35,29 @@ class _Relay(QObject):
     failed = Signal(object)
     """The job raised."""
 
-    def __init__(self, on_success: Success | None, on_failure: Failure | None) -> None:
+    def __init__(self, on_success: Success | None, on_failure: Failure | None, context: QObject | None) -> None:
         super().__init__()
         self._on_success, self._on_failure = on_success, on_failure
+        owner = context or getattr(on_success, "__self__", None)
+        self._context = owner if isinstance(owner, QObject) else None
         self.succeeded.connect(self._on_relay_succeeded)
         self.failed.connect(self._on_relay_failed)
         _live.add(self)
 
+    def _gone(self) -> bool:
+        """The widget that asked for this job was closed meanwhile: drop the result."""
+        return self._context is not None and not shiboken6.isValid(self._context)
+
     def _on_relay_succeeded(self, value: Any) -> None:
         _live.discard(self)
+        if self._gone():
+            return
         if self._on_success is not None:
             self._on_success(value)
 
     def _on_relay_failed(self, exc: BaseException) -> None:
         _live.discard(self)
-        if isinstance(exc, Interrupted):
+        if isinstance(exc, Interrupted) or self._gone():
             return
         handler = self._on_failure or _default_failure
         if handler is not None:
@@ -70,14 +79,19 @@ class _Job(QRunnable):
 
 
 def run_in_background(fn: Callable[[], Any], on_success: Success | None = None,
-                      on_failure: Failure | None = None) -> None:
-    """Run ``fn`` on the thread pool; call back on the GUI thread."""
-    QThreadPool.globalInstance().start(_Job(fn, _Relay(on_success, on_failure)))
+                      on_failure: Failure | None = None, context: QObject | None = None) -> None:
+    """Run ``fn`` on the thread pool; call back on the GUI thread.
+
+    The callbacks are skipped if ``context`` (by default the object a bound-method
+    callback belongs to) has been destroyed by then.
+    """
+    QThreadPool.globalInstance().start(_Job(fn, _Relay(on_success, on_failure, context)))
 
 
-def when_done(future: Future[Any], on_success: Success | None = None, on_failure: Failure | None = None) -> None:
+def when_done(future: Future[Any], on_success: Success | None = None, on_failure: Failure | None = None,
+              context: QObject | None = None) -> None:
     """Call back on the GUI thread when ``future`` (e.g. from the engine client) resolves."""
-    relay = _Relay(on_success, on_failure)
+    relay = _Relay(on_success, on_failure, context)
 
     def done(f: Future[Any]) -> None:
         exc = f.exception()

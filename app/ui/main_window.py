@@ -36,7 +36,7 @@ from app.core.storage import Storage
 from app.ui.chat.chat_pane import ChatPane
 from app.ui.engine_bridge import EngineBridge
 from app.ui.errors import ErrorPresenter, NoticeBar
-from app.ui.jobs import set_default_failure_handler, when_done
+from app.ui.jobs import run_in_background, set_default_failure_handler, when_done
 from app.ui.sampling.panel import SamplingPanel
 
 OPEN_FILE = "__open__"
@@ -86,6 +86,7 @@ class MainWindow(QMainWindow):
         self.model_selector.setObjectName("modelSelector")
         self.model_selector.setMinimumWidth(320)
         self.model_selector.setToolTip("The model that answers. Open any .gguf file, or get more in Models.")
+        self.model_selector.addItem("Open a GGUF file…", OPEN_FILE)  # the scan fills in the rest
         self.load_progress = QProgressBar()
         self.load_progress.setObjectName("loadProgress")
         self.load_progress.setRange(0, 0)
@@ -213,7 +214,11 @@ class MainWindow(QMainWindow):
     # -- models ---------------------------------------------------------------------------
 
     def refresh_models(self) -> None:
-        self.entries = self.catalog.entries()
+        """Re-scan the models in the background (reading GGUF headers takes time), then refill the selector."""
+        run_in_background(self.catalog.entries, self._fill_model_selector)
+
+    def _fill_model_selector(self, entries: list[ModelEntry]) -> None:
+        self.entries = entries
         current = self.bridge.loading_path or (self.bridge.info.path if self.bridge.info else self.prefs.model_path)
         self.model_selector.blockSignals(True)
         self.model_selector.clear()
@@ -316,11 +321,16 @@ class MainWindow(QMainWindow):
         target = pane if hasattr(pane, "set_sampling") else self.chat
         target.set_sampling(settings, preset)  # type: ignore[attr-defined]
 
+    def _resolve_sampling(self, settings: SamplingSettings | None, preset: str) -> tuple[SamplingSettings, str]:
+        """A chat's or document's own settings, else its preset's, else the default preset's."""
+        if settings is not None:
+            return settings, preset
+        presets = self.sampling.presets()
+        preset = preset if preset in presets else self.prefs.default_preset
+        return presets.get(preset, SamplingSettings()), preset
+
     def _on_chat_sampling_loaded(self, settings: SamplingSettings | None, preset: str) -> None:
-        if settings is None:
-            presets = self.sampling.presets()
-            preset = preset if preset in presets else self.prefs.default_preset
-            settings = presets.get(preset, SamplingSettings())
+        settings, preset = self._resolve_sampling(settings, preset)
         self.chat.set_sampling(settings, preset)
         if self.tabs.currentWidget() is self.chat:
             self.sampling.show_settings(settings, preset)
@@ -334,10 +344,7 @@ class MainWindow(QMainWindow):
 
     def _on_pane_sampling_loaded(self, settings: SamplingSettings | None, preset: str) -> None:
         pane = self.sender()
-        if settings is None:
-            presets = self.sampling.presets()
-            preset = preset if preset in presets else self.prefs.default_preset
-            settings = presets.get(preset, SamplingSettings())
+        settings, preset = self._resolve_sampling(settings, preset)
         pane.set_sampling(settings, preset)  # type: ignore[attr-defined]
         if pane is self.tabs.currentWidget():
             self.sampling.show_settings(settings, preset)
@@ -356,7 +363,7 @@ class MainWindow(QMainWindow):
                 messages.append({"role": "user", "content": draft or "Hello!"})
             prompt = None
         when_done(self.bridge.engine.peek_async(messages=messages, prompt=prompt, top=64),
-                  lambda result: self.sampling.set_candidates(*result), lambda _exc: None)
+                  lambda result: self.sampling.set_candidates(*result), lambda _exc: None, context=self)
 
     # -- chat files -----------------------------------------------------------------------
 

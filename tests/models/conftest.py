@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from models.fake_hub import FakeFile, FakeHub, FakeRepo
 
 TINY = random.Random(7).randbytes(4 * 1024 * 1024)

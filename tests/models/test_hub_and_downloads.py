@@ -8,14 +8,14 @@ import time
 from pathlib import Path
 
 import pytest
+from models.conftest import TINY
+from models.fake_hub import FakeHub
 
 from app.core.errors import DiskFull, HubError, HubOffline
 from app.models import downloads as downloads_module
 from app.models.downloads import DownloadManager
 from app.models.hub import HubClient
 from app.models.library import ModelLibrary
-from models.conftest import TINY
-from models.fake_hub import FakeHub
 
 
 def _wait(manager: DownloadManager, job_id: int, statuses: tuple[str, ...], timeout: float = 60) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from app.core.sampling import SamplingSettings
 from models.fake_hub import FakeHub
 from ui.conftest import open_window, send
+
+from app.core.sampling import SamplingSettings
 
 
 @pytest.fixture

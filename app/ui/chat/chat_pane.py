@@ -236,13 +236,7 @@ class ChatPane(QWidget):
         row = self.list_model.row_of(conv.id)
         if row >= 0:
             self.list_view.setCurrentIndex(self.list_model.index(row))
-        settings = None
-        if conv.settings:
-            try:
-                settings = SamplingSettings.from_dict(json.loads(conv.settings))
-            except (InklingError, ValueError, TypeError):
-                settings = None
-        self.sampling_loaded.emit(settings, conv.preset)
+        self.sampling_loaded.emit(SamplingSettings.from_saved(conv.settings), conv.preset)
         if conv.model_path:
             self.model_wanted.emit(conv.model_path)
         self.context_label.clear()

@@ -282,7 +282,7 @@ class ModelsPane(QWidget):
                 continue
             run_in_background(lambda p=path, c=copy: self.manager.import_file(p, c),
                               lambda target: (self.status_message.emit(f"Added {Path(target).name}"),
-                                              self.refresh_library()))
+                                              self.refresh_library()), context=self)
 
     def _on_import_button_clicked(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Import GGUF models", str(Path.home()), "GGUF models (*.gguf)")
@@ -337,7 +337,7 @@ class ModelsPane(QWidget):
                     self.manager.add_folder(folder)
                 self.refresh_library()
 
-        run_in_background(self.manager.discover, done)
+        run_in_background(self.manager.discover, done, context=self)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
         if any(u.toLocalFile().lower().endswith(".gguf") for u in event.mimeData().urls()):
@@ -374,7 +374,7 @@ class ModelsPane(QWidget):
         sort = SORTS[self.sort_combo.currentText()]
         self.status_message.emit(f"Searching the Hub for “{query}”…")
         self.search_button.setEnabled(False)
-        run_in_background(lambda: self.manager.search(query, sort), self._show_results, self._on_hub_failed)
+        run_in_background(lambda: self.manager.search(query, sort), self._show_results, self._on_hub_failed, context=self)
 
     def _show_results(self, results: list[Any]) -> None:
         self.search_button.setEnabled(True)
@@ -399,7 +399,8 @@ class ModelsPane(QWidget):
         self.files_view.clear()
         self.download_button.setEnabled(False)
         self.repo_label.setText(f"Loading the files of {repo_id}…")
-        run_in_background(lambda: self.manager.repo_files(repo_id), self._show_files, self._on_hub_failed)
+        run_in_background(lambda: self.manager.repo_files(repo_id), self._show_files, self._on_hub_failed,
+                          context=self)
 
     def _show_files(self, files: Any) -> None:
         self.repo_files = files
@@ -484,7 +485,7 @@ class ModelsPane(QWidget):
         self.compare_progress.show()
         self.compare_table.setRowCount(0)
         run_in_background(lambda: self.compare_fn(paths, text, lambda i, _row: None), self._show_comparison,
-                          self._on_compare_failed)
+                          self._on_compare_failed, context=self)
 
     def _show_comparison(self, rows: list[Any]) -> None:
         self.compare_button.setEnabled(True)

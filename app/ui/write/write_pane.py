@@ -286,13 +286,7 @@ class WritePane(QWidget):
                 self.doc_list.blockSignals(True)
                 self.doc_list.setCurrentRow(i)
                 self.doc_list.blockSignals(False)
-        settings = None
-        if doc.settings:
-            try:
-                settings = SamplingSettings.from_dict(json.loads(doc.settings))
-            except (InklingError, ValueError, TypeError):
-                settings = None
-        self.sampling_loaded.emit(settings, doc.preset)
+        self.sampling_loaded.emit(SamplingSettings.from_saved(doc.settings), doc.preset)
         self._refresh_counts()
 
     def rename_document(self, title: str) -> None:
@@ -441,7 +435,7 @@ class WritePane(QWidget):
         if self.bridge.state == "ready" and not self.bridge.busy and text:
             when_done(self.bridge.engine.count_text_async(text),
                       lambda n: self.counts.setText(f"{words:,} words · {n:,} tokens · {len(text):,} characters"),
-                      lambda _exc: None)
+                      lambda _exc: None, context=self)
 
     # -- continuing -------------------------------------------------------------------------
 
@@ -645,7 +639,7 @@ class WritePane(QWidget):
             return
         self.status_message.emit("Scoring…")
         when_done(self.bridge.engine.score_async(text, top=3),
-                  lambda result: self._on_scored(start, text, result))
+                  lambda result: self._on_scored(start, text, result), context=self)
 
     def _on_scored(self, start: int, text: str, result: ScoreResult) -> None:
         if self.editor.content()[start:start + len(text)] != text:
