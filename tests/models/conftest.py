@@ -24,6 +24,7 @@ def hub(starter_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub
         FakeRepo("TestOrg/Corrupt-GGUF", [FakeFile("bad-Q4_K_M.gguf", data=TINY[:1_000_000],
                                                    advertised_sha="0" * 64)], downloads=1, likes=1),
         FakeRepo("secret/private-GGUF", [], status=401),
+        FakeRepo("TestOrg/Gated-GGUF", [FakeFile("gated-Q4_K_M.gguf", data=TINY[:300_000])], token="hf_test_token"),
         FakeRepo("broken/server-GGUF", [], status=500),
     ]
     with FakeHub(repos) as fake:

@@ -59,6 +59,7 @@ class FakeRepo:
     likes: int = 0
     updated: str = "2026-01-01T00:00:00.000Z"
     status: int = 200  # 401/404/500 to misbehave
+    token: str = ""  # gated: requests need "Authorization: Bearer <token>"
 
 
 @dataclass
@@ -142,6 +143,9 @@ class FakeHub:
         repo = self.repos.get(repo_id)
         if repo is None:
             self._json(req, {"error": "Repository not found"}, 404, {"X-Error-Code": "RepoNotFound"})
+            return None
+        if repo.token and req.headers.get("Authorization") != f"Bearer {repo.token}":
+            self._json(req, {"error": "Access to this repo is restricted"}, 401, {"X-Error-Code": "GatedRepo"})
             return None
         if repo.status != 200:
             extra = {"X-Error-Code": "RepoNotFound"} if repo.status in (401, 404) else {}

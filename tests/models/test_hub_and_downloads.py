@@ -169,3 +169,15 @@ def test_offline_mode_is_a_clear_state_not_an_error_storm(hub: FakeHub, monkeypa
         HubClient().search("gguf")
     assert "Offline mode" in str(caught.value)
     assert not hub.behaviour.requests  # nothing was sent
+
+
+def test_a_gated_repo_uses_the_token_from_huggingface_hubs_login(hub: FakeHub, tmp_path: Path, monkeypatch) -> None:
+    with pytest.raises(HubError) as caught:
+        HubClient().files("TestOrg/Gated-GGUF")
+    assert "hf auth login" in str(caught.value)
+    monkeypatch.setenv("HF_TOKEN", "hf_test_token")  # what `hf auth login` / the token store provides
+    manager = DownloadManager(tmp_path / "models")
+    job = _add(manager, "TestOrg/Gated-GGUF", "gated-Q4_K_M.gguf")
+    _wait(manager, job.id, ("done", "failed"))
+    assert job.status == "done", job.error
+    assert Path(job.dest).read_bytes() == TINY[:300_000]
