@@ -188,3 +188,17 @@ def test_enter_sends_and_shift_enter_adds_a_line(qtbot, window: MainWindow) -> N
     with qtbot.waitSignal(window.chat.reply_finished, timeout=60_000):
         qtbot.keyClick(composer, Qt.Key.Key_Return)
     assert window.chat.path[0].content == "first line\nsecond line"
+
+
+def test_continue_makes_a_reply_longer_in_place(qtbot, window: MainWindow) -> None:
+    window.chat.set_sampling(SamplingSettings(temperature=0.0, max_tokens=12))
+    first = send(qtbot, window, "Tell me about the history of Rome.")
+    assert first.reason == "length"
+    reply = _assistant_widgets(window)[-1]
+    with qtbot.waitSignal(window.chat.reply_finished, timeout=60_000) as more:
+        reply.continue_button.click()
+    assert more.args[0].timings.generated_tokens > 0
+    saved = window.storage.messages(window.chat.conversation.id)
+    assert len(saved) == 2  # the same reply grew; no new message
+    assert saved[1].content.startswith(first.text) and len(saved[1].content) > len(first.text)
+    assert _assistant_widgets(window)[-1].body.source_text == saved[1].content

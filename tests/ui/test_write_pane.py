@@ -149,3 +149,21 @@ def test_documents_new_rename_delete_undo_and_export(qtbot, window: MainWindow, 
     pane.export_to(tmp_path / "novel.txt")
     assert (tmp_path / "novel.md").read_text() == "# My novel\n\nChapter one."
     assert (tmp_path / "novel.txt").read_text() == "Chapter one."
+
+
+def test_a_selection_action_offers_a_rewrite_that_replaces_the_selection(qtbot, window: MainWindow) -> None:
+    text = "Intro line.\nThe weather today is very very nice and sunny and warm and bright outside.\nOutro line."
+    pane = _write(window, text)
+    pane.set_sampling(SamplingSettings(temperature=0.0, max_tokens=40))
+    start = text.index("The weather")
+    end = text.index("outside.") + len("outside.")
+    pane.run_selection_action("Shorten", start, end)
+    qtbot.waitUntil(lambda: pane.handle is None and pane.alternatives.buttons and pane.alternatives.buttons[0].isEnabled(),
+                    timeout=60_000)
+    offered = pane.alternatives.text(0)
+    assert offered.strip()
+    assert pane.editor.content() == text  # nothing changes until the writer says so
+    pane.alternatives.buttons[0].click()
+    assert pane.editor.content() == text[:start] + offered + text[end:]
+    pane.editor.undo()
+    assert pane.editor.content() == text
