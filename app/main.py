@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from app.core.errors import StarterModelMissing
@@ -102,6 +103,7 @@ def main() -> int:
     app.setApplicationName("Inkling")
     app.setOrganizationName("Inkling")
     apply_theme(app)  # type: ignore[arg-type]
+    app.setWindowIcon(QIcon(str(Path(__file__).resolve().parents[1] / "resources" / "inkling.svg")))  # type: ignore[union-attr]
     window = create_main_window()
     window.presenter.install_hooks()
     window.show()
