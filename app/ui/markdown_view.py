@@ -21,12 +21,15 @@ from PySide6.QtGui import (
     QImage,
     QSyntaxHighlighter,
     QTextCharFormat,
+    QTextCursor,
     QTextDocument,
     QTextFormat,
 )
 from PySide6.QtWidgets import QFrame, QMessageBox, QSizePolicy, QTextBrowser, QToolTip, QWidget
 
-from app.core.markdown import COPY_SCHEME, prepare, safe_link
+from app.core.markdown import COPY_SCHEME, prepare, safe_link, stable_boundary
+
+INCREMENTAL_FROM = 4000  # characters: beyond this a streaming reply is rendered piece by piece
 
 FEATURES = QTextDocument.MarkdownFeature(
     QTextDocument.MarkdownFeature.MarkdownDialectGitHub.value | QTextDocument.MarkdownFeature.MarkdownNoHTML.value
@@ -89,21 +92,78 @@ class MarkdownView(QTextBrowser):
         self.refused_links: list[str] = []
         self.code_blocks: list[str] = []
         self.source_text = ""
+        self._stream: list | None = None  # [source chars rendered as Markdown, doc position after them, plain tail]
+        self._partial = False
         self.confirm_link: Callable[[str], bool] = self._ask_to_open
         self._highlighter = CodeHighlighter(self.document())
         self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
         self.anchorClicked.connect(self._on_self_anchor_clicked)
 
     def set_markdown_text(self, text: str) -> None:
-        if text == self.source_text:
+        """Render the whole text (a finished message)."""
+        self._stream = None
+        if text == self.source_text and not self._partial:
             return
+        self._partial = False
         self.source_text = text
         prepared = prepare(text)
         self.code_blocks = prepared.code_blocks
         self.document().setMarkdown(prepared.markdown, FEATURES)
         self._fit_height()
 
+    def set_streaming_text(self, text: str) -> None:
+        """Show a reply that is still growing, at a cost that does not grow with its length.
+
+        Short replies are simply re-rendered. Past INCREMENTAL_FROM characters,
+        finished paragraphs are appended once as Markdown and the growing tail is
+        appended as plain text, only the new characters each time; the final
+        ``set_markdown_text`` renders the whole reply properly once.
+        """
+        if len(text) < INCREMENTAL_FROM or not text.startswith(self.source_text):
+            self.set_markdown_text(text)
+            self._partial = True
+            return
+        cursor = QTextCursor(self.document())
+        if self._stream is None:  # switch to incremental: render the finished part once
+            boundary = stable_boundary(text)
+            prepared = prepare(text[:boundary])
+            self.code_blocks = prepared.code_blocks
+            self.document().setMarkdown(prepared.markdown, FEATURES)
+            cursor.movePosition(QTextCursor.MoveOperation.End)
+            self._stream = [boundary, cursor.position(), ""]  # source chars kept, doc position, tail shown
+        kept, position, tail = self._stream
+        boundary = stable_boundary(text)
+        if boundary > kept:  # another paragraph finished: replace the plain tail by its Markdown
+            cursor.setPosition(position)
+            cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+            cursor.removeSelectedText()
+            prepared = prepare(text[kept:boundary], first_index=len(self.code_blocks))
+            self.code_blocks += prepared.code_blocks
+            cursor.insertBlock()
+            cursor.insertMarkdown(prepared.markdown, FEATURES)
+            cursor.movePosition(QTextCursor.MoveOperation.End)
+            kept, position, tail = boundary, cursor.position(), ""
+        new_tail = text[kept:]
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        if new_tail.startswith(tail):
+            cursor.insertText(new_tail[len(tail):], self._plain_format())
+        else:
+            cursor.setPosition(position)
+            cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+            cursor.insertText(new_tail, self._plain_format())
+        self._stream = [kept, position, new_tail]
+        self.source_text = text
+        self._partial = True
+
+    def _plain_format(self) -> QTextCharFormat:
+        fmt = QTextCharFormat()
+        if self.source_text.count("```") % 2:  # inside a code block: look like code already
+            fmt.setFontFamilies(["monospace"])
+        return fmt
+
     def set_plain(self, text: str) -> None:
+        self._stream = None
+        self._partial = False
         self.source_text = text
         self.code_blocks = []
         self.setPlainText(text)
@@ -118,9 +178,11 @@ class MarkdownView(QTextBrowser):
 
     def _fit_height(self, *_: object) -> None:
         doc = self.document()
-        doc.setTextWidth(self.viewport().width() or 600)
+        width = self.viewport().width() or 600
+        if doc.textWidth() != width:  # setting it re-lays out the whole document: only when it changed
+            doc.setTextWidth(width)
         height = int(doc.size().height()) + 4
-        if doc.idealWidth() > (self.viewport().width() or 600) + 1:
+        if self.horizontalScrollBar().maximum() > 0:
             height += self.horizontalScrollBar().sizeHint().height()
         if self.height() != height:
             self.setFixedHeight(height)

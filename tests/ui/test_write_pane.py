@@ -143,7 +143,7 @@ def test_documents_new_rename_delete_undo_and_export(qtbot, window: MainWindow, 
     assert pane.editor.content() == "Chapter one."
     pane.delete_document()
     assert pane.doc_list.count() == 1
-    pane.undo_delete()
+    pane.undo_delete_button.click()
     assert pane.document.id == first and pane.doc_list.count() == 2
     pane.export_to(tmp_path / "novel.md")
     pane.export_to(tmp_path / "novel.txt")

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -33,6 +34,8 @@ from app.ui.chat.conversation_list import ConversationListModel, ConversationLis
 from app.ui.chat.message_widget import MessageWidget
 from app.ui.chat.transcript import TranscriptView
 from app.ui.engine_bridge import EngineBridge, StreamHandle
+from app.ui.markdown_view import INCREMENTAL_FROM
+from app.ui.widgets import DebouncedSaver, UndoDeleteButton
 
 SAVE_INTERVAL_MS = 1000  # a streaming reply is committed at least this often
 DRAFT_DELAY_MS = 300
@@ -85,8 +88,6 @@ class ChatPane(QWidget):
         self.reply: _Reply | None = None
         self._render_pending = False
         self._render_cost_ms = 0.0
-        self._deleted: list[int] = []
-        self._draft_saved_at = 0.0
         self._build()
         self._connect_signals()
         self.list_model.reload()
@@ -108,9 +109,8 @@ class ChatPane(QWidget):
         self.list_model = ConversationListModel(self.storage)
         self.list_view = ConversationListView()
         self.list_view.setModel(self.list_model)
-        self.undo_delete_button = QPushButton("Undo delete")
+        self.undo_delete_button = UndoDeleteButton()
         self.undo_delete_button.setObjectName("undoDeleteButton")
-        self.undo_delete_button.hide()
         self.delete_button = QPushButton("Delete")
         self.delete_button.setObjectName("deleteConversationButton")
         self.delete_button.setToolTip("Delete the selected chat (Del); it can be undone")
@@ -173,12 +173,7 @@ class ChatPane(QWidget):
 
         self._save_timer = QTimer(self)
         self._save_timer.setInterval(SAVE_INTERVAL_MS)
-        self._draft_timer = QTimer(self)
-        self._draft_timer.setSingleShot(True)
-        self._draft_timer.setInterval(DRAFT_DELAY_MS)
-        self._undo_timer = QTimer(self)
-        self._undo_timer.setSingleShot(True)
-        self._undo_timer.setInterval(10_000)
+        self._draft_saver = DebouncedSaver(self.save_draft, DRAFT_DELAY_MS, DRAFT_MAX_AGE, self)
 
     def _connect_signals(self) -> None:
         self.new_button.clicked.connect(self.new_conversation)
@@ -186,11 +181,11 @@ class ChatPane(QWidget):
         self.list_view.selectionModel().currentChanged.connect(self._on_list_view_current_changed)
         self.list_view.delete_requested.connect(self.delete_conversation)
         self.delete_button.clicked.connect(self._on_delete_button_clicked)
-        self.undo_delete_button.clicked.connect(self.undo_delete)
+        self.undo_delete_button.undo_requested.connect(self.undo_delete)
         self.send_button.clicked.connect(self.send)
         self.composer.send_requested.connect(self.send)
         self.composer.stop_requested.connect(self.stop)
-        self.composer.textChanged.connect(self._on_composer_text_changed)
+        self.composer.textChanged.connect(self._draft_saver.touch)
         self.stop_button.clicked.connect(self.stop)
         self.regen_button.clicked.connect(self.regenerate_last)
         self.system_edit.editingFinished.connect(self._on_system_edit_editing_finished)
@@ -200,8 +195,6 @@ class ChatPane(QWidget):
         self.transcript.continue_requested.connect(self.continue_reply)
         self.transcript.action_requested.connect(self._on_transcript_action_requested)
         self._save_timer.timeout.connect(self._save_streaming)
-        self._draft_timer.timeout.connect(self.save_draft)
-        self._undo_timer.timeout.connect(self._on_undo_timer_timeout)
         self.bridge.state_changed.connect(self._on_bridge_state_changed)
 
     # -- conversations ------------------------------------------------------------
@@ -269,9 +262,7 @@ class ChatPane(QWidget):
         if self.reply is not None and self.conversation and self.conversation.id == conversation_id:
             self.stop()
         self.storage.delete_conversation(conversation_id)
-        self._deleted.append(conversation_id)
-        self.undo_delete_button.show()
-        self._undo_timer.start()
+        self.undo_delete_button.remember(conversation_id)
         self.status_message.emit("Chat deleted — Undo delete brings it back")
         self.list_model.reload()
         if self.conversation is not None and self.conversation.id == conversation_id:
@@ -282,18 +273,11 @@ class ChatPane(QWidget):
                 self.path = []
                 self.new_conversation()
 
-    def undo_delete(self) -> None:
-        if not self._deleted:
-            return
-        conversation_id = self._deleted.pop()
+    def undo_delete(self, conversation_id: int) -> None:
         self.storage.undelete_conversation(conversation_id)
-        self.undo_delete_button.setVisible(bool(self._deleted))
         self.list_model.reload()
         self.conversation = None
         self.open_conversation(conversation_id)
-
-    def _on_undo_timer_timeout(self) -> None:
-        self.undo_delete_button.hide()
 
     def _on_delete_button_clicked(self) -> None:
         if self.conversation is not None:
@@ -322,15 +306,7 @@ class ChatPane(QWidget):
             self.conversation.system_prompt = self.system_edit.text()
             self.storage.update_conversation(self.conversation.id, system_prompt=self.system_edit.text())
 
-    def _on_composer_text_changed(self) -> None:
-        # debounced, but never staler than DRAFT_MAX_AGE while someone keeps typing
-        if time.monotonic() - self._draft_saved_at > DRAFT_MAX_AGE:
-            self.save_draft()
-        else:
-            self._draft_timer.start()
-
     def save_draft(self) -> None:
-        self._draft_saved_at = time.monotonic()
         if self.conversation is not None:
             draft = self.composer.toPlainText()
             if draft != self.conversation.draft:
@@ -476,7 +452,11 @@ class ChatPane(QWidget):
             self.storage.update_conversation(self.conversation.id, model_path=self.bridge.info.path)
             self.conversation.model_path = self.bridge.info.path
         reply.message.content, reply.message.status, reply.message.stats = text, status, stats
-        reply.widget.update_message(reply.message)
+        if len(text) >= INCREMENTAL_FROM:  # the one full render of a long reply waits until its end is announced
+            reply.widget.refresh_status()
+            QTimer.singleShot(0, lambda w=reply.widget, m=reply.message: shiboken6.isValid(w) and w.update_message(m))
+        else:
+            reply.widget.update_message(reply.message)
         self._update_buttons()
 
     def _maybe_title(self) -> None:

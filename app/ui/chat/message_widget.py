@@ -179,7 +179,7 @@ class MessageWidget(QFrame):
 
     def set_streaming_text(self, text: str) -> None:
         self.message.content = text
-        self.body.set_markdown_text(text)
+        self.body.set_streaming_text(text)
 
     def refresh_status(self) -> None:
         m = self.message

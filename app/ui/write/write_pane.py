@@ -37,6 +37,7 @@ from app.core.sampling import SamplingSettings
 from app.core.storage import DocumentRow, Storage
 from app.ui.engine_bridge import EngineBridge, StreamHandle
 from app.ui.jobs import when_done
+from app.ui.widgets import DebouncedSaver, UndoDeleteButton
 from app.ui.write.alternatives import AlternativesView
 from app.ui.write.editor import WriterEditor
 from app.ui.write.inspector import TokenInspector
@@ -80,9 +81,7 @@ class WritePane(QWidget):
         self.suggestion_tokens: list[TokenEvent] = []
         self._prompt = ""
         self._suffix = ""
-        self._saved_at = 0.0
         self._revision_at = time.monotonic()
-        self._deleted: list[int] = []
         self._alt_queue: list[int] = []
         self._selection_range: tuple[int, int] | None = None
         self._build()
@@ -105,9 +104,8 @@ class WritePane(QWidget):
         self.rename_button = QPushButton("Rename")
         self.delete_button = QPushButton("Delete")
         self.delete_button.setObjectName("deleteDocumentButton")
-        self.undo_delete_button = QPushButton("Undo delete")
+        self.undo_delete_button = UndoDeleteButton()
         self.undo_delete_button.setObjectName("undoDeleteDocumentButton")
-        self.undo_delete_button.hide()
         self.export_button = QToolButton(text="Export ▾")
         self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         export_menu = QMenu(self.export_button)
@@ -199,15 +197,10 @@ class WritePane(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.splitter)
-        self._save_timer = QTimer(self)
-        self._save_timer.setSingleShot(True)
-        self._save_timer.setInterval(SAVE_DELAY_MS)
+        self._saver = DebouncedSaver(self.save, SAVE_DELAY_MS, SAVE_MAX_AGE, self)
         self._count_timer = QTimer(self)
         self._count_timer.setSingleShot(True)
         self._count_timer.setInterval(1000)
-        self._undo_timer = QTimer(self)
-        self._undo_timer.setSingleShot(True)
-        self._undo_timer.setInterval(10_000)
         self._update_buttons()
 
     def _connect_signals(self) -> None:
@@ -216,7 +209,7 @@ class WritePane(QWidget):
         self.doc_list.itemChanged.connect(self._on_doc_list_item_changed)
         self.rename_button.clicked.connect(self._on_rename_button_clicked)
         self.delete_button.clicked.connect(self._on_delete_button_clicked)
-        self.undo_delete_button.clicked.connect(self.undo_delete)
+        self.undo_delete_button.undo_requested.connect(self.undo_delete)
         self.export_md_action.triggered.connect(self._on_export_md)
         self.export_txt_action.triggered.connect(self._on_export_txt)
         self.revisions_menu.aboutToShow.connect(self._fill_revisions_menu)
@@ -233,9 +226,7 @@ class WritePane(QWidget):
         self.editor.reject_requested.connect(self.reject)
         self.inspector.alternative_chosen.connect(self.rewrite_from)
         self.alternatives.chosen.connect(self.use_alternative)
-        self._save_timer.timeout.connect(self.save)
         self._count_timer.timeout.connect(self._refresh_counts)
-        self._undo_timer.timeout.connect(self.undo_delete_button.hide)
         self.bridge.state_changed.connect(self._on_bridge_state_changed)
         QShortcut(QKeySequence("Ctrl+Space"), self.editor, activated=self.continue_at_cursor)
         QShortcut(QKeySequence("Ctrl+S"), self, activated=self.save_revision)
@@ -300,11 +291,9 @@ class WritePane(QWidget):
             return
         self.reject()
         self.flush()
-        self._deleted.append(self.document.id)
+        self.undo_delete_button.remember(self.document.id)
         self.storage.delete_document(self.document.id)
         self.document = None
-        self.undo_delete_button.show()
-        self._undo_timer.start()
         docs = self.storage.documents()
         if docs:
             self.open_document(docs[0].id)
@@ -313,13 +302,10 @@ class WritePane(QWidget):
             self.new_document()
         self.status_message.emit("Document deleted — Undo delete brings it back")
 
-    def undo_delete(self) -> None:
-        if self._deleted:
-            doc_id = self._deleted.pop()
-            self.storage.undelete_document(doc_id)
-            self.undo_delete_button.setVisible(bool(self._deleted))
-            self.open_document(doc_id)
-            self._reload_list()
+    def undo_delete(self, doc_id: int) -> None:
+        self.storage.undelete_document(doc_id)
+        self.open_document(doc_id)
+        self._reload_list()
 
     def _on_doc_list_current_item_changed(self, current: QListWidgetItem | None, _prev: object) -> None:
         if current is not None:
@@ -345,14 +331,10 @@ class WritePane(QWidget):
     def _on_editor_text_changed(self) -> None:
         if self.document is None:
             return
-        if time.monotonic() - self._saved_at > SAVE_MAX_AGE:
-            self.save()
-        else:
-            self._save_timer.start()
+        self._saver.touch()
         self._count_timer.start()
 
     def save(self) -> None:
-        self._saved_at = time.monotonic()
         if self.document is None:
             return
         content = self.editor.content()
@@ -366,8 +348,7 @@ class WritePane(QWidget):
 
     def flush(self) -> None:
         """Save now (switching documents, closing the window)."""
-        self._save_timer.stop()
-        self.save()
+        self._saver.flush()
 
     def save_revision(self) -> None:
         self.flush()
