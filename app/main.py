@@ -71,7 +71,11 @@ def create_main_window(*, load_model: bool = True) -> MainWindow:
     def compare(models: list[str], text: str, progress: Callable[[int, PerplexityRow], None]) -> list[PerplexityRow]:
         return evaluate.compare(models, text, progress, log_path=paths.engine_log)
 
-    models_pane = ModelsPane(manager, storage, compare, lambda: bridge.options.n_ctx)
+    def free_vram() -> int:
+        info = bridge.info
+        return info.gpu_free_bytes if info is not None and info.gpu_offload_supported else 0
+
+    models_pane = ModelsPane(manager, storage, compare, lambda: bridge.options.n_ctx, free_vram)
     window = MainWindow(paths=paths, prefs=prefs, storage=storage, bridge=bridge, catalog=library,
                         extra_panes=[("Write", write), ("Models", models_pane)], on_close=shutdown)
     window.write = write  # type: ignore[attr-defined]

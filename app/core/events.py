@@ -44,6 +44,7 @@ class ModelInfo:
     gpu_offload_supported: bool
     gpu_layers: int
     n_threads: int
+    gpu_free_bytes: int = 0  # free memory on the GPU(s) llama.cpp can use; 0 when none
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import random
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,37 @@ def _libc_strlen() -> Any:
     if sys.platform == "win32":
         return ctypes.cdll.msvcrt.strlen
     return ctypes.CDLL(None).strlen
+
+
+def gpu_free_memory() -> int:
+    """Free bytes on the GPUs ggml can offload to (0 on a CPU-only build or when unknown).
+
+    llama-cpp-python does not wrap ggml's device API, so it is called through ctypes.
+    """
+    import llama_cpp
+
+    lib_dir = Path(llama_cpp.__file__).parent / "lib"
+    names = {"linux": ("libggml.so", "libggml-base.so"), "darwin": ("libggml.dylib", "libggml-base.dylib"),
+             "win32": ("ggml.dll", "ggml-base.dll")}.get(sys.platform, ("libggml.so", "libggml-base.so"))
+    try:
+        ggml = ctypes.CDLL(str(lib_dir / names[0]))
+        base = ctypes.CDLL(str(lib_dir / names[1]))
+        ggml.ggml_backend_dev_count.restype = ctypes.c_size_t
+        ggml.ggml_backend_dev_get.restype = ctypes.c_void_p
+        ggml.ggml_backend_dev_get.argtypes = [ctypes.c_size_t]
+        base.ggml_backend_dev_type.restype = ctypes.c_int
+        base.ggml_backend_dev_type.argtypes = [ctypes.c_void_p]
+        base.ggml_backend_dev_memory.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_size_t)]
+        free_total = 0
+        for i in range(ggml.ggml_backend_dev_count()):
+            dev = ggml.ggml_backend_dev_get(i)
+            if base.ggml_backend_dev_type(dev) in (1, 2):  # GPU, integrated GPU
+                free, total = ctypes.c_size_t(), ctypes.c_size_t()
+                base.ggml_backend_dev_memory(dev, ctypes.byref(free), ctypes.byref(total))
+                free_total += free.value
+        return free_total
+    except (OSError, AttributeError):
+        return 0
 
 
 class LlamaRuntime:
@@ -123,7 +155,7 @@ class LlamaRuntime:
             file_size=header.file_size, context_trained=header.context_length, context=llm.n_ctx(),
             vocab_size=llm.n_vocab(), has_chat_template=self._format.has_template,
             chat_template_note=self._format.note, gpu_offload_supported=gpu,
-            gpu_layers=gpu_layers, n_threads=threads,
+            gpu_layers=gpu_layers, n_threads=threads, gpu_free_bytes=gpu_free_memory() if gpu else 0,
         )
         return self.info
 

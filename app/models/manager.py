@@ -59,11 +59,11 @@ class ModelManager:
     def repo_files(self, repo_id: str) -> RepoFiles:
         return self.hub.files(repo_id)
 
-    def fit(self, group: QuantGroup, n_ctx: int, gpu: bool = False) -> Fit:
-        return estimate_fit(group.size, group.quant, n_ctx, available_memory(), None)
+    def fit(self, group: QuantGroup, n_ctx: int, free_vram: int = 0) -> Fit:
+        return estimate_fit(group.size, group.quant, n_ctx, available_memory(), free_vram or None)
 
-    def recommend(self, groups: list[QuantGroup], n_ctx: int) -> str | None:
-        return recommend(groups, {g.quant: self.fit(g, n_ctx).verdict for g in groups})
+    def recommend(self, groups: list[QuantGroup], n_ctx: int, free_vram: int = 0) -> str | None:
+        return recommend(groups, {g.quant: self.fit(g, n_ctx, free_vram).verdict for g in groups})
 
     # downloads
     def download(self, files: RepoFiles, group: QuantGroup) -> list[Download]:

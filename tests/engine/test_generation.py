@@ -114,3 +114,15 @@ def test_follow_up_turn_evaluates_only_its_new_tokens(engine: EngineClient) -> N
     assert t.prompt_tokens > first.timings.prompt_tokens
     new_tokens = t.prompt_tokens - first.timings.prompt_tokens
     assert t.prompt_evaluated <= new_tokens + 4, t  # only the new turn (a few template tokens of slack)
+
+
+def test_free_gpu_memory_is_reported_only_with_offload(engine: EngineClient) -> None:
+    from app.engine.runtime import gpu_free_memory
+
+    info = engine.info
+    assert info is not None
+    if info.gpu_offload_supported:
+        assert info.gpu_free_bytes > 0
+    else:
+        assert info.gpu_free_bytes == 0
+        assert gpu_free_memory() == 0  # a CPU build has no GPU device to ask

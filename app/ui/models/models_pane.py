@@ -71,12 +71,13 @@ class ModelsPane(QWidget):
     """A download reached done / failed / cancelled."""
 
     def __init__(self, manager: ModelManagerPort, storage: Storage, compare: Compare, n_ctx: Callable[[], int],
-                 parent: QWidget | None = None) -> None:
+                 free_vram: Callable[[], int] = lambda: 0, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.manager = manager
         self.storage = storage
         self.compare_fn = compare
         self.n_ctx = n_ctx
+        self.free_vram = free_vram
         self.entries: list[ModelEntry] = []
         self.repo_files: Any = None
         self.ask_copy: Callable[[Path], bool | None] = self._ask_copy
@@ -405,10 +406,10 @@ class ModelsPane(QWidget):
     def _show_files(self, files: Any) -> None:
         self.repo_files = files
         self.files_view.clear()
-        n_ctx = self.n_ctx()
-        best = self.manager.recommend(files.groups, n_ctx)
+        n_ctx, vram = self.n_ctx(), self.free_vram()
+        best = self.manager.recommend(files.groups, n_ctx, vram)
         for group in files.groups:
-            fit = self.manager.fit(group, n_ctx)
+            fit = self.manager.fit(group, n_ctx, vram)
             item = QTreeWidgetItem([group.quant, human_size(group.size), f"{fit.badge} — needs {human_size(fit.needed)}",
                                     "★ recommended" if group.quant == best else ""])
             item.setToolTip(2, f"Weights + the memory for a {n_ctx:,}-token context + runtime, on the {fit.where}")
