@@ -167,3 +167,17 @@ def test_a_selection_action_offers_a_rewrite_that_replaces_the_selection(qtbot, 
     assert pane.editor.content() == text[:start] + offered + text[end:]
     pane.editor.undo()
     assert pane.editor.content() == text
+
+
+def test_alternatives_after_an_unused_rework_go_in_at_the_cursor_not_over_the_old_selection(qtbot, window: MainWindow) -> None:
+    text = "Keep this sentence exactly as it is. And this one too."
+    pane = _write(window, text)
+    pane.set_sampling(SamplingSettings(temperature=0.8, max_tokens=8, seed=1))
+    pane.run_selection_action("Rewrite", 0, 36)
+    qtbot.waitUntil(lambda: not pane.variants.busy, timeout=60_000)
+    pane.editor.moveCursor(QTextCursor.MoveOperation.End)
+    with qtbot.waitSignal(pane.alternatives_finished, timeout=60_000):
+        pane.generate_alternatives(2)
+    chosen = pane.alternatives.text(1)
+    pane.alternatives.buttons[1].click()
+    assert pane.editor.content() == text + chosen  # the first sentence is untouched

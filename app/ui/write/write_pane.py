@@ -41,6 +41,7 @@ from app.ui.widgets import DebouncedSaver, UndoDeleteButton
 from app.ui.write.alternatives import AlternativesView
 from app.ui.write.editor import WriterEditor
 from app.ui.write.inspector import TokenInspector
+from app.ui.write.variants import VariantsController
 
 SAVE_DELAY_MS = 400
 SAVE_MAX_AGE = 0.7  # seconds: a writer who never pauses is still saved this often
@@ -82,7 +83,6 @@ class WritePane(QWidget):
         self._prompt = ""
         self._suffix = ""
         self._revision_at = time.monotonic()
-        self._alt_queue: list[int] = []
         self._selection_range: tuple[int, int] | None = None
         self._build()
         self._connect_signals()
@@ -176,6 +176,7 @@ class WritePane(QWidget):
         self.counts.setObjectName("documentCounts")
         self.inspector = TokenInspector()
         self.alternatives = AlternativesView()
+        self.variants = VariantsController(self.bridge, self.alternatives)
         self.bottom = QTabWidget()
         self.bottom.addTab(self.inspector, "Token inspector")
         self.bottom.addTab(self.alternatives, "Alternatives")
@@ -226,6 +227,8 @@ class WritePane(QWidget):
         self.editor.reject_requested.connect(self.reject)
         self.inspector.alternative_chosen.connect(self.rewrite_from)
         self.alternatives.chosen.connect(self.use_alternative)
+        self.variants.finished.connect(self._on_variants_finished)
+        self.variants.failed.connect(self._on_variants_failed)
         self._count_timer.timeout.connect(self._refresh_counts)
         self.bridge.state_changed.connect(self._on_bridge_state_changed)
         QShortcut(QKeySequence("Ctrl+Space"), self.editor, activated=self.continue_at_cursor)
@@ -475,6 +478,7 @@ class WritePane(QWidget):
         self.suggestion_finished.emit(Finished("error", self.editor.suggestion_text, error=str(exc)))
 
     def _stop(self) -> None:
+        self.variants.stop()
         if self.handle is not None:
             handle, self.handle = self.handle, None
             handle.cancel()
@@ -525,39 +529,37 @@ class WritePane(QWidget):
         self.generate_alternatives(self.alt_count.value())
 
     def generate_alternatives(self, count: int) -> None:
-        """``count`` continuations one after another; the shared prompt stays in the engine's cache."""
+        """``count`` continuations side by side; the chosen one goes in at the cursor."""
         self.reject()
-        before, _after = self.editor.context_at_cursor()
-        self._prompt = before
-        self.alternatives.reset(count)
+        self._selection_range = None
         self.bottom.setCurrentWidget(self.alternatives)
-        self._alt_queue = list(range(count))
-        self._alt_seed = self.sampling.seed if self.sampling.seed is not None else int(time.time() * 1000) % 2**31
-        self._next_alternative()
-
-    def _next_alternative(self) -> None:
-        if not self._alt_queue:
-            self._update_buttons()
-            self.alternatives_finished.emit()
-            return
-        index = self._alt_queue.pop(0)
-        settings = self.sampling.replace(seed=(self._alt_seed + index * 7919) % 2**31)
-        handle = self.bridge.complete(self._prompt, settings)
-        self.handle = handle
-        handle.tokens_arrived.connect(lambda batch, i=index: self.alternatives.append(i, "".join(t.text for t in batch)))
-        handle.finished.connect(lambda _fin, i=index: self._on_alternative_done(i))
-        handle.failed.connect(self._on_alternative_failed)
+        self.variants.generate(self.editor.context_at_cursor()[0], self.sampling, count)
         self._update_buttons()
 
-    def _on_alternative_done(self, index: int) -> None:
-        self.handle = None
-        self.alternatives.finish(index)
-        self._next_alternative()
+    def run_selection_action(self, name: str, start: int, end: int) -> None:
+        """Ask the model (in its instruct format) to rework a selection; the result is offered, not forced."""
+        self.reject()
+        text = self.editor.content()[start:end]
+        self._selection_range = (start, end)
+        self.bottom.setCurrentWidget(self.alternatives)
+        messages = [{"role": "system", "content": "You are a careful writing assistant."},
+                    {"role": "user", "content": f"{SELECTION_ACTIONS[name]}\n\n{text}"}]
+        self.variants.rework(messages, self.sampling, f"{name}: choose “Use #1” to replace the selection")
+        self._update_buttons()
 
-    def _on_alternative_failed(self, exc: InklingError) -> None:
-        self.handle = None
-        self._alt_queue = []
-        self.status_message.emit(f"Alternatives stopped: {exc}")
+    def _on_selection_action(self, name: str) -> None:
+        cursor = self.editor.textCursor()
+        if not cursor.hasSelection():
+            self.status_message.emit("Select some text first")
+            return
+        self.run_selection_action(name, cursor.selectionStart(), cursor.selectionEnd())
+
+    def _on_variants_finished(self) -> None:
+        self._update_buttons()
+        self.alternatives_finished.emit()
+
+    def _on_variants_failed(self, message: str) -> None:
+        self.status_message.emit(f"Alternatives stopped: {message}")
         self._update_buttons()
 
     def use_alternative(self, index: int) -> None:
@@ -565,7 +567,7 @@ class WritePane(QWidget):
         text = self.alternatives.text(index)
         if not text:
             return
-        self._stop()
+        self.variants.stop()
         if self._selection_range is not None:
             start, end = self._selection_range
             cursor = self.editor.textCursor()
@@ -578,29 +580,6 @@ class WritePane(QWidget):
             self.editor.append_suggestion(text)
             self.editor.accept_suggestion()
         self.flush()
-
-    def _on_selection_action(self, name: str) -> None:
-        cursor = self.editor.textCursor()
-        if not cursor.hasSelection():
-            self.status_message.emit("Select some text first")
-            return
-        self.run_selection_action(name, cursor.selectionStart(), cursor.selectionEnd())
-
-    def run_selection_action(self, name: str, start: int, end: int) -> None:
-        """Ask the model (in its instruct format) to rework a selection; the result is offered, not forced."""
-        self.reject()
-        text = self.editor.content()[start:end]
-        self._selection_range = (start, end)
-        self.alternatives.reset(1, f"{name}: choose “Use #1” to replace the selection")
-        self.bottom.setCurrentWidget(self.alternatives)
-        messages = [{"role": "system", "content": "You are a careful writing assistant."},
-                    {"role": "user", "content": f"{SELECTION_ACTIONS[name]}\n\n{text}"}]
-        handle = self.bridge.chat(messages, self.sampling)
-        self.handle = handle
-        handle.tokens_arrived.connect(lambda batch: self.alternatives.append(0, "".join(t.text for t in batch)))
-        handle.finished.connect(lambda _fin: self._on_alternative_done(0))
-        handle.failed.connect(self._on_alternative_failed)
-        self._alt_queue = []
         self._update_buttons()
 
     # -- surprise ----------------------------------------------------------------------------------
@@ -636,7 +615,7 @@ class WritePane(QWidget):
 
     def _update_buttons(self) -> None:
         ready = self.bridge.state in ("ready", "generating")
-        streaming = self.handle is not None
+        streaming = self.handle is not None or self.variants.busy
         self.continue_button.setEnabled(ready)
         self.alt_button.setEnabled(ready)
         self.surprise_button.setEnabled(ready and not streaming)

@@ -1,0 +1,89 @@
+"""Several texts for the writer to choose from: continuations side by side, or a reworked selection.
+
+The continuations run one after another through the engine; each reuses the
+document prompt from the engine's cache, so three cost little more than one.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QObject, Signal
+
+from app.core.errors import InklingError
+from app.core.sampling import SamplingSettings
+from app.ui.engine_bridge import EngineBridge, StreamHandle
+from app.ui.write.alternatives import AlternativesView
+
+
+class VariantsController(QObject):
+    """Fills an AlternativesView from the engine; one request at a time."""
+
+    finished = Signal()
+    """Every requested text is in."""
+    failed = Signal(str)
+    """Generation stopped with this message."""
+
+    def __init__(self, bridge: EngineBridge, view: AlternativesView) -> None:
+        super().__init__()
+        self.bridge = bridge
+        self.view = view
+        self.handle: StreamHandle | None = None
+        self._queue: list[int] = []
+        self._prompt = ""
+        self._settings = SamplingSettings()
+        self._seed = 0
+
+    @property
+    def busy(self) -> bool:
+        return self.handle is not None
+
+    def generate(self, prompt: str, settings: SamplingSettings, count: int) -> None:
+        """``count`` continuations of ``prompt``, each with its own seed (reproducible if the settings fix one)."""
+        self.stop()
+        self._prompt, self._settings = prompt, settings
+        self._seed = settings.seed if settings.seed is not None else int(time.time() * 1000) % 2**31
+        self.view.reset(count)
+        self._queue = list(range(count))
+        self._next()
+
+    def rework(self, messages: list[dict[str, str]], settings: SamplingSettings, title: str) -> None:
+        """One chat-style answer (e.g. a shortened selection) into the first column."""
+        self.stop()
+        self.view.reset(1, title)
+        self._queue = []
+        self._watch(self.bridge.chat(messages, settings), 0)
+
+    def stop(self) -> None:
+        self._queue = []
+        if self.handle is not None:
+            handle, self.handle = self.handle, None
+            handle.cancel()
+
+    def _next(self) -> None:
+        if not self._queue:
+            self.finished.emit()
+            return
+        index = self._queue.pop(0)
+        settings = self._settings.replace(seed=(self._seed + index * 7919) % 2**31)
+        self._watch(self.bridge.complete(self._prompt, settings), index)
+
+    def _watch(self, handle: StreamHandle, index: int) -> None:
+        self.handle = handle
+        handle.tokens_arrived.connect(lambda batch: self.view.append(index, "".join(t.text for t in batch)))
+        handle.finished.connect(lambda _fin: self._on_done(handle, index))
+        handle.failed.connect(lambda exc: self._on_failed(handle, exc))
+
+    def _on_done(self, handle: StreamHandle, index: int) -> None:
+        if handle is not self.handle:
+            return
+        self.handle = None
+        self.view.finish(index)
+        self._next()
+
+    def _on_failed(self, handle: StreamHandle, exc: InklingError) -> None:
+        if handle is not self.handle:
+            return
+        self.handle = None
+        self._queue = []
+        self.failed.emit(str(exc))
