@@ -359,8 +359,13 @@ class MainWindow(QMainWindow):
         else:
             messages = self.chat._history(self.chat.path)
             draft = self.chat.composer.toPlainText().strip()
-            if draft or not messages or messages[-1]["role"] != "user":
-                messages.append({"role": "user", "content": draft or "Hello!"})
+            if draft:  # what the reply to the message being typed could start with
+                messages.append({"role": "user", "content": draft})
+            else:  # what the reply to the last question could start with (what Regenerate picks from)
+                while messages and messages[-1]["role"] == "assistant":
+                    messages.pop()
+                if not messages or messages[-1]["role"] != "user":
+                    messages.append({"role": "user", "content": "Hello!"})
             prompt = None
         when_done(self.bridge.engine.peek_async(messages=messages, prompt=prompt, top=64),
                   lambda result: self.sampling.set_candidates(*result), lambda _exc: None, context=self)
