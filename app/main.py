@@ -80,7 +80,7 @@ def create_main_window(*, load_model: bool = True) -> MainWindow:
                         extra_panes=[("Write", write), ("Models", models_pane)], on_close=shutdown)
     window.write = write  # type: ignore[attr-defined]
     window.models = models_pane  # type: ignore[attr-defined]
-    models_pane.library_changed.connect(window.refresh_models)
+    models_pane.library_changed.connect(lambda: window.show_models(models_pane.entries))
     models_pane.use_model_requested.connect(window.load_model)
 
     def remember_folders() -> None:

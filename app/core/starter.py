@@ -29,10 +29,3 @@ def starter_model_path() -> Path:
                 return path
     raise StarterModelMissing()
 
-
-def has_starter_model() -> bool:
-    try:
-        starter_model_path()
-    except StarterModelMissing:
-        return False
-    return True

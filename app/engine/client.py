@@ -24,7 +24,7 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +116,6 @@ class _Request:
     future: Future[Any] | None = None
     stream: Stream | None = None
     sent: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class EngineClient:

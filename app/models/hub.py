@@ -15,8 +15,6 @@ from typing import Any
 from app.core.errors import HubError, HubOffline
 from app.models.quant import QuantGroup, group_by_quant
 
-SORTS = {"Most downloads": "downloads", "Most likes": "likes", "Recently updated": "last_modified"}
-
 
 def offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in ("1", "ON", "YES", "TRUE")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -69,6 +70,7 @@ class ModelLibrary:
         self.models_dir = models_dir
         self.extra_folders = [Path(f) for f in extra_folders]
         self._cache: dict[tuple[str, int, float], ModelEntry] = {}
+        self._scan_lock = threading.Lock()  # concurrent scans wait and then hit the cache
 
     def files(self) -> list[Path]:
         found: list[Path] = []
@@ -78,6 +80,10 @@ class ModelLibrary:
         return found
 
     def entries(self) -> list[ModelEntry]:
+        with self._scan_lock:
+            return self._scan()
+
+    def _scan(self) -> list[ModelEntry]:
         out: list[ModelEntry] = []
         with contextlib.suppress(StarterModelMissing):
             out.append(self._describe(starter_model_path(), builtin=True, name=DISPLAY_NAME))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from app.core.ports import ModelEntry
 from app.core.system import available_memory
@@ -75,6 +74,3 @@ class ModelManager:
 
     def control(self, download_id: int, action: str) -> None:
         getattr(self.downloads, action)(download_id)
-
-    def all_downloads(self) -> list[Any]:
-        return list(self.downloads.downloads.values())

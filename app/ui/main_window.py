@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -38,6 +38,7 @@ from app.ui.engine_bridge import EngineBridge
 from app.ui.errors import ErrorPresenter, NoticeBar
 from app.ui.jobs import run_in_background, set_default_failure_handler, when_done
 from app.ui.sampling.panel import SamplingPanel
+from app.ui.widgets import human_size
 
 OPEN_FILE = "__open__"
 SHORTCUTS = [
@@ -48,19 +49,8 @@ SHORTCUTS = [
 ]
 
 
-def _human_size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if n < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit in ("B", "KB") else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return f"{n} B"
-
-
 class MainWindow(QMainWindow):
     """Inkling's window."""
-
-    model_list_changed = Signal()
-    """The model selector was refilled."""
 
     def __init__(self, *, paths: AppPaths, prefs: Preferences, storage: Storage, bridge: EngineBridge,
                  catalog: ModelCatalogPort, extra_panes: list[tuple[str, QWidget]] | None = None,
@@ -217,13 +207,17 @@ class MainWindow(QMainWindow):
         """Re-scan the models in the background (reading GGUF headers takes time), then refill the selector."""
         run_in_background(self.catalog.entries, self._fill_model_selector)
 
+    def show_models(self, entries: list[ModelEntry]) -> None:
+        """Refill the selector from entries already scanned (by the Models pane)."""
+        self._fill_model_selector(entries)
+
     def _fill_model_selector(self, entries: list[ModelEntry]) -> None:
         self.entries = entries
         current = self.bridge.loading_path or (self.bridge.info.path if self.bridge.info else self.prefs.model_path)
         self.model_selector.blockSignals(True)
         self.model_selector.clear()
         for entry in self.entries:
-            label = entry.name + (f"  ({entry.quantization}, {_human_size(entry.size)})" if entry.quantization else "")
+            label = entry.name + (f"  ({entry.quantization}, {human_size(entry.size)})" if entry.quantization else "")
             if entry.error:
                 label = f"⚠ {entry.name} — {entry.error}"
             self.model_selector.addItem(label, entry.path)
@@ -235,7 +229,6 @@ class MainWindow(QMainWindow):
             index = self.model_selector.findData(current)
         self.model_selector.setCurrentIndex(max(index, 0))
         self.model_selector.blockSignals(False)
-        self.model_list_changed.emit()
 
     def load_model(self, path: str) -> None:
         entry = next((e for e in self.entries if e.path == path), None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QRegularExpression, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QRegularExpression, QSize, Qt, QUrl
 from PySide6.QtGui import (
     QColor,
     QCursor,
@@ -73,9 +73,6 @@ class CodeHighlighter(QSyntaxHighlighter):
 
 class MarkdownView(QTextBrowser):
     """Renders one message's Markdown safely and sizes itself to fit."""
-
-    link_requested = Signal(str)
-    """The user clicked a link (already confirmed or refused)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -208,7 +205,6 @@ class MarkdownView(QTextBrowser):
         if self.confirm_link(target):
             self.opened_links.append(target)
             QDesktopServices.openUrl(url)
-        self.link_requested.emit(target)
 
     def _ask_to_open(self, target: str) -> bool:
         answer = QMessageBox.question(self, "Open link?", f"Open this link in your browser?\n\n{target}")

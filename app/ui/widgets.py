@@ -66,3 +66,12 @@ class UndoDeleteButton(QPushButton):
             item_id = self.deleted.pop()
             self.setVisible(bool(self.deleted))
             self.undo_requested.emit(item_id)
+
+
+def human_size(n: float) -> str:
+    """1536 → '1.5 KB'-style sizes for people (binary units, one decimal from MB up)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit in ("B", "KB") else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"

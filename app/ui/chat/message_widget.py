@@ -223,6 +223,3 @@ class MessageWidget(QFrame):
         if text.strip() and text != self.message.content:
             self.edit_submitted.emit(self.message.id, text)
 
-    def is_editing(self) -> bool:
-        return self.editor.isVisible()
-

@@ -15,13 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-
-def human_size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024:
-            return f"{n:.0f} {unit}" if unit in ("B", "KB") else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
+from app.ui.widgets import human_size
 
 
 def human_eta(seconds: float | None) -> str:

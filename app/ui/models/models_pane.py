@@ -39,7 +39,8 @@ from app.core.errors import InklingError
 from app.core.ports import ModelEntry, ModelManagerPort
 from app.core.storage import Storage
 from app.ui.jobs import run_in_background
-from app.ui.models.downloads_view import DownloadsView, human_size
+from app.ui.models.downloads_view import DownloadsView
+from app.ui.widgets import human_size
 
 SORTS = {"Most downloads": "downloads", "Most likes": "likes", "Recently updated": "last_modified"}
 Compare = Callable[[list[str], str, Callable[[int, Any], None]], list[Any]]

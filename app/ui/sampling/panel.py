@@ -64,8 +64,6 @@ class SamplingPanel(QWidget):
     """(SamplingSettings, preset name) after any change the user made or a preset was chosen."""
     reload_requested = Signal(object)
     """Reload the model with these LoadOptions."""
-    preview_requested = Signal()
-    """The picture needs fresh candidates (the panel became visible, or asked for a refresh)."""
 
     def __init__(self, storage: Storage, parent: QWidget | None = None) -> None:
         super().__init__(parent)

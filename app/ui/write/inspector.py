@@ -89,9 +89,6 @@ class TokenInspector(QWidget):
             self.alternatives.addItem(item)
         self._render()
 
-    def alternatives_of(self, index: int) -> tuple[Alternative, ...]:
-        return self.tokens[index].alternatives
-
     def choose(self, index: int, alternative: Alternative) -> None:
         self.alternative_chosen.emit(index, alternative)
 
