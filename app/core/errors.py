@@ -34,6 +34,16 @@ class ModelFileError(InklingError):
         return f"{self.path}: {self.reason}"
 
 
+class ModelMetadataError(ModelFileError):
+    """A GGUF header value has the wrong kind or is out of range (refused before llama.cpp sees it)."""
+
+    def __init__(self, path: str, key: str, problem: str) -> None:
+        super().__init__(path, f"its metadata value {key} {problem}")
+        self.args = (path, key, problem)
+        self.key = key
+        self.problem = problem
+
+
 class StarterModelMissing(InklingError):
     """The built-in starter model package is not installed."""
 

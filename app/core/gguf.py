@@ -4,16 +4,21 @@ Used twice: to describe models in the library (name, architecture, parameters,
 quantization, context, chat template) and to reject a bad file with a clear reason
 before llama.cpp sees it, since llama.cpp may kill the process on some bad input.
 Pure Python, bounded reads: a garbage header cannot make it allocate gigabytes.
+
+Every value the header is trusted for is checked for kind and range where it is
+read (``_validate``): a malformed one raises ``ModelMetadataError`` naming the file
+and the key, never a bare ``ValueError`` from ``int()``.
 """
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from app.core.errors import ModelFileError
+from app.core.errors import ModelFileError, ModelMetadataError
 
 MAGIC = b"GGUF"
 _MAX_STRING = 64 * 1024 * 1024
@@ -21,6 +26,8 @@ _MAX_ARRAY = 1 << 28
 _MAX_TENSORS = 1 << 20
 _MAX_KV = 1 << 16
 _KEEP_ARRAY = 64  # arrays longer than this are skipped (token lists), only counted
+TOKENS = "tokenizer.ggml.tokens"
+_SHAPES_KEPT = ("token_embd.weight", "output.weight")
 
 # ggml tensor types: (elements per block, bytes per block)
 _TYPE_SIZE: dict[int, tuple[int, int]] = {
@@ -61,6 +68,8 @@ class GGUFHeader:
     data_size: int = 0
     file_size: int = 0
     tensor_types: dict[str, int] = field(default_factory=dict)
+    tensor_shapes: dict[str, list[int]] = field(default_factory=dict)  # only token_embd / output
+    duplicate_token: bytes | None = None  # the first token string that appears twice
 
     @property
     def architecture(self) -> str:
@@ -73,7 +82,7 @@ class GGUFHeader:
 
     @property
     def context_length(self) -> int:
-        return int(self.metadata.get(f"{self.architecture}.context_length", 0) or 0)
+        return _whole(self.metadata.get(f"{self.architecture}.context_length"))
 
     @property
     def chat_template(self) -> str | None:
@@ -91,21 +100,43 @@ class GGUFHeader:
 
     @property
     def layers(self) -> int:
-        return int(self.metadata.get(f"{self.architecture}.block_count", 0) or 0)
+        return _whole(self.metadata.get(f"{self.architecture}.block_count"))
 
     @property
     def embedding_length(self) -> int:
-        return int(self.metadata.get(f"{self.architecture}.embedding_length", 0) or 0)
+        return _whole(self.metadata.get(f"{self.architecture}.embedding_length"))
 
     def kv_bytes_per_token(self) -> int:
-        """Bytes of f16 KV cache one token of context costs (an estimate for fit badges)."""
+        """Bytes of f16 KV cache one token of context costs (K and V, every layer)."""
         arch = self.architecture
-        heads = int(self.metadata.get(f"{arch}.attention.head_count", 0) or 0)
-        kv_heads = int(self.metadata.get(f"{arch}.attention.head_count_kv", heads) or heads)
+        layers = self.layers
+        heads = _per_layer(self.metadata.get(f"{arch}.attention.head_count"), layers)
+        kv_heads = _per_layer(self.metadata.get(f"{arch}.attention.head_count_kv"), layers) or heads
         if not heads or not self.embedding_length:
-            return 2 * self.layers * self.embedding_length * 2
-        head_dim = self.embedding_length // heads
-        return 2 * self.layers * kv_heads * head_dim * 2
+            return 2 * layers * self.embedding_length * 2
+        key_len = _whole(self.metadata.get(f"{arch}.attention.key_length"))
+        value_len = _whole(self.metadata.get(f"{arch}.attention.value_length")) or key_len
+        total = 0
+        for head, kv in zip(heads, kv_heads, strict=False):
+            if not head:
+                continue
+            k_dim = key_len or self.embedding_length // head
+            v_dim = value_len or self.embedding_length // head
+            total += kv * (k_dim + v_dim)
+        return total * 2
+
+
+def _whole(value: Any) -> int:
+    """A validated count, or 0 when absent (or of a kind ``_validate`` allows but this can't use)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _per_layer(value: Any, layers: int) -> list[int]:
+    """A head count given once or per layer, as one number per layer."""
+    if isinstance(value, list):
+        return [_whole(v) for v in value]
+    count = _whole(value)
+    return [count] * max(layers, 1) if count else []
 
 
 class _Reader:
@@ -157,6 +188,8 @@ def read_header(path: str | Path) -> GGUFHeader:
             return _parse(_Reader(f, path, size))
     except PermissionError:
         raise ModelFileError(str(path), "Inkling is not allowed to read this file") from None
+    except (ValueError, OverflowError, struct.error, MemoryError) as exc:  # never a bare ValueError
+        raise ModelFileError(str(path), f"the header is damaged ({type(exc).__name__}: {exc})") from None
     except OSError as exc:
         raise ModelFileError(str(path), f"the file could not be read ({exc.strerror or exc})") from None
 
@@ -181,6 +214,7 @@ def _parse(r: _Reader) -> GGUFHeader:
 
     metadata: dict[str, Any] = {}
     array_lengths: dict[str, int] = {}
+    duplicate: bytes | None = None
     for _ in range(n_kv):
         key = r.string()
         vtype = r.unpack("<I")
@@ -190,7 +224,9 @@ def _parse(r: _Reader) -> GGUFHeader:
             if count > _MAX_ARRAY:
                 raise r.bad(f"the header is damaged (array {key!r} claims {count} items)")
             array_lengths[key] = count
-            if itype == 8:
+            if itype == 8 and key == TOKENS:
+                items, duplicate = _token_strings(r, count)
+            elif itype == 8:
                 items = [r.string() if count <= _KEEP_ARRAY else r.skip_string() for _ in range(count)]
             elif itype in _SCALAR:
                 width = struct.calcsize(_SCALAR[itype])
@@ -208,6 +244,7 @@ def _parse(r: _Reader) -> GGUFHeader:
     parameters = 0
     end = 0
     types: dict[str, int] = {}
+    shapes: dict[str, list[int]] = {}
     for _ in range(n_tensors):
         name = r.string()
         n_dims = r.unpack("<I")
@@ -216,6 +253,8 @@ def _parse(r: _Reader) -> GGUFHeader:
         dims = [r.unpack("<Q") for _ in range(n_dims)]
         ttype = r.unpack("<I")
         offset = r.unpack("<Q")
+        if name in _SHAPES_KEPT:
+            shapes[name] = dims
         elements = 1
         for d in dims:
             elements *= d
@@ -237,8 +276,117 @@ def _parse(r: _Reader) -> GGUFHeader:
             f"the file is truncated: {missing:,} bytes of weights are missing "
             "(an unfinished download or copy?)"
         )
-    return GGUFHeader(
+    header = GGUFHeader(
         path=r.path, version=version, metadata=metadata, array_lengths=array_lengths,
         tensor_count=n_tensors, parameters=parameters, data_offset=data_offset,
-        data_size=end, file_size=r.size, tensor_types=types,
+        data_size=end, file_size=r.size, tensor_types=types, tensor_shapes=shapes,
+        duplicate_token=duplicate,
     )
+    _validate(header)
+    return header
+
+
+def _token_strings(r: _Reader, count: int) -> tuple[list[str], bytes | None]:
+    """Read the token list (kept only if short) and find the first string that appears twice.
+
+    llama.cpp dies on a vocabulary with duplicate strings, so every token is read.
+    Compared as bytes, as llama.cpp does.
+    """
+    seen: set[bytes] = set()
+    duplicate: bytes | None = None
+    kept: list[str] = []
+    for _ in range(count):
+        n = r.unpack("<Q")
+        if n > _MAX_STRING or r.f.tell() + n > r.size:
+            raise r.bad("the header is damaged (a text field has an impossible length)")
+        raw = r.read(n)
+        if duplicate is None:
+            if raw in seen:
+                duplicate = raw
+            seen.add(raw)
+        if count <= _KEEP_ARRAY:
+            kept.append(raw.decode("utf-8", errors="replace"))
+    return kept, duplicate
+
+
+def _describe_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"a yes/no value ({value})"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "infinite" if value > 0 else "minus infinity"
+        return f"a fraction ({value:g})"
+    if isinstance(value, str):
+        shown = value if len(value) <= 20 else value[:20] + "…"
+        return f"the text {shown!r}"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def _validate(h: GGUFHeader) -> None:
+    """Refuse every header value llama.cpp would choke on, naming the file and the key."""
+    path = str(h.path)
+    meta = h.metadata
+
+    def bad(key: str, problem: str) -> ModelMetadataError:
+        return ModelMetadataError(path, key, problem)
+
+    arch_value = meta.get("general.architecture")
+    if arch_value is not None and not isinstance(arch_value, str):
+        raise bad("general.architecture", f"is {_describe_value(arch_value)} where a name belongs")
+    arch = h.architecture
+
+    def count(key: str, minimum: int, per_layer: bool = False) -> int | list[int] | None:
+        if key in h.array_lengths and not per_layer:
+            raise bad(key, "is a list where one whole number belongs")
+        value = meta.get(key)
+        if value is None:
+            return None
+        if per_layer and isinstance(value, list):
+            for item in value:
+                if isinstance(item, bool) or not isinstance(item, int) or item < 0:
+                    raise bad(key, f"holds {_describe_value(item)} where whole numbers belong")
+            return value
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad(key, f"is {_describe_value(value)} where a whole number belongs")
+        if value < minimum:
+            raise bad(key, f"is {value}; it must be at least {minimum}")
+        return value
+
+    count(f"{arch}.context_length", 1)
+    embedding = count(f"{arch}.embedding_length", 1)
+    count(f"{arch}.block_count", 1)
+    heads = count(f"{arch}.attention.head_count", 1, per_layer=True)
+    count(f"{arch}.attention.head_count_kv", 1, per_layer=True)
+    key_length = count(f"{arch}.attention.key_length", 1)
+    count(f"{arch}.attention.value_length", 1)
+    count(f"{arch}.feed_forward_length", 1, per_layer=True)
+    vocab_key = count(f"{arch}.vocab_size", 1)
+    if isinstance(heads, int) and isinstance(embedding, int) and key_length is None and embedding % heads:
+        raise bad(f"{arch}.attention.head_count",
+                  f"is {heads}, which does not divide the embedding size ({embedding})")
+
+    if TOKENS in meta or TOKENS in h.array_lengths:
+        if TOKENS not in h.array_lengths:
+            raise bad(TOKENS, f"is {_describe_value(meta[TOKENS])} where the list of tokens belongs")
+        n_tokens = h.array_lengths[TOKENS]
+        if n_tokens == 0:
+            raise bad(TOKENS, "is empty")
+        embd = h.tensor_shapes.get("token_embd.weight")
+        vocab = vocab_key if isinstance(vocab_key, int) else (embd[1] if embd and len(embd) >= 2 else None)
+        if vocab is not None and n_tokens != vocab:
+            raise bad(TOKENS, f"lists {n_tokens:,} tokens but the vocabulary has {vocab:,}")
+        for key in ("tokenizer.ggml.scores", "tokenizer.ggml.token_type"):
+            if key in h.array_lengths and h.array_lengths[key] != n_tokens:
+                raise bad(key, f"has {h.array_lengths[key]:,} entries for {n_tokens:,} tokens")
+            if key in meta and key not in h.array_lengths:
+                raise bad(key, f"is {_describe_value(meta[key])} where a list belongs")
+        if h.duplicate_token is not None:
+            shown = h.duplicate_token.decode("utf-8", errors="replace")[:40]
+            raise bad(TOKENS, f"lists the token {shown!r} twice")
+    template = meta.get("tokenizer.chat_template")
+    if template is not None and not isinstance(template, str):
+        raise bad("tokenizer.chat_template", f"is {_describe_value(template)} where a template text belongs")

@@ -1,217 +1,186 @@
-"""The GUI-side handle on the engine process.
+"""The GUI-side handle on the engine process: one owner, one explicit state.
 
-``EngineClient`` spawns the engine (multiprocessing, spawn), sends requests through
-a sender thread and turns the engine's events into results on a reader thread, so
-no caller ever blocks on a pipe. It owns three guarantees:
+``EngineClient`` runs every request through one **supervisor** thread, which alone
+owns the engine process and the client's state (``EngineState``):
+
+    DEAD    --spawn-------------------> IDLE      (first request, or after any death)
+    IDLE    --load / automatic reload--> LOADING  --result/error--> IDLE
+    IDLE    --chat, complete, score…---> RUNNING  --done/result/error--> IDLE
+    LOADING | RUNNING | IDLE --engine died (crash, kill on stop, OOM, reader died)--> DEAD
+
+Requests queue up and run one at a time, so a message sent while a model loads
+waits for the load and then runs. The client remembers what should be loaded
+(``wanted``) and, before the next request after any death, starts a new engine and
+loads it again. The rules that make it always come back:
 
 - **Stop is instant.** ``cancel()`` sets a shared flag that the engine checks
   between tokens and that llama.cpp's abort callback checks inside a prompt. If
-  the engine has not finished within ``CANCEL_GRACE`` seconds it is killed, the
-  stream ends as "cancelled", and the next request respawns it.
-- **A crash is an error, never a dead window.** If the engine dies, every waiting
-  caller gets ``EngineCrashed`` with a message a person can act on, and the next
-  request starts a new engine and reloads the model.
-- **One stream at a time.** Starting a stream cancels the one running.
+  the request has not ended ``CANCEL_GRACE`` seconds later the engine is killed,
+  the request ends as stopped, and the next request gets a fresh engine with the
+  model reloaded. A queued request that is cancelled is never sent.
+- **A crash is an error, never a dead window.** A request that was running when
+  the engine died fails with ``EngineCrashed``, quoting what llama.cpp wrote to
+  the engine log during that request only.
+- **A request that never started is retried.** The engine acknowledges each
+  request when it takes it; one that died before the acknowledgement (the engine
+  was killed while idle and the client could not see it yet) runs again on the
+  new engine. A load — also the automatic reload — is retried once before the file
+  is blamed, and the automatic reload never forgets the model.
+- **The reader's death kills the engine**, so an engine is never left unread.
+- **One stream at a time.** Starting a stream cancels the streams before it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import enum
 import itertools
+import logging
 import multiprocessing as mp
+import os
 import queue
+import tempfile
 import threading
-from collections.abc import Callable
+import time
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.core.errors import EngineCrashed, InklingError, NoModelLoaded
-from app.core.events import Finished, LoadOptions, ModelInfo, ScoreResult, Timings, TokenEvent
+from app.core.errors import EngineCrashed, InklingError, Interrupted, NoModelLoaded
+from app.core.events import Finished, LoadOptions, ModelInfo, ScoreResult, Timings
 from app.core.sampling import SamplingSettings
+from app.engine.stream import Listener, Stream, StreamEvent
+
+__all__ = ["CANCEL_GRACE", "EngineClient", "EngineState", "Listener", "Stream", "StreamEvent"]
 
 CANCEL_GRACE = 0.8  # seconds the engine gets to stop by itself before it is killed
-StreamEvent = TokenEvent | Finished | InklingError
-Listener = Callable[[StreamEvent], None]
+log = logging.getLogger(__name__)
 
 
-class Stream:
-    """A streamed reply: iterate for TokenEvents, or pass ``listener`` to get them pushed.
+class EngineState(enum.Enum):
+    """What the engine process is doing, as the supervisor knows it."""
 
-    The final event is a ``Finished`` (also kept in ``finished``); a failure is
-    raised by iteration, or delivered to the listener as an InklingError.
-    """
+    DEAD = "dead"  # no engine process (not started yet, or it died)
+    IDLE = "idle"
+    LOADING = "loading"
+    RUNNING = "running"
 
-    def __init__(self, client: EngineClient, listener: Listener | None) -> None:
+
+class Call(Future):  # type: ignore[type-arg]
+    """The Future of a non-streamed request; ``cancel()`` stops it (it then raises Interrupted)."""
+
+    def __init__(self, client: EngineClient) -> None:
+        super().__init__()
         self._client = client
-        self._listener = listener
-        self._queue: queue.SimpleQueue[StreamEvent] = queue.SimpleQueue()
-        self._text: list[str] = []
-        self._done = threading.Event()
-        self.finished: Finished | None = None
-        self.error: InklingError | None = None
-        self.cancel_requested = False
+        self._request: _Request | None = None
 
-    # called on the client's threads
-    def _deliver(self, event: StreamEvent) -> None:
-        if self._done.is_set():
-            return
-        if isinstance(event, TokenEvent):
-            self._text.append(event.text)
-        elif isinstance(event, Finished):
-            self.finished = event
-            self._done.set()
-        else:
-            self.error = event
-            self._done.set()
-        if self._listener is not None:
-            self._listener(event)
-        else:
-            self._queue.put(event)
-
-    def _cancelled_locally(self) -> None:
-        self._deliver(Finished("cancelled", "".join(self._text), Timings()))
-
-    @property
-    def done(self) -> bool:
-        return self._done.is_set()
-
-    @property
-    def text(self) -> str:
-        return "".join(self._text)
-
-    def cancel(self) -> None:
-        self._client.cancel_stream(self)
-
-    def wait(self, timeout: float | None = None) -> Finished:
-        """Consume the stream and return its Finished event (raises its error)."""
-        if self._listener is None:
-            for _ in self:
-                pass
-        elif not self._done.wait(timeout):
-            raise TimeoutError("the stream did not finish in time")
-        if self.error is not None:
-            raise self.error
-        assert self.finished is not None
-        return self.finished
-
-    def __iter__(self) -> Any:
-        while True:
-            event = self._queue.get()
-            if isinstance(event, TokenEvent):
-                yield event
-            elif isinstance(event, Finished):
-                return
-            else:
-                raise event
+    def cancel(self) -> bool:
+        if self.done() or self._request is None:
+            return False
+        self._client._cancel_request(self._request)
+        return True
 
 
-@dataclass
+@dataclass(eq=False)
 class _Request:
     op: str
     args: dict[str, Any]
     id: int
     future: Future[Any] | None = None
     stream: Stream | None = None
-    sent: bool = False
+    cancel_requested: bool = False
+    ended: bool = False  # its outcome was delivered (exactly once)
+    log_offset: int = 0
+
+
+@dataclass
+class _Engine:
+    """One engine process and the pipe to it."""
+
+    proc: Any
+    conn: Any
+    gen: int
+    killed_on_purpose: bool = False
+    model: tuple[str, LoadOptions] | None = None  # what this process has loaded
+    dead: bool = False
+    exitcode: int | None = None
+    events: list[Any] = field(default_factory=list)
+
+
+class _Died(Exception):
+    """The engine died while a request was in flight (internal to the supervisor)."""
+
+    def __init__(self, started: bool, message: str) -> None:
+        super().__init__(message)
+        self.started = started
+        self.message = message
 
 
 class EngineClient:
-    """Talks to one engine process; restarts it after a crash. Thread-safe."""
+    """Talks to one engine process; restarts it and reloads the model after any death. Thread-safe."""
 
     def __init__(self, log_path: Path | None = None) -> None:
         self._mp = mp.get_context("spawn")
         self._flag = self._mp.RawArray(ctypes.c_char, 2)
-        self._log_path = str(log_path) if log_path else None
+        self._own_log = log_path is None
+        if log_path is None:  # the crash reason is read from the engine's log, so it always has one
+            fd, name = tempfile.mkstemp(prefix="inkling-engine-", suffix=".log")
+            os.close(fd)
+            log_path = Path(name)
+        self._log_path = str(log_path)
         self._ids = itertools.count(1)
-        self._lock = threading.RLock()
-        self._outbox: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
-        self._pending: dict[int, _Request] = {}
-        self._proc: Any = None
-        self._conn: Any = None
+        self._lock = threading.Lock()
+        self._requests: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self._events: queue.SimpleQueue[tuple[int, str, int, Any]] = queue.SimpleQueue()
+        self._queued: list[_Request] = []  # sent to the supervisor, not ended
+        self._inflight: _Request | None = None
+        self._engine: _Engine | None = None
+        self._gens = itertools.count(1)
         self._ready = threading.Event()
-        self._active: _Request | None = None
-        self._idle = threading.Event()
-        self._idle.set()
-        self._killed_on_purpose = False
-        self._wanted: tuple[str, LoadOptions] | None = None  # the model to (re)load
-        self._engine_has_model = False
-        self.info: ModelInfo | None = None
-        self.crashes = 0
         self._closed = False
-        self._sender = threading.Thread(target=self._send_loop, name="inkling-engine-sender", daemon=True)
-        self._sender.start()
+        self.state = EngineState.DEAD
+        self.wanted: tuple[str, LoadOptions] | None = None  # the model to (re)load after any death
+        self.info: ModelInfo | None = None
+        self.crashes = 0  # deaths nobody asked for
+        self._supervisor = threading.Thread(target=self._supervise, name="inkling-engine-supervisor", daemon=True)
+        self._supervisor.start()
 
-    # -- process ---------------------------------------------------------------
+    # -- public API ----------------------------------------------------------------
 
     @property
     def pid(self) -> int | None:
-        proc = self._proc
-        return proc.pid if proc is not None and proc.is_alive() else None
+        engine = self._engine
+        if engine is None or engine.dead or not engine.proc.is_alive():
+            return None
+        return engine.proc.pid
 
-    def start(self) -> None:
-        """Start the engine process now (it also starts on the first request)."""
-        with self._lock:
-            if self._proc is None or not self._proc.is_alive():
-                self._spawn()
-
-    def _spawn(self) -> None:
-        from app.engine.worker import engine_main
-
-        parent, child = self._mp.Pipe()
-        self._ready.clear()
-        self._flag[0] = b"\x00"
-        proc = self._mp.Process(target=engine_main, args=(child, self._flag, self._log_path),
-                                name="inkling-engine", daemon=True)
-        proc.start()
-        child.close()
-        self._proc, self._conn = proc, parent
-        self._engine_has_model = False
-        self._killed_on_purpose = False
-        threading.Thread(target=self._read_loop, args=(proc, parent), name="inkling-engine-reader", daemon=True).start()
+    def start(self) -> Future[None]:
+        """Start the engine process now, in the background (it also starts on the first request)."""
+        return self._call("ping")  # answered once the engine runs and has imported llama.cpp
 
     def close(self) -> None:
-        """Shut the engine down (politely, then by force)."""
+        """Shut the engine down (politely, then by force); waiting requests fail."""
         with self._lock:
+            if self._closed:
+                return
             self._closed = True
-            proc, conn = self._proc, self._conn
-        self._outbox.put(None)
-        if proc is not None and proc.is_alive():
+        self._requests.put(None)
+        self._events.put((0, "close", 0, None))
+        self._supervisor.join(10.0)
+        if self._own_log:
             with contextlib.suppress(OSError):
-                conn.send({"id": 0, "op": "shutdown"})
-            proc.join(2.0)
-            if proc.is_alive():
-                self._killed_on_purpose = True
-                proc.kill()
-                proc.join(2.0)
-
-    # -- public API ------------------------------------------------------------
+                os.unlink(self._log_path)
 
     def load(self, path: str | Path, options: LoadOptions | None = None) -> ModelInfo:
         """Load a model (blocking; call from a background job). Raises a typed error."""
         return self.load_async(path, options).result()
 
     def load_async(self, path: str | Path, options: LoadOptions | None = None) -> Future[ModelInfo]:
-        opts = options or LoadOptions()
-        fut = self._call("load", path=str(path), options=opts)
-        fut.add_done_callback(lambda f: self._on_loaded(f, str(path), opts))
-        return fut
-
-    def _on_loaded(self, fut: Future[Any], path: str, opts: LoadOptions) -> None:
-        with self._lock:
-            if fut.exception() is None:
-                self._wanted = (path, opts)
-                self.info = fut.result()
-            else:
-                self._wanted = None
-                self.info = None
+        return self._call("load", path=str(path), options=options or LoadOptions())
 
     def unload(self) -> None:
-        with self._lock:
-            self._wanted = None
-            self.info = None
         self._call("unload").result()
 
     def chat(self, messages: list[dict[str, str]], sampling: SamplingSettings | None = None, *,
@@ -227,9 +196,10 @@ class EngineClient:
                             alternatives=alternatives, suffix=suffix)
 
     def score(self, text: str, top: int = 1) -> ScoreResult:
-        return self._call("score", text=text, top=top).result()
+        return self.score_async(text, top).result()
 
     def score_async(self, text: str, top: int = 1) -> Future[ScoreResult]:
+        """Per-token log-probabilities of ``text``; ``cancel()`` on the Future stops it."""
         return self._call("score", text=text, top=top)
 
     def peek_async(self, messages: list[dict[str, str]] | None = None, prompt: str | None = None,
@@ -238,7 +208,10 @@ class EngineClient:
         return self._call("peek", messages=messages, prompt=prompt, top=top)
 
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
-        return self._call("count_chat", messages=list(messages)).result()
+        return self.count_tokens_async(messages).result()
+
+    def count_tokens_async(self, messages: list[dict[str, str]]) -> Future[int]:
+        return self._call("count_chat", messages=list(messages))
 
     def count_text_async(self, text: str) -> Future[int]:
         return self._call("count_text", text=text)
@@ -247,217 +220,372 @@ class EngineClient:
         return self._call("tokenize", text=text).result()
 
     def cancel(self) -> None:
-        """Stop whatever stream is running (no-op when none is)."""
+        """Stop every stream that is running or waiting (no-op when none is)."""
         with self._lock:
-            active = self._active
-        if active is not None and active.stream is not None:
-            self.cancel_stream(active.stream)
+            streams = [r for r in [self._inflight, *self._queued] if r is not None and r.stream is not None]
+        for req in streams:
+            self._cancel_request(req)
 
     def cancel_stream(self, stream: Stream) -> None:
         with self._lock:
-            if stream.done or stream.cancel_requested:
-                return
-            stream.cancel_requested = True
-            req = next((r for r in self._pending.values() if r.stream is stream), None)
-            if req is None or not req.sent:
-                return  # still queued: the sender will finish it as cancelled
-            self._flag[0] = b"\x01"
-        timer = threading.Timer(CANCEL_GRACE, self._kill_if_still_running, args=(req,))
-        timer.daemon = True
-        timer.start()
+            req = next((r for r in [self._inflight, *self._queued] if r is not None and r.stream is stream), None)
+        if req is not None:
+            self._cancel_request(req)
 
-    # -- plumbing --------------------------------------------------------------
+    # -- requests --------------------------------------------------------------------
 
-    def _call(self, op: str, **args: Any) -> Future[Any]:
-        req = _Request(op, args, next(self._ids), future=Future())
+    def _call(self, op: str, **args: Any) -> Call:
+        fut = Call(self)
+        req = _Request(op, args, next(self._ids), future=fut)
+        fut._request = req
         self._enqueue(req)
-        assert req.future is not None
-        return req.future
+        return fut
 
     def _stream(self, op: str, listener: Listener | None, **args: Any) -> Stream:
-        stream = Stream(self, listener)
-        req = _Request(op, args, next(self._ids), stream=stream)
-        self.cancel()  # one stream at a time: a new one replaces the running one
-        self._enqueue(req)
+        stream = Stream(self.cancel_stream, listener)
+        self.cancel()  # one stream at a time: a new one replaces the ones before it
+        self._enqueue(_Request(op, args, next(self._ids), stream=stream))
         return stream
 
     def _enqueue(self, req: _Request) -> None:
         with self._lock:
             if self._closed:
                 raise EngineCrashed("The engine has been shut down.")
-            self._pending[req.id] = req
-        self._outbox.put(req)
+            self._queued.append(req)
+        self._requests.put(req)
 
-    def _send_loop(self) -> None:
-        while True:
-            req = self._outbox.get()
-            if req is None:
+    def _cancel_request(self, req: _Request) -> None:
+        with self._lock:
+            if req.ended or req.cancel_requested:
                 return
-            self._idle.wait()  # a stream still running finishes (or is killed) first
-            try:
-                self._send(req)
-            except InklingError as exc:
-                self._fail(req, exc)
-
-    def _send(self, req: _Request) -> None:
-        if req.stream is not None and req.stream.cancel_requested:
-            with self._lock:
-                self._pending.pop(req.id, None)
-            req.stream._cancelled_locally()
-            return
-        self._ensure_engine(req.op)
-        with self._lock:
-            self._flag[0] = b"\x00"
-            req.sent = True
+            req.cancel_requested = True
             if req.stream is not None:
-                self._active = req
-                self._idle.clear()
-            conn = self._conn
-        try:
-            conn.send({"id": req.id, "op": req.op, **req.args})
-        except OSError:
-            pass  # the reader sees the dead pipe and reports the crash
+                req.stream.cancel_requested = True
+            running = req is self._inflight
+            if running:
+                self._flag[0] = b"\x01"
+        if running:
+            self._events.put((0, "cancel", req.id, None))  # the supervisor kills it after the grace
+        else:
+            self._end_cancelled(req)  # still queued: it will never be sent
 
-    def _ensure_engine(self, op: str) -> None:
-        """Start the engine if needed and reload the model it had before a crash."""
+    def _end(self, req: _Request, result: Any = None, error: BaseException | None = None) -> None:
+        """Deliver a request's outcome, exactly once."""
         with self._lock:
-            if self._proc is None or not self._proc.is_alive():
-                self._spawn()
-            wanted, has_model = self._wanted, self._engine_has_model
-        if op in ("load", "unload") or has_model:
+            if req.ended:
+                return
+            req.ended = True
+            if req in self._queued:
+                self._queued.remove(req)
+        if req.stream is not None:
+            req.stream._deliver(error if error is not None else result)  # type: ignore[arg-type]
+        elif req.future is not None:
+            if error is not None:
+                req.future.set_exception(error)
+            else:
+                req.future.set_result(result)
+
+    def _end_cancelled(self, req: _Request) -> None:
+        if req.stream is not None:
+            self._end(req, Finished("cancelled", req.stream.text, Timings()))
+        else:
+            self._end(req, error=Interrupted())
+
+    # -- the supervisor: the one owner of the engine and the state ----------------------
+
+    def _supervise(self) -> None:
+        while True:
+            req = self._requests.get()
+            if req is None:
+                break
+            if req.ended:
+                continue  # cancelled or failed while queued: never sent
+            try:
+                self._run(req)
+            except Exception as exc:  # a bug here must not strand the caller
+                log.exception("engine supervisor failed on %s", req.op)
+                self._end(req, error=EngineCrashed(f"The engine client failed: {exc}"))
+        self._shutdown()
+
+    def _run(self, req: _Request) -> None:
+        if self._closed:
+            self._end(req, error=EngineCrashed("The engine has been shut down."))
             return
+        self._drain_events()  # notice an engine that died while idle
+        if req.op == "unload" and (self._engine is None or self._engine.dead):
+            self.wanted, self.info = None, None
+            self._end(req, None)
+            return
+        for attempt in (1, 2):
+            try:
+                self._ensure_ready(req)
+            except InklingError as exc:
+                self._end(req, error=exc)
+                return
+            if req.ended:
+                return
+            try:
+                self._send_and_wait(req)
+                return
+            except _Died as died:
+                if req.cancel_requested:
+                    self._end_cancelled(req)
+                    return
+                if self._closed:
+                    self._end(req, error=EngineCrashed("The engine has been shut down."))
+                    return
+                retry = req.op == "load" or not died.started
+                if attempt == 1 and retry:
+                    log.warning("engine died during %s (%s); retrying on a new engine", req.op, died.message)
+                    continue
+                if req.op == "load":
+                    self.wanted, self.info = None, None  # twice in a row: the file is to blame
+                self._end(req, error=EngineCrashed(died.message))
+                return
+
+    def _ensure_ready(self, req: _Request) -> None:
+        """A live engine, with the wanted model loaded unless ``req`` needs no model."""
+        engine = self._engine
+        if engine is None or engine.dead or not engine.proc.is_alive():
+            self._spawn()
+        if req.op in ("load", "unload", "ping"):
+            return
+        wanted = self.wanted
         if wanted is None:
             raise NoModelLoaded()
-        reload = _Request("load", {"path": wanted[0], "options": wanted[1]}, next(self._ids), future=Future())
-        with self._lock:
-            self._pending[reload.id] = reload
-            reload.sent = True
-            conn = self._conn
-        with contextlib.suppress(OSError):
-            conn.send({"id": reload.id, "op": "load", **reload.args})
-        assert reload.future is not None
-        self.info = reload.future.result()  # raises EngineCrashed or the load error
+        assert self._engine is not None
+        if self._engine.model == wanted:
+            return
+        # the automatic reload: retried once, and the model is never forgotten
+        for attempt in (1, 2):
+            reload = _Request("load", {"path": wanted[0], "options": wanted[1]}, next(self._ids), future=Future())
+            try:
+                self._send_and_wait(reload, automatic=True)
+            except _Died as died:
+                if req.cancel_requested:
+                    return
+                if attempt == 2:
+                    raise EngineCrashed(died.message) from None
+                self._spawn()
+                continue
+            assert reload.future is not None
+            exc = reload.future.exception()
+            if exc is not None:
+                raise exc
+            return
 
-    def _fail(self, req: _Request, exc: InklingError) -> None:
-        with self._lock:
-            self._pending.pop(req.id, None)
-            if self._active is req:
-                self._active = None
-                self._idle.set()
-        if req.future is not None and not req.future.done():
-            req.future.set_exception(exc)
-        if req.stream is not None:
-            req.stream._deliver(exc)
+    def _spawn(self) -> None:
+        from app.engine.worker import engine_main
 
-    def _finish_stream(self, req: _Request, event: Finished | InklingError) -> None:
-        with self._lock:
-            self._pending.pop(req.id, None)
-            if self._active is req:
-                self._active = None
-                self._idle.set()
-        assert req.stream is not None
-        req.stream._deliver(event)
+        if self._closed:
+            raise EngineCrashed("The engine has been shut down.")
+        old = self._engine
+        if old is not None and not old.dead:
+            self._kill(old)
+            self._wait_dead(old)
+        parent, child = self._mp.Pipe()
+        self._flag[0] = b"\x00"
+        self._ready.clear()
+        proc = self._mp.Process(target=engine_main, args=(child, self._flag, self._log_path),
+                                name="inkling-engine", daemon=True)
+        try:
+            proc.start()
+        except OSError as exc:
+            raise EngineCrashed(f"The model engine could not be started: {exc}") from None
+        child.close()
+        engine = _Engine(proc, parent, next(self._gens))
+        self._engine = engine
+        self.state = EngineState.IDLE
+        threading.Thread(target=self._read, args=(engine,), name="inkling-engine-reader", daemon=True).start()
 
-    def _kill_if_still_running(self, req: _Request) -> None:
+    def _send_and_wait(self, req: _Request, automatic: bool = False) -> None:
+        """Send ``req`` and wait for its outcome; raise _Died if the engine dies first."""
+        engine = self._engine
+        assert engine is not None
         with self._lock:
-            if req.id not in self._pending or self._proc is None:
+            if req.ended:
                 return
-            self._killed_on_purpose = True
-            proc = self._proc
-        proc.kill()  # the reader thread notices and ends the stream as "cancelled"
+            self._inflight = req
+            self._flag[0] = b"\x00"
+        self.state = EngineState.LOADING if req.op == "load" else EngineState.RUNNING
+        req.log_offset = _file_size(self._log_path)
+        started = False
+        kill_at: float | None = None
+        try:
+            with contextlib.suppress(OSError, ValueError):  # a dead pipe: the reader reports the death
+                engine.conn.send({"id": req.id, "op": req.op, **req.args})
+            while True:
+                timeout = None if kill_at is None else max(0.0, kill_at - time.monotonic())
+                try:
+                    gen, kind, rid, payload = self._events.get(timeout=timeout)
+                except queue.Empty:
+                    engine.killed_on_purpose = True  # the grace is over: stop it the hard way
+                    self._kill(engine)
+                    kill_at = None
+                    continue
+                if kind == "close":
+                    engine.killed_on_purpose = True
+                    self._kill(engine)
+                    continue
+                if kind == "cancel":
+                    if rid == req.id and kill_at is None:
+                        kill_at = time.monotonic() + CANCEL_GRACE
+                    continue
+                if gen != engine.gen:
+                    continue  # from an engine that is gone
+                if kind == "died":
+                    self._on_died(engine, payload)
+                    raise _Died(started, self._crash_message(req, engine, automatic))
+                if rid != req.id:
+                    continue
+                if kind == "started":
+                    started = True
+                    continue
+                self._finish(req, engine, kind, payload, automatic)
+                return
+        finally:
+            with self._lock:
+                self._inflight = None
+            if not engine.dead:
+                self.state = EngineState.IDLE
 
-    def _read_loop(self, proc: Any, conn: Any) -> None:
+    def _finish(self, req: _Request, engine: _Engine, kind: str, payload: Any, automatic: bool = False) -> None:
+        """The engine answered ``req``: update what is loaded, then tell the caller."""
+        if req.op == "load":
+            wanted = (req.args["path"], req.args["options"])
+            if kind == "result":
+                engine.model = wanted
+                self.wanted, self.info = wanted, payload
+            else:  # a failed load leaves nothing loaded, and the client agrees
+                engine.model = None
+                if not automatic:  # the automatic reload keeps the model: the next request tries again
+                    self.wanted, self.info = None, None
+        elif req.op == "unload":
+            engine.model = None
+            self.wanted, self.info = None, None
+        if kind == "error":
+            if req.stream is not None and req.cancel_requested and isinstance(payload, Interrupted):
+                self._end_cancelled(req)
+            else:
+                self._end(req, error=payload)
+        else:
+            self._end(req, payload)
+
+    def _on_died(self, engine: _Engine, exitcode: int | None) -> None:
+        engine.dead = True
+        engine.model = None
+        engine.exitcode = exitcode
+        self.state = EngineState.DEAD
+        if not engine.killed_on_purpose and not self._closed:
+            self.crashes += 1
+
+    def _drain_events(self) -> None:
+        """Handle what arrived while no request was in flight (an engine that died while idle)."""
+        engine = self._engine
         while True:
             try:
-                kind, rid, payload = conn.recv()
-            except (EOFError, OSError):
-                break
-            except Exception:
-                break
-            if kind == "ready":
-                self._ready.set()
-                continue
-            with self._lock:
-                req = self._pending.get(rid)
-            if req is None:
-                continue
-            if kind == "token":
-                if req.stream is not None:
-                    req.stream._deliver(payload)
-            elif kind == "done":
-                self._finish_stream(req, payload)
-            elif kind == "result":
-                with self._lock:
-                    self._pending.pop(rid, None)
-                    if req.op == "load":
-                        self._engine_has_model = True
-                    elif req.op == "unload":
-                        self._engine_has_model = False
-                if req.future is not None:
-                    req.future.set_result(payload)
-            elif kind == "error":
-                if req.stream is not None:
-                    self._finish_stream(req, payload)
-                else:
-                    with self._lock:
-                        self._pending.pop(rid, None)
-                        if req.op == "load":
-                            self._engine_has_model = False
-                    if req.future is not None:
-                        req.future.set_exception(payload)
-        self._on_engine_died(proc)
-
-    def _on_engine_died(self, proc: Any) -> None:
-        proc.join(1.0)
-        code = proc.exitcode
-        with self._lock:
-            if self._proc is not proc:
+                gen, kind, _rid, payload = self._events.get_nowait()
+            except queue.Empty:
                 return
-            on_purpose = self._killed_on_purpose
-            pending = list(self._pending.values())
-            self._pending.clear()
-            self._active = None
-            self._idle.set()
-            self._engine_has_model = False
-            loading = next((r for r in pending if r.op == "load"), None)
-            if loading is not None and not on_purpose:
-                self._wanted = None  # don't reload a model that crashes the engine
-                self.info = None
-            if not on_purpose and not self._closed:
-                self.crashes += 1
-        for req in pending:
-            if req.stream is not None and (on_purpose or req.stream.cancel_requested):
-                req.stream._cancelled_locally()
-                continue
-            exc = EngineCrashed(self._crash_message(req, code))
-            if req.future is not None and not req.future.done():
-                req.future.set_exception(exc)
-            if req.stream is not None:
-                req.stream._deliver(exc)
+            if engine is not None and kind == "died" and gen == engine.gen and not engine.dead:
+                self._on_died(engine, payload)
 
-    def _crash_message(self, req: _Request, code: int | None) -> str:
+    def _kill(self, engine: _Engine) -> None:
+        with contextlib.suppress(Exception):
+            engine.proc.kill()
+
+    def _wait_dead(self, engine: _Engine) -> None:
+        """Wait for the reader to report ``engine``'s death (it always does)."""
+        deadline = time.monotonic() + 5.0
+        while not engine.dead and time.monotonic() < deadline:
+            try:
+                gen, kind, _rid, payload = self._events.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if kind == "died" and gen == engine.gen:
+                self._on_died(engine, payload)
+
+    def _shutdown(self) -> None:
+        engine = self._engine
+        if engine is not None and not engine.dead:
+            engine.killed_on_purpose = True
+            with contextlib.suppress(OSError, ValueError):
+                engine.conn.send({"id": 0, "op": "shutdown"})
+            engine.proc.join(2.0)
+            self._kill(engine)
+            engine.proc.join(2.0)
+        self.state = EngineState.DEAD
+        with self._lock:
+            left = list(self._queued)
+        for req in left:
+            self._end(req, error=EngineCrashed("The engine has been shut down."))
+
+    # -- the reader: one per engine process ----------------------------------------------
+
+    def _read(self, engine: _Engine) -> None:
+        """Turn the engine's messages into events; tokens go straight to their stream."""
+        exitcode: int | None = None
+        try:
+            while True:
+                try:
+                    kind, rid, payload = engine.conn.recv()
+                except (EOFError, OSError):
+                    break
+                if kind == "ready":
+                    self._ready.set()
+                elif kind == "token":
+                    req = self._inflight
+                    if req is not None and req.id == rid and req.stream is not None:
+                        req.stream._deliver(payload)
+                else:
+                    self._events.put((engine.gen, kind, rid, payload))
+        except BaseException:
+            log.exception("the engine reader failed; stopping the engine")
+        finally:
+            # the reader's death kills the engine: an engine nobody reads must not live on
+            self._kill(engine)
+            with contextlib.suppress(Exception):
+                engine.proc.join(5.0)
+                exitcode = engine.proc.exitcode
+            with contextlib.suppress(Exception):
+                engine.conn.close()
+            self._events.put((engine.gen, "died", 0, exitcode))
+
+    # -- crash messages ------------------------------------------------------------------
+
+    def _crash_message(self, req: _Request, engine: _Engine, automatic: bool) -> str:
+        code = engine.exitcode
         how = {-9: "it was killed (signal 9; out of memory?)", -6: "llama.cpp aborted (signal 6)",
                -11: "it crashed (segmentation fault)"}.get(code or 0, f"exit code {code}")
-        detail = self._last_log_error()
-        detail = f" llama.cpp said: {detail}" if detail else ""
-        if req.op == "load":
+        said = _log_errors(self._log_path, req.log_offset)
+        detail = f" llama.cpp said: {said}" if said else ""
+        if req.op == "load" and not automatic:
             path = req.args.get("path", "the model")
             return (f"The engine crashed while loading {path}: {how}.{detail} The file may be damaged "
                     "or need a newer llama.cpp. Choose another model.")
+        if automatic:
+            path = req.args.get("path", "the model")
+            return (f"The engine stopped twice while reloading {path}: {how}.{detail} Your text is safe; "
+                    "the next request tries again.")
         return (f"The model engine stopped unexpectedly: {how}.{detail} Your text is safe; "
                 "the next request restarts the engine and reloads the model.")
 
-    def _last_log_error(self) -> str:
-        if not self._log_path:
-            return ""
-        try:
-            with open(self._log_path, "rb") as f:
-                f.seek(0, 2)
-                f.seek(max(0, f.tell() - 4096))
-                lines = f.read().decode("utf-8", errors="replace").splitlines()
-        except OSError:
-            return ""
-        for line in reversed(lines):
-            if "GGML_ASSERT" in line or "error" in line.lower():
-                return line.strip()[:300]
+
+def _file_size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _log_errors(path: str, offset: int) -> str:
+    """What llama.cpp reported as an error in the engine log since ``offset`` (this request only)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            text = f.read(64 * 1024).decode("utf-8", errors="replace")
+    except OSError:
         return ""
+    markers = ("GGML_ASSERT", "error", "failed", "abort", "exception")
+    lines = [ln.strip() for ln in text.splitlines() if any(m in ln.lower() or m in ln for m in markers)]
+    return " | ".join(lines[-3:])[:400]

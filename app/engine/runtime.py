@@ -15,7 +15,10 @@ Only the engine process imports this module. It drives llama-cpp-python's
 from __future__ import annotations
 
 import codecs
+import contextlib
 import ctypes
+import gc
+import io
 import os
 import random
 import sys
@@ -30,19 +33,15 @@ from app.core.context import BanGuard, StopMatcher, fit_messages, keep_tail
 from app.core.errors import ContextOverflow, EngineError, InsufficientMemory, Interrupted, ModelFileError, NoModelLoaded
 from app.core.events import Alternative, Finished, LoadOptions, ModelInfo, ScoredToken, ScoreResult, Timings, TokenEvent
 from app.core.gguf import read_header
+from app.core.memory import effective_context, memory_needed_for
 from app.core.sampling import SamplingSettings
 from app.core.system import available_memory, default_threads
-from app.engine.chat_format import ChatFormat
+from app.engine.chat_format import ChatFormat, tolerate_broken_templates_in_llama
+from app.engine.llama_log import LlamaLog
 from app.engine.sampler import build_sampler
 
 Emit = Callable[[TokenEvent], None]
-_OVERHEAD = 192 * 1024 * 1024  # compute buffers and runtime, beyond weights and KV cache
 _MIN_REPLY = 16  # a reply shorter than this is not worth starting
-
-
-def memory_needed(file_size: int, kv_bytes_per_token: int, n_ctx: int) -> int:
-    """Bytes of RAM a CPU load needs: weights (mmap'd), f16 KV cache, buffers."""
-    return file_size + kv_bytes_per_token * n_ctx + _OVERHEAD
 
 
 def _libc_strlen() -> Any:
@@ -98,6 +97,7 @@ class LlamaRuntime:
         self._pieces: dict[int, bytes] = {}
         self._abort_cb: Any = None
         self._format: ChatFormat | None = None
+        self.log = LlamaLog()
 
     # -- state ----------------------------------------------------------------
 
@@ -117,25 +117,46 @@ class LlamaRuntime:
         self.unload()
         header = read_header(path)  # rejects missing / truncated / non-GGUF files first
         opts = options.normalised()
-        n_ctx = opts.n_ctx
-        if header.context_length:
-            n_ctx = min(n_ctx, max(256, header.context_length // 256 * 256))
+        n_ctx = effective_context(opts.n_ctx, header.context_length)
         gpu = bool(llama_cpp.llama_supports_gpu_offload())
         gpu_layers = opts.n_gpu_layers if gpu else 0
         if not gpu_layers:
-            needed = memory_needed(header.file_size, header.kv_bytes_per_token(), n_ctx)
+            needed = memory_needed_for(header, opts.n_ctx)  # the same estimate as the fit badges
             free = available_memory()
             if free is not None and needed > free:
                 raise InsufficientMemory(needed, free, path)
         threads = opts.n_threads or default_threads()
+        self.log.install()
+        self.log.begin()
+        tolerate_broken_templates_in_llama()
         try:
-            llm = llama_cpp.Llama(
-                model_path=str(path), n_ctx=n_ctx, n_gpu_layers=gpu_layers, n_threads=threads,
-                n_threads_batch=os.cpu_count() or threads, n_batch=opts.n_batch, verbose=False,
-            )
-        except (ValueError, RuntimeError, OSError) as exc:
-            raise ModelFileError(str(path), f"llama.cpp could not load it ({exc})") from None
+            # verbose=True keeps llama.cpp's stderr open during the load (verbose=False points the
+            # whole process's stderr at /dev/null); our log callback filters it, and the Python-side
+            # chatter of llama-cpp-python goes nowhere
+            with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+                llm = llama_cpp.Llama(
+                    model_path=str(path), n_ctx=n_ctx, n_gpu_layers=gpu_layers, n_threads=threads,
+                    n_threads_batch=os.cpu_count() or threads, n_batch=opts.n_batch, verbose=True,
+                    chat_format="chatml",  # Inkling renders prompts itself; don't guess one
+                )
+            llm.verbose = False
+        except Exception as exc:
+            gc.collect()  # a Llama that failed half-way holds the model: free it now, not some day
+            said = self.log.errors()
+            reason = f"llama.cpp could not load it: {said}" if said else f"llama.cpp could not load it ({exc})"
+            raise ModelFileError(str(path), reason) from None
+        try:
+            self.info = self._describe(llm, path, header, gpu, gpu_layers, threads)
+        except BaseException:
+            llm.close()  # a failed load leaves nothing loaded
+            self._format = None
+            raise
         self.llm = llm
+        return self.info
+
+    def _describe(self, llm: Any, path: str, header: Any, gpu: bool, gpu_layers: int, threads: int) -> ModelInfo:
+        import llama_cpp
+
         self._pieces = {}
         self._abort_cb = None
         if self._flag is not None:
@@ -149,7 +170,7 @@ class LlamaRuntime:
             model.token_get_text(bos) if bos >= 0 else "",
             model.token_get_text(eos) if eos >= 0 else "",
         )
-        self.info = ModelInfo(
+        return ModelInfo(
             path=str(path), name=header.name, architecture=header.architecture,
             parameters=header.parameters, quantization=header.quantization,
             file_size=header.file_size, context_trained=header.context_length, context=llm.n_ctx(),
@@ -157,7 +178,6 @@ class LlamaRuntime:
             chat_template_note=self._format.note, gpu_offload_supported=gpu,
             gpu_layers=gpu_layers, n_threads=threads, gpu_free_bytes=gpu_free_memory() if gpu else 0,
         )
-        return self.info
 
     def unload(self) -> None:
         if self.llm is not None:

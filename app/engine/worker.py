@@ -1,7 +1,9 @@
 """The engine process's main loop: read a request, run it, send events back.
 
 Requests are dicts ``{"id", "op", ...}``; events are tuples ``(kind, id, payload)``
-with kind one of ``token``, ``done``, ``result``, ``error``. Expected failures travel
+with kind one of ``started`` (the request was taken: sent before anything runs, so
+the client knows which requests never started), ``token``, ``done``, ``result``,
+``error``. Expected failures travel
 as typed InklingError objects; anything else becomes an EngineError with its text.
 """
 
@@ -47,6 +49,8 @@ def engine_main(conn: Any, cancel_flag: Any, log_path: str | None) -> None:
             break
         rid = request["id"]
         op = request["op"]
+        conn.send(("started", rid, None))
+        runtime.log.begin()
         try:
             if op == "shutdown":
                 runtime.unload()
@@ -63,7 +67,9 @@ def _handle(runtime: Any, conn: Any, rid: int, op: str, r: dict[str, Any]) -> No
     def emit(event: Any) -> None:
         conn.send(("token", rid, event))
 
-    if op == "load":
+    if op == "ping":
+        conn.send(("result", rid, os.getpid()))
+    elif op == "load":
         conn.send(("result", rid, runtime.load(r["path"], r["options"])))
     elif op == "unload":
         runtime.unload()

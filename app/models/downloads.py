@@ -7,10 +7,16 @@ itself, through huggingface_hub's own HTTP session: bytes go to
 connection continues with a ``Range`` request, a restart finds the sidecar and
 offers to resume, and only a file whose sha256 matches the Hub's metadata is
 renamed into place. The library never lists ``.part`` files.
+
+The GUI never sees the live ``Download`` that a worker thread mutates: every
+update is a frozen ``DownloadSnapshot`` taken under the manager's lock, and each
+run of a job announces its final state (done, failed, cancelled, paused) exactly
+once — also when something unexpected goes wrong inside it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import importlib
@@ -28,6 +34,7 @@ from app.core.system import free_disk
 from app.models.hub import HubClient
 
 CHUNK = 256 * 1024
+FINAL = ("done", "failed", "cancelled", "paused")
 RETRIES = 6
 DISK_MARGIN = 64 * 1024**2
 
@@ -42,9 +49,43 @@ def _http_errors() -> tuple[type[BaseException], ...]:
     return (OSError,)
 
 
+@dataclass(frozen=True)
+class DownloadSnapshot:
+    """What a download looked like at one moment: safe to hand to another thread."""
+
+    id: int
+    repo_id: str
+    filename: str
+    revision: str
+    size: int
+    sha256: str
+    dest: str
+    downloaded: int
+    status: str
+    error: str
+    speed: float
+
+    @property
+    def fraction(self) -> float:
+        return self.downloaded / self.size if self.size else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        if self.speed <= 0 or not self.size:
+            return None
+        return (self.size - self.downloaded) / self.speed
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL
+
+
 @dataclass
 class Download:
-    """One file being fetched. ``status``: queued, downloading, paused, verifying, done, failed, cancelled."""
+    """One file being fetched (live, owned by the manager and its worker thread).
+
+    ``status``: queued, downloading, paused, verifying, done, failed, cancelled.
+    """
 
     id: int
     repo_id: str
@@ -59,6 +100,11 @@ class Download:
     speed: float = 0.0  # bytes/s
     _pause: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+    _announced: str = field(default="", repr=False, compare=False)  # the final state this run announced
+
+    def snapshot(self) -> DownloadSnapshot:
+        return DownloadSnapshot(self.id, self.repo_id, self.filename, self.revision, self.size, self.sha256,
+                                self.dest, self.downloaded, self.status, self.error, self.speed)
 
     @property
     def fraction(self) -> float:
@@ -95,12 +141,13 @@ def safe_destination(models_dir: Path, repo_id: str, filename: str) -> Path:
 class DownloadManager:
     """A queue of downloads running on background threads (at most ``parallel`` at once).
 
-    ``on_update(download)`` is called from those threads whenever a download
-    changes; the UI hands it over to the GUI thread.
+    ``on_update(snapshot)`` is called from those threads whenever a download
+    changes, with a frozen ``DownloadSnapshot``; the UI hands it over to the GUI
+    thread. A run's final state is announced once.
     """
 
     def __init__(self, models_dir: Path, hub: HubClient | None = None, parallel: int = 2,
-                 on_update: Callable[[Download], None] | None = None) -> None:
+                 on_update: Callable[[DownloadSnapshot], None] | None = None) -> None:
         self.models_dir = models_dir
         self.hub = hub or HubClient()
         self.parallel = parallel
@@ -163,19 +210,25 @@ class DownloadManager:
 
     def resume(self, job_id: int) -> None:
         job = self.downloads[job_id]
-        if job.status in ("paused", "failed") and not job._cancel.is_set():
+        with self._lock:
+            if job.status not in ("paused", "failed") or job._cancel.is_set() or job_id in self._threads:
+                return
             job._pause.clear()
             job.error = ""
             job.status = "queued"
-            self._notify(job)
-            self._pump()
+            job._announced = ""  # a new run, which will announce its own end
+        self._notify(job)
+        self._pump()
 
     def cancel(self, job_id: int) -> None:
         job = self.downloads[job_id]
-        job._cancel.set()
-        if job_id not in self._threads:
+        with self._lock:
+            job._cancel.set()
+            running = job_id in self._threads
+            if not running:
+                job.status = "cancelled"
+        if not running:  # a running job's thread discards and announces it
             self._discard(job)
-            job.status = "cancelled"
             self._notify(job)
 
     def wait(self, job_id: int, timeout: float = 60.0) -> Download:
@@ -197,8 +250,15 @@ class DownloadManager:
                     thread.start()
 
     def _notify(self, job: Download) -> None:
+        """Tell the listener, with a snapshot; a run's final state only once."""
+        with self._lock:
+            snap = job.snapshot()
+            if snap.final:
+                if job._announced == snap.status:
+                    return
+                job._announced = snap.status
         if self.on_update is not None:
-            self.on_update(job)
+            self.on_update(snap)
 
     def _discard(self, job: Download) -> None:
         for path in (job.part, job.sidecar):
@@ -214,20 +274,30 @@ class DownloadManager:
             job.status = "downloading"
             self._notify(job)
             self._transfer(job)
-        except InklingError as exc:
+        except Exception as exc:  # every outcome ends the job; a surprise is a failure with its message
+            error = str(exc) if isinstance(exc, InklingError) else (
+                f"The download of {job.filename} failed unexpectedly ({type(exc).__name__}: {exc}). "
+                "What was downloaded is kept; resume it to try again.")
             job.status = "failed"
-            job.error = str(exc)
-            if job.sidecar.exists():
-                job.save_sidecar()
+            job.error = error
+            with contextlib.suppress(OSError):
+                if job.sidecar.exists():
+                    job.save_sidecar()
         finally:
-            if job._cancel.is_set():
-                self._discard(job)
-                job.status = "cancelled"
-            elif job._pause.is_set() and job.status == "downloading":
-                job.status = "paused"
-            job.speed = 0.0
             with self._lock:
+                if job._cancel.is_set():
+                    job.status = "cancelled"
+                elif job.status in ("downloading", "verifying", "queued"):
+                    # stopped without an outcome: paused on request, else an ending nobody explained
+                    if job._pause.is_set():
+                        job.status = "paused"
+                    else:
+                        job.status, job.error = "failed", job.error or "The download stopped unexpectedly."
+                job.speed = 0.0
                 self._threads.pop(job.id, None)
+            if job.status == "cancelled":
+                with contextlib.suppress(OSError):
+                    self._discard(job)
             self._notify(job)
             self._pump()
 

@@ -20,16 +20,27 @@ from app.core.starter import DISPLAY_NAME, starter_model_path
 
 
 def describe(path: Path, builtin: bool = False, name: str = "") -> ModelEntry:
-    """An entry for one file; a bad file gets ``error`` set instead of raising."""
+    """An entry for one file; a file that can't be described gets ``error`` set instead of raising.
+
+    Anything at all that goes wrong with one file stays with that file: one bad
+    file must never empty the whole list.
+    """
     try:
         header = read_header(path)
+        return ModelEntry(
+            str(path), name or header.name, header.file_size, builtin, header.architecture, header.parameters,
+            header.quantization, header.context_length, header.chat_template is not None,
+            kv_bytes_per_token=header.kv_bytes_per_token(),
+        )
     except ModelFileError as exc:
+        reason = exc.reason
+    except Exception as exc:  # a bug or an oddity not foreseen: still only this file is broken
+        reason = f"it could not be read ({type(exc).__name__}: {exc})"
+    try:
         size = path.stat().st_size if path.is_file() else 0
-        return ModelEntry(str(path), name or path.stem, size, builtin, error=exc.reason)
-    return ModelEntry(
-        str(path), name or header.name, header.file_size, builtin, header.architecture, header.parameters,
-        header.quantization, header.context_length, header.chat_template is not None,
-    )
+    except OSError:
+        size = 0
+    return ModelEntry(str(path), name or path.stem, size, builtin, error=reason)
 
 
 def other_app_folders(home: Path | None = None) -> dict[str, list[Path]]:
@@ -95,7 +106,10 @@ class ModelLibrary:
         return out
 
     def _describe(self, path: Path, builtin: bool = False, name: str = "") -> ModelEntry:
-        st = path.stat()
+        try:
+            st = path.stat()
+        except OSError:  # vanished or unreadable between the scan and now
+            return describe(path, builtin, name)
         key = (str(path), st.st_size, st.st_mtime)
         if key not in self._cache:
             self._cache[key] = describe(path, builtin, name)

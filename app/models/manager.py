@@ -9,23 +9,27 @@ from app.core.ports import ModelEntry
 from app.core.system import available_memory
 from app.models import hub as hub_module
 from app.models.catalog import CatalogEntry, load_catalog
-from app.models.downloads import Download, DownloadManager
-from app.models.fit import Fit, estimate_fit
+from app.models.downloads import DownloadManager, DownloadSnapshot
+from app.models.fit import Fit, estimate_fit, fit_for_entry, fit_for_file
 from app.models.hub import HubClient, RepoFiles, RepoSummary
 from app.models.library import ModelLibrary, discover_other_apps
 from app.models.quant import QuantGroup, recommend
 
 
 class ModelManager:
-    """What the Models pane needs, without Qt. Download updates arrive on worker threads."""
+    """What the Models pane needs, without Qt.
+
+    Download updates arrive on worker threads as frozen ``DownloadSnapshot``s; the
+    pane never holds a live job.
+    """
 
     def __init__(self, library: ModelLibrary, hub: HubClient | None = None) -> None:
         self.library = library
         self.hub = hub or HubClient()
-        self.on_download_update: Callable[[Download], None] | None = None
+        self.on_download_update: Callable[[DownloadSnapshot], None] | None = None
         self.downloads = DownloadManager(library.models_dir, self.hub, on_update=self._on_update)
 
-    def _on_update(self, download: Download) -> None:
+    def _on_update(self, download: DownloadSnapshot) -> None:
         if self.on_download_update is not None:
             self.on_download_update(download)
 
@@ -59,18 +63,28 @@ class ModelManager:
         return self.hub.files(repo_id)
 
     def fit(self, group: QuantGroup, n_ctx: int, free_vram: int = 0) -> Fit:
+        """A Hub file's fit badge (its KV size estimated: the header is not here yet)."""
         return estimate_fit(group.size, group.quant, n_ctx, available_memory(), free_vram or None)
+
+    def fit_file(self, path: str | Path, n_ctx: int, free_vram: int = 0) -> Fit:
+        """A local file's fit badge: the number the engine's load refusal uses."""
+        return fit_for_file(path, n_ctx, available_memory(), free_vram or None)
+
+    def fit_entry(self, entry: ModelEntry, n_ctx: int, free_vram: int = 0) -> Fit:
+        """The library's fit badge for a listed model (same estimate, no second header read)."""
+        return fit_for_entry(entry, n_ctx, available_memory(), free_vram or None)
 
     def recommend(self, groups: list[QuantGroup], n_ctx: int, free_vram: int = 0) -> str | None:
         return recommend(groups, {g.quant: self.fit(g, n_ctx, free_vram).verdict for g in groups})
 
     # downloads
-    def download(self, files: RepoFiles, group: QuantGroup) -> list[Download]:
-        return [self.downloads.add(files.repo_id, path, files.revision, files.file(path).size, files.file(path).sha256)
-                for path in group.files]
+    def download(self, files: RepoFiles, group: QuantGroup) -> list[DownloadSnapshot]:
+        jobs = [self.downloads.add(files.repo_id, path, files.revision, files.file(path).size,
+                                   files.file(path).sha256) for path in group.files]
+        return [job.snapshot() for job in jobs]
 
-    def restore_downloads(self) -> list[Download]:
-        return self.downloads.restore()
+    def restore_downloads(self) -> list[DownloadSnapshot]:
+        return [job.snapshot() for job in self.downloads.restore()]
 
     def control(self, download_id: int, action: str) -> None:
         getattr(self.downloads, action)(download_id)

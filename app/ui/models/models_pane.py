@@ -242,10 +242,15 @@ class ModelsPane(QWidget):
         self.entries = entries
         view = self.library_view
         view.setRowCount(len(entries))
+        n_ctx, vram = self.n_ctx(), self.free_vram()
         for r, e in enumerate(entries):
             name = ("★ " if e.builtin else "") + e.name
+            size = human_size(e.size)
+            if not e.error:  # the same estimate the engine's load refusal uses
+                fit = self.manager.fit_entry(e, n_ctx, vram)
+                size = f"{size} — {fit.badge}"
             values = [name, e.architecture, f"{e.parameters / 1e6:,.0f}M" if e.parameters else "", e.quantization,
-                      human_size(e.size), f"{e.context_length:,}" if e.context_length else "",
+                      size, f"{e.context_length:,}" if e.context_length else "",
                       "yes" if e.has_chat_template else ("no" if not e.error else ""),
                       e.path if not e.error else f"⚠ {e.error} — {e.path}"]
             for c, value in enumerate(values):

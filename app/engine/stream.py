@@ -1,0 +1,104 @@
+"""A streamed reply from the engine, as its caller sees it.
+
+A ``Stream`` receives TokenEvents and exactly one final event: a ``Finished``
+(also for Stop, with reason "cancelled") or a typed ``InklingError``. The engine
+client pushes events in from its own threads; the caller either iterates the
+stream (blocking) or passes a ``listener`` that is called on the client's threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Iterator
+
+from app.core.errors import InklingError
+from app.core.events import Finished, Timings, TokenEvent
+
+StreamEvent = TokenEvent | Finished | InklingError
+Listener = Callable[[StreamEvent], None]
+log = logging.getLogger(__name__)
+
+
+class Stream:
+    """A streamed reply: iterate for TokenEvents, or pass ``listener`` to get them pushed.
+
+    The final event is a ``Finished`` (also kept in ``finished``); a failure is
+    raised by iteration, or delivered to the listener as an InklingError. Nothing
+    is delivered after the final event.
+    """
+
+    def __init__(self, cancel: Callable[[Stream], None], listener: Listener | None = None) -> None:
+        self._cancel = cancel
+        self._listener = listener
+        self._queue: queue.SimpleQueue[StreamEvent] = queue.SimpleQueue()
+        self._text: list[str] = []
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self.finished: Finished | None = None
+        self.error: InklingError | None = None
+        self.cancel_requested = False
+
+    # -- called on the engine client's threads ---------------------------------
+
+    def _deliver(self, event: StreamEvent) -> None:
+        with self._lock:
+            if self._done.is_set():
+                return
+            if isinstance(event, TokenEvent):
+                self._text.append(event.text)
+            elif isinstance(event, Finished):
+                self.finished = event
+            else:
+                self.error = event
+            final = not isinstance(event, TokenEvent)
+            if final:
+                self._done.set()
+        if self._listener is None:
+            self._queue.put(event)
+            return
+        try:
+            self._listener(event)
+        except Exception:  # a broken listener must not take the engine's reader down with it
+            log.exception("a stream listener failed")
+
+    def _end_cancelled(self) -> None:
+        """End as stopped by the user, keeping the text so far."""
+        self._deliver(Finished("cancelled", self.text, Timings()))
+
+    # -- the caller's side -------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    @property
+    def text(self) -> str:
+        return "".join(self._text)
+
+    def cancel(self) -> None:
+        """Stop the reply; it ends with a Finished whose reason is "cancelled"."""
+        self._cancel(self)
+
+    def wait(self, timeout: float | None = None) -> Finished:
+        """Consume the stream and return its Finished event (raises its error)."""
+        if self._listener is None:
+            for _ in self:
+                pass
+        elif not self._done.wait(timeout):
+            raise TimeoutError("the stream did not finish in time")
+        if self.error is not None:
+            raise self.error
+        assert self.finished is not None
+        return self.finished
+
+    def __iter__(self) -> Iterator[TokenEvent]:
+        while True:
+            event = self._queue.get()
+            if isinstance(event, TokenEvent):
+                yield event
+            elif isinstance(event, Finished):
+                return
+            else:
+                raise event
