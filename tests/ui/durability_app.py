@@ -36,7 +36,9 @@ def main() -> None:
         if state["phase"] == "first":
             print("FIRST", time.time(), json.dumps(fin.text), flush=True)  # type: ignore[attr-defined]
             state["phase"] = "long"
-            chat.set_sampling(SamplingSettings(temperature=0.9, max_tokens=3000, seed=5))
+            # forced long: no end-of-generation token (SmolLM2: 0, 1, 2), whatever this CPU makes of the seed
+            chat.set_sampling(SamplingSettings(temperature=0.9, max_tokens=3000, seed=5,
+                                               logit_bias=((0, -100.0), (1, -100.0), (2, -100.0))))
             chat.composer.setPlainText("Write a very long story about a lighthouse keeper and the sea.")
             chat.send()
 
