@@ -3,8 +3,11 @@
     inkling                                   open the window
     inkling chat --model PATH "prompt"        stream a chat reply to stdout
     inkling complete --model PATH "text"      stream a continuation to stdout
+    inkling chat --server URL [--api-key K] [--model ID] "prompt"
+                                              the same through a model server (OpenAI-compatible API)
 
-Without ``--model`` the built-in starter model is used.
+Without ``--model`` the built-in starter model is used (with ``--server``: the
+server's first model). Any fault ends with a one-line reason and exit code 1.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import sys
+from typing import Any
 
 from app.core.errors import InklingError
 
@@ -22,7 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     for name, help_text in (("chat", "stream a chat reply"), ("complete", "stream a raw continuation")):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("text", help="the prompt (chat) or the text to continue (complete)")
-        p.add_argument("--model", help="path to a .gguf file (default: the starter model)")
+        p.add_argument("--model", help="path to a .gguf file (default: the starter model); with --server, a model id")
+        p.add_argument("--server", help="an OpenAI-compatible server, e.g. http://localhost:8000/v1")
+        p.add_argument("--api-key", default="", help="the server's API key (with --server)")
         p.add_argument("--system", default="", help="system prompt (chat only)")
         p.add_argument("--temperature", type=float)
         p.add_argument("--top-p", type=float)
@@ -47,10 +53,24 @@ def run_headless(args: argparse.Namespace) -> int:
         "min_p": args.min_p, "seed": args.seed, "max_tokens": args.max_tokens,
     }.items() if v is not None}
     paths = app_paths().ensure()
-    client = EngineClient(log_path=paths.engine_log)
+    client: Any = None
     try:
         settings = SamplingSettings().replace(**changes)
-        client.load(args.model or starter_model_path(), LoadOptions(n_ctx=args.ctx))
+        if args.server:
+            from app.core.connections import Connection
+            from app.engine.remote import RemoteEngine
+
+            client = RemoteEngine(Connection.new("", args.server, args.api_key))
+            client.load_async(args.model or "").result()
+        else:
+            client = EngineClient(log_path=paths.engine_log)
+            client.load(args.model or starter_model_path(), LoadOptions(n_ctx=args.ctx))
+    except (InklingError, KeyboardInterrupt) as exc:
+        print(f"inkling: {_one_line(exc) or 'interrupted'}", file=sys.stderr)
+        if client is not None:
+            client.close()
+        return 1
+    try:
         if args.command == "chat":
             messages = ([{"role": "system", "content": args.system}] if args.system else [])
             messages.append({"role": "user", "content": args.text})
@@ -67,6 +87,10 @@ def run_headless(args: argparse.Namespace) -> int:
             stream.wait()
         sys.stdout.write("\n")
         fin = stream.finished
+        if fin is not None and fin.not_applied:
+            print(f"inkling: not applied on this server: {', '.join(fin.not_applied)}", file=sys.stderr)
+        if fin is not None and fin.note:
+            print(f"inkling: {fin.note}", file=sys.stderr)
         if args.stats and fin is not None:
             t = fin.timings
             print(f"[{fin.reason}] {t.generated_tokens} tokens, {t.tokens_per_second:.1f} tok/s, "
@@ -74,10 +98,19 @@ def run_headless(args: argparse.Namespace) -> int:
                   f"evaluated, seed {fin.seed}", file=sys.stderr)
         return 0
     except InklingError as exc:
-        print(f"inkling: {exc}", file=sys.stderr)
+        sys.stdout.write("\n")
+        print(f"inkling: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # never a traceback on the command line
+        sys.stdout.write("\n")
+        print(f"inkling: unexpected failure: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
         return 1
     finally:
         client.close()
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 def main(argv: list[str] | None = None) -> int:

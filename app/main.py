@@ -18,6 +18,7 @@ from pathlib import Path
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from app.core.connections import ConnectionStore, remote_entries
 from app.core.errors import StarterModelMissing
 from app.core.events import LoadOptions
 from app.core.paths import AppPaths, app_paths
@@ -27,10 +28,12 @@ from app.core.storage import Storage
 from app.engine import evaluate
 from app.engine.client import EngineClient
 from app.engine.evaluate import PerplexityRow
+from app.engine.switch import EngineSwitch
 from app.models.library import ModelLibrary
 from app.models.manager import ModelManager
 from app.ui.engine_bridge import EngineBridge
 from app.ui.main_window import MainWindow
+from app.ui.models.connections_view import ConnectionsView
 from app.ui.models.models_pane import ModelsPane
 from app.ui.theme import apply_theme
 from app.ui.write.write_pane import WritePane
@@ -58,11 +61,21 @@ def create_main_window(*, load_model: bool = True) -> MainWindow:
     engine = EngineClient(log_path=paths.engine_log)
     engine.start()
     options = LoadOptions(n_ctx=prefs.n_ctx, n_gpu_layers=prefs.n_gpu_layers, n_threads=prefs.n_threads or None)
-    bridge = EngineBridge(engine, options)
+    store = ConnectionStore(paths.connections, paths.connection_secrets)
+    # the one place the backend switches: a file path loads locally, remote:<connection>:<model> on that server
+    switch = EngineSwitch(engine, store.load, cache_path=paths.cache / "server-probes.json")
+    bridge = EngineBridge(switch, options)
     library = ModelLibrary(paths.models, prefs.model_folders)
+    connections = ConnectionsView(store, switch.test_connection)
+
+    class Catalog:
+        """Local models, then each connection's models (listed when last tested: no network here)."""
+
+        def entries(self) -> list:  # type: ignore[type-arg]
+            return library.entries() + remote_entries(connections.connections)
 
     def shutdown() -> None:
-        engine.close()
+        switch.close()
         storage.close()
 
     write = WritePane(storage, bridge)
@@ -76,11 +89,19 @@ def create_main_window(*, load_model: bool = True) -> MainWindow:
         return info.gpu_free_bytes if info is not None and info.gpu_offload_supported else 0
 
     models_pane = ModelsPane(manager, storage, compare, lambda: bridge.options.n_ctx, free_vram)
-    window = MainWindow(paths=paths, prefs=prefs, storage=storage, bridge=bridge, catalog=library,
+    models_pane.tabs.addTab(connections, "Servers")
+    window = MainWindow(paths=paths, prefs=prefs, storage=storage, bridge=bridge, catalog=Catalog(),
                         extra_panes=[("Write", write), ("Models", models_pane)], on_close=shutdown)
     window.write = write  # type: ignore[attr-defined]
     window.models = models_pane  # type: ignore[attr-defined]
-    models_pane.library_changed.connect(lambda: window.show_models(models_pane.entries))
+    models_pane.library_changed.connect(
+        lambda: window.show_models(models_pane.entries + remote_entries(connections.connections)))
+
+    def on_connections_changed(saved: list) -> None:  # type: ignore[type-arg]
+        switch.update(saved)
+        window.show_models([e for e in window.entries if not e.path.startswith("remote:")] + remote_entries(saved))
+
+    connections.connections_changed.connect(on_connections_changed)
     models_pane.use_model_requested.connect(window.load_model)
 
     def remember_folders() -> None:
@@ -89,6 +110,8 @@ def create_main_window(*, load_model: bool = True) -> MainWindow:
 
     models_pane.library_changed.connect(remember_folders)
     window.engine = engine  # type: ignore[attr-defined]
+    window.switch = switch  # type: ignore[attr-defined]
+    window.connections = connections  # type: ignore[attr-defined]
     window.library = library  # type: ignore[attr-defined]
     if load_model:
         model = prefs.model_path if prefs.model_path and Path(prefs.model_path).is_file() else ""

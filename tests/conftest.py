@@ -27,3 +27,6 @@ def starter_path() -> Path:
     from app.core.starter import starter_model_path
 
     return starter_model_path()
+
+
+from remote_server import llama_server  # noqa: E402, F401  (one real OpenAI-compatible server per session)

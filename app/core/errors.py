@@ -182,3 +182,94 @@ class DiskFull(DownloadError):
         gib = 1024**3
         return (f"This download needs {self.needed / gib:.2f} GiB but only {self.free / gib:.2f} GiB is free on "
                 f"the disk holding {self.where}. Free some space, then resume.")
+
+
+class RemoteError(InklingError):
+    """A model server (an OpenAI-compatible API the user connected to) failed a request.
+
+    ``server`` is the connection's name or address without credentials; the local
+    engine is not affected. What was streamed before the failure stays in the reply.
+    """
+
+    title = "The model server failed"
+
+    def __init__(self, server: str, message: str) -> None:
+        super().__init__(server, message)
+        self.server = server
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.server}: {self.message}"
+
+
+class ServerUnreachable(RemoteError):
+    """No connection to the server (wrong address, server down, network)."""
+
+    title = "The server can't be reached"
+
+
+class ServerTLSError(RemoteError):
+    """The HTTPS handshake failed (certificate not trusted, wrong host, old protocol)."""
+
+    title = "Secure connection failed"
+
+
+class ServerTimeout(RemoteError):
+    """The server took too long: no first byte, or a reply that stalled part-way."""
+
+    title = "The server stopped answering"
+
+
+class ServerAuthError(RemoteError):
+    """401/403: the API key is missing or wrong."""
+
+    title = "The server refused the API key"
+
+
+class RemoteModelMissing(RemoteError):
+    """404 for the model: it is not (or no longer) served there."""
+
+    title = "The model is not on the server"
+
+
+class RateLimited(RemoteError):
+    """429: too many requests; ``retry_after`` seconds to wait, when the server said."""
+
+    title = "The server is busy"
+
+    def __init__(self, server: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(server, message)
+        self.args = (server, message, retry_after)
+        self.retry_after = retry_after
+
+
+class ServerError(RemoteError):
+    """The server answered with an error status (5xx, or a request it rejected)."""
+
+    title = "The server reported an error"
+
+
+class ServerProtocolError(RemoteError):
+    """The server sent something that is not the OpenAI-compatible stream it promised."""
+
+    title = "The server sent something unreadable"
+
+
+class ServerDisconnected(RemoteError):
+    """The connection closed before the reply ended (the server died or restarted)."""
+
+    title = "The server closed the connection"
+
+
+class FeatureUnavailable(InklingError):
+    """The active backend can't do this (a remote server without probabilities, say); the reason says why."""
+
+    title = "Not available with this model"
+
+    def __init__(self, feature: str, reason: str) -> None:
+        super().__init__(feature, reason)
+        self.feature = feature
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason

@@ -102,6 +102,8 @@ class Finished:
     truncated_prompt_tokens: int = 0
     max_tokens_used: int = 0
     error: str = ""
+    not_applied: tuple[str, ...] = ()  # settings the backend (a remote server) does not take
+    note: str = ""  # how the backend had to deviate from the request, in words (e.g. no raw completion)
 
 
 @dataclass(frozen=True)

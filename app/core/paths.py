@@ -39,6 +39,16 @@ class AppPaths:
         return self.config / "preferences.json"
 
     @property
+    def connections(self) -> Path:
+        """Remote servers the user connected (no secrets: those are in ``connection_secrets``)."""
+        return self.config / "connections.json"
+
+    @property
+    def connection_secrets(self) -> Path:
+        """API keys and header values of the connections; written readable by the user only (0600)."""
+        return self.config / "connection-secrets.json"
+
+    @property
     def engine_log(self) -> Path:
         return self.logs / "engine.log"
 

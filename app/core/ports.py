@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from app.core.capabilities import Capabilities
 from app.core.errors import InklingError
 from app.core.events import Finished, LoadOptions, ModelInfo, ScoreResult, TokenEvent
 from app.core.sampling import SamplingSettings
@@ -38,6 +39,11 @@ class EnginePort(Protocol):
     """What the window needs from an engine. Listeners are called on a background thread."""
 
     info: ModelInfo | None
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this backend can do with the loaded model (panes enable or explain from it)."""
+        ...
 
     @property
     def pid(self) -> int | None: ...

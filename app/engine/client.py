@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.core.capabilities import LOCAL, Capabilities
 from app.core.errors import EngineCrashed, InklingError, Interrupted, NoModelLoaded
 from app.core.events import Finished, LoadOptions, ModelInfo, ScoreResult, Timings
 from app.core.sampling import SamplingSettings
@@ -148,6 +149,11 @@ class EngineClient:
         self._supervisor.start()
 
     # -- public API ----------------------------------------------------------------
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """The local engine can do everything (a remote server reports less)."""
+        return LOCAL
 
     @property
     def pid(self) -> int | None:

@@ -93,6 +93,8 @@ class EngineBridge(QObject):
     """A model finished loading (ModelInfo)."""
     model_failed = Signal(object)
     """Loading a model failed (an exception)."""
+    deviation_noted = Signal(str)
+    """A request could not be served exactly as asked (a remote server ignoring a setting): what and why."""
 
     def __init__(self, engine: EnginePort, options: LoadOptions | None = None) -> None:
         super().__init__()
@@ -132,13 +134,26 @@ class EngineBridge(QObject):
         handle = self._begin()
         handle.stream = self.engine.chat(messages, settings, alternatives=alternatives, listener=handle.listen,
                                          continue_last=continue_last)
+        self._note_deviations(handle.stream)
         return handle
 
     def complete(self, prompt: str, settings: SamplingSettings, *, alternatives: int = 0, suffix: str = "") -> StreamHandle:
         handle = self._begin()
         handle.stream = self.engine.complete(prompt, settings, alternatives=alternatives, listener=handle.listen,
                                              suffix=suffix)
+        self._note_deviations(handle.stream)
         return handle
+
+    def _note_deviations(self, stream: StreamPort) -> None:
+        """Never drop a setting silently: say which ones the server does not take, and any fallback."""
+        words = []
+        not_applied = getattr(stream, "not_applied", ())
+        if not_applied:
+            words.append(f"Not applied on this server: {', '.join(not_applied)}.")
+        if getattr(stream, "note", ""):
+            words.append(stream.note)  # type: ignore[attr-defined]
+        if words:
+            self.deviation_noted.emit(" ".join(words))
 
     def _begin(self) -> StreamHandle:
         if self.active is not None:

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
-from app.core.errors import InklingError
+from app.core.errors import FeatureUnavailable, InklingError
 from app.core.events import ModelInfo
 from app.core.paths import AppPaths
 from app.core.ports import ModelCatalogPort, ModelEntry
@@ -173,6 +173,7 @@ class MainWindow(QMainWindow):
         self.bridge.state_changed.connect(self._on_bridge_state_changed)
         self.bridge.model_loaded.connect(self._on_bridge_model_loaded)
         self.bridge.model_failed.connect(self._on_bridge_model_failed)
+        self.bridge.deviation_noted.connect(self._on_bridge_deviation_noted)
         self.sampling.settings_changed.connect(self._on_sampling_settings_changed)
         self.sampling.reload_requested.connect(self._on_sampling_reload_requested)
         self.chat.sampling_loaded.connect(self._on_chat_sampling_loaded)
@@ -273,6 +274,8 @@ class MainWindow(QMainWindow):
         if state in ("ready", "generating") and self.bridge.info is not None:
             info = self.bridge.info
             where = f"GPU ({info.gpu_layers} layers)" if info.gpu_layers else f"CPU, {info.n_threads} threads"
+            if info.path.startswith("remote:"):
+                where = f"served by a {info.architecture} server"
             entry = next((e for e in self.entries if e.path == info.path), None)
             text = f"{texts[state]} — {entry.name if entry else info.name}, {info.context:,} ctx, {where}"
         self.engine_status.setText(text)
@@ -287,6 +290,9 @@ class MainWindow(QMainWindow):
         if not info.has_chat_template:
             self.notice.show_message(info.chat_template_note, level="info", timeout_ms=10_000)
         self.statusBar().showMessage(f"Loaded {info.name} ({info.quantization}, {info.parameters / 1e6:.0f}M parameters)", 5000)
+
+    def _on_bridge_deviation_noted(self, text: str) -> None:
+        self.notice.show_message(text, level="info", timeout_ms=8000)
 
     def _on_bridge_model_failed(self, exc: BaseException) -> None:
         self.presenter.present(exc)
@@ -303,7 +309,7 @@ class MainWindow(QMainWindow):
 
     def _on_chat_model_wanted(self, path: str) -> None:
         loaded = self.bridge.loading_path or (self.bridge.info.path if self.bridge.info else "")
-        if path and path != loaded and Path(path).is_file():
+        if path and path != loaded and (Path(path).is_file() or path.startswith("remote:")):
             self.load_model(path)
 
     # -- sampling -------------------------------------------------------------------------
@@ -361,7 +367,11 @@ class MainWindow(QMainWindow):
                     messages.append({"role": "user", "content": "Hello!"})
             prompt = None
         when_done(self.bridge.engine.peek_async(messages=messages, prompt=prompt, top=64),
-                  lambda result: self.sampling.set_candidates(*result), lambda _exc: None, context=self)
+                  lambda result: self.sampling.set_candidates(*result), self._on_preview_failed, context=self)
+
+    def _on_preview_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, FeatureUnavailable):  # a server without probabilities: say why the chart is empty
+            self.sampling.chart.set_picture(None, str(exc))
 
     # -- chat files -----------------------------------------------------------------------
 

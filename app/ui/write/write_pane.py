@@ -618,7 +618,11 @@ class WritePane(QWidget):
         streaming = self.handle is not None or self.variants.busy
         self.continue_button.setEnabled(ready)
         self.alt_button.setEnabled(ready)
-        self.surprise_button.setEnabled(ready and not streaming)
+        caps = getattr(self.bridge.engine, "capabilities", None)
+        why = caps.why_not("scoring") if caps is not None else ""
+        self.surprise_button.setEnabled(ready and not streaming and not why)
+        if why:
+            self.surprise_button.setToolTip(why)
         self.accept_button.setEnabled(self.editor.has_suggestion)
         self.reject_button.setEnabled(self.editor.has_suggestion or streaming)
         self.regenerate_button.setEnabled(ready and self.editor.has_suggestion)
