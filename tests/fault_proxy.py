@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from typing import Any
 
 import httpx
@@ -35,6 +36,7 @@ class FaultProxy:
         self.body = b'{"error": {"message": "boom"}}'
         self.headers: dict[str, str] = {}
         self.upstream_closed = threading.Event()
+        self.inflight = 0  # requests being answered (changed on the proxy's loop only)
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="fault-proxy", daemon=True)
@@ -62,7 +64,7 @@ class FaultProxy:
         self._thread.join(5)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError, httpx.HTTPError):
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
@@ -81,6 +83,14 @@ class FaultProxy:
 
     async def _answer(self, method: str, path: str, headers: dict[str, str], body: bytes,
                       reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        self.inflight += 1
+        try:
+            return await self._answer_one(method, path, headers, body, reader, writer)
+        finally:
+            self.inflight -= 1
+
+    async def _answer_one(self, method: str, path: str, headers: dict[str, str], body: bytes,
+                          reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         breakable = method == "POST" and path.endswith("completions")
         mode = self.mode if breakable else "pass"
         if mode == "status":
@@ -130,6 +140,12 @@ class FaultProxy:
     @staticmethod
     def _chunk(writer: asyncio.StreamWriter, data: bytes) -> None:
         writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Wait until no request is being answered (a stray one would cut the next test's stream)."""
+        deadline = time.monotonic() + timeout
+        while self.inflight and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def reset(self, **changes: Any) -> None:
         self.mode = "pass"

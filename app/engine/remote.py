@@ -144,6 +144,7 @@ class RemoteEngine:
         self.capabilities = Capabilities(server="openai")
         self._vocab: dict[str, int] = {}
         self._model_records: list[dict[str, Any]] = []
+        self._echo_misaligned = False
         self._probed: Capabilities | None = None  # what the probe found, before the user's overrides
         self._memory_cache: dict[str, Any] = {}
         self._active: RemoteStream | None = None
@@ -380,7 +381,6 @@ class RemoteEngine:
                     if first:
                         watchdog.reschedule(loop.time() + self.stall_timeout)
                     if sse.data.strip() == "[DONE]":
-                        reason = reason or "stop"
                         break
                     chunk = self._decode(sse.data)
                     if chunk.get("usage"):
@@ -398,9 +398,10 @@ class RemoteEngine:
                                 stream._deliver(event)
                         if choice.get("finish_reason"):
                             reason = "length" if choice["finish_reason"] == "length" else "stop"
-            if not reason:
-                raise ServerDisconnected(self.label, "the reply ended without its end marker: the server may have "
-                                                     "stopped part-way. What arrived is kept.")
+            if not reason:  # llama-cpp-python's server does this to a stream when another request arrives
+                raise ServerDisconnected(self.label, "the server ended the reply early without saying why (some "
+                                                     "servers cut a reply off when another request arrives). What "
+                                                     "arrived is kept.")
             stream._deliver(finished(reason))  # type: ignore[arg-type]
         except asyncio.CancelledError:
             stream._deliver(finished("cancelled"))
@@ -582,6 +583,7 @@ class RemoteEngine:
                 entry = next((m for m in listing["data"] if isinstance(m, dict) and m.get("id") == model), {})
                 context = int(entry.get("loaded_context_length") or entry.get("max_context_length") or 0)
         notes: list[tuple[str, str]] = []
+        self._echo_misaligned = False
         chat_alts = await self._probe_chat(model)
         raw, comp_alts, scoring = await self._probe_completions(model)
         if not raw:
@@ -591,7 +593,10 @@ class RemoteEngine:
         if not alternatives:
             notes.append(("alternatives", "This server accepts the request but sends no token probabilities, so "
                                           "alternatives, the token inspector and the next-token chart are off."))
-        if not scoring:
+        if not scoring and self._echo_misaligned:
+            notes.append(("scoring", "This server's log-probabilities for a given text are misaligned by one token "
+                                     "(a known llama-cpp-python server bug), so surprise shading is off."))
+        elif not scoring:
             notes.append(("scoring", "This server can't score a given text (no echo with log-probabilities), "
                                      "so surprise shading is off."))
         grammar = server in ("llama.cpp", "llama-cpp-python", "vllm")
@@ -612,8 +617,14 @@ class RemoteEngine:
         return bool(tokens and tokens[0][2])
 
     async def _probe_completions(self, model: str) -> tuple[bool, bool, bool]:
-        """(raw completion exists, probabilities come back, echo scores the prompt)."""
-        prompt = "The sky is"
+        """(raw completion exists, probabilities come back, echo scores the prompt correctly).
+
+        A counting sequence is near-certain after its first numbers, so correctly aligned
+        log-probabilities of its last tokens are close to 0. llama-cpp-python 0.3's server
+        scores each echoed token with the prediction for the *next* position; that shows
+        up here as very unlikely tokens, and scoring is then reported as off.
+        """
+        prompt = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12"
         body = {"model": model, "prompt": prompt, "max_tokens": 1, "temperature": 0, "logprobs": 3, "echo": True}
         url = f"{self.connection.base_url}/completions"
         try:
@@ -632,7 +643,11 @@ class RemoteEngine:
             return True, bool(tokens and tokens[0][2]), False
         choice = self._first_choice(data, chat=False)
         _, tokens = api.completion_tokens(choice)
-        echoed = str(choice.get("text", "")).startswith(prompt) and len(tokens) >= 2
+        echoed = str(choice.get("text", "")).startswith(prompt) and len(tokens) >= 8
+        if echoed:
+            tail = sorted(p or 0.0 for _, p, _ in tokens[-7:-1])  # the prompt's last tokens, not the generated one
+            self._echo_misaligned = tail[len(tail) // 2] < 0.1
+            echoed = not self._echo_misaligned
         return True, bool(tokens and any(t[2] for t in tokens)), echoed
 
     def _read_cache(self) -> dict[str, Any]:

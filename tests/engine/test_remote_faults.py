@@ -49,6 +49,7 @@ def remote(proxy: FaultProxy) -> Iterator[RemoteEngine]:
     yield engine
     engine.close()
     proxy.reset()
+    proxy.wait_idle()
 
 
 def broken_reply(engine: RemoteEngine) -> tuple[str, InklingError]:
@@ -104,6 +105,7 @@ def test_no_first_byte_in_time_is_a_timeout(proxy: FaultProxy) -> None:
     finally:
         engine.close()
         proxy.reset()
+        proxy.wait_idle()
 
 
 def test_a_model_the_server_no_longer_has_is_a_404_error(remote: RemoteEngine, proxy: FaultProxy) -> None:

@@ -7,8 +7,8 @@ import stat
 from pathlib import Path
 
 import pytest
-from conftest import open_window, send
 from remote_server import API_KEY, LlamaServer
+from ui.conftest import open_window, send
 
 from app.core.connections import remote_ref
 from app.core.paths import app_paths
@@ -33,7 +33,8 @@ def test_add_a_connection_pick_its_model_and_chat(qtbot: object, tmp_path: Path,
     assert tested.args[1] is True, view.status.text()
     badges = view.badge_data()
     assert badges["alternatives"] == ("✓ Token probabilities", True)
-    assert badges["raw_completion"][1] and badges["scoring"][1]
+    assert badges["raw_completion"][1]
+    assert badges["scoring"] == ("✗ Scoring (echo)", False) and "misaligned" in view.badges["scoring"].toolTip()
     assert "llama-cpp-python server" in view.status.text()
 
     conn = view.connections[0]
@@ -52,7 +53,8 @@ def test_add_a_connection_pick_its_model_and_chat(qtbot: object, tmp_path: Path,
     window.chat.set_sampling(SamplingSettings(max_tokens=12, logit_bias=((2, -100.0),)), "Balanced")
     fin = send(qtbot, window, "Hello there!")
     assert fin.reason in ("stop", "length") and fin.text.strip()  # type: ignore[attr-defined]
-    assert window.chat.path[-1].content == fin.text  # type: ignore[attr-defined]
+    saved = window.storage.messages(window.chat.conversation.id)[-1]
+    assert saved.role == "assistant" and saved.status == "done" and saved.content == fin.text  # type: ignore[attr-defined]
     assert window.chat.conversation.model_path == ref  # the chat remembers the connection and model
     assert window.engine.pid == local_pid and window.engine.info is not None  # type: ignore[attr-defined]
 
