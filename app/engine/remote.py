@@ -519,8 +519,15 @@ class RemoteEngine:
         return self._submit(self._guard(self._count(text)))
 
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
+        return self.count_tokens_async(messages).result()
+
+    def count_tokens_async(self, messages: list[dict[str, str]]) -> Future[int]:
+        """About how many tokens a chat takes (its texts, plus a few per message for the template)."""
         text = "\n".join(m.get("content", "") for m in messages)
-        return self.count_text_async(text).result() + 4 * len(messages)
+
+        async def count() -> int:
+            return await self._count(text) + 4 * len(messages)
+        return self._submit(self._guard(count()))
 
     async def _count(self, text: str) -> int:
         server = self.capabilities.server

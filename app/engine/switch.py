@@ -80,8 +80,8 @@ class EngineSwitch:
     def pid(self) -> int | None:
         return self.local.pid  # type: ignore[no-any-return]
 
-    def start(self) -> None:
-        self.local.start()
+    def start(self) -> Any:
+        return self.local.start()
 
     def load_async(self, path: str, options: LoadOptions | None = None) -> Future[ModelInfo]:
         ref = parse_remote_ref(str(path))
@@ -119,6 +119,9 @@ class EngineSwitch:
 
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
         return self.active.count_tokens(messages)  # type: ignore[no-any-return]
+
+    def count_tokens_async(self, messages: list[dict[str, str]]) -> Future[int]:
+        return self.active.count_tokens_async(messages)  # type: ignore[no-any-return]
 
     def score_async(self, text: str, top: int = 1) -> Future[ScoreResult]:
         return self.active.score_async(text, top)  # type: ignore[no-any-return]
