@@ -22,7 +22,9 @@ from app.core.connections import ConnectionStore, remote_entries
 from app.core.errors import StarterModelMissing
 from app.core.events import LoadOptions
 from app.core.paths import AppPaths, app_paths
+from app.core.ports import ModelCatalogPort
 from app.core.preferences import Preferences
+from app.core.presets import PresetStore
 from app.core.starter import starter_model_path
 from app.core.storage import Storage
 from app.engine import evaluate
@@ -31,6 +33,7 @@ from app.engine.evaluate import PerplexityRow
 from app.engine.switch import EngineSwitch
 from app.models.library import ModelLibrary
 from app.models.manager import ModelManager
+from app.ui.chat.chat_pane import ChatPane
 from app.ui.engine_bridge import EngineBridge
 from app.ui.main_window import MainWindow
 from app.ui.models.connections_view import ConnectionsView
@@ -48,6 +51,23 @@ def _setup_logging(paths: AppPaths) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+
+
+def compose_window(paths: AppPaths, prefs: Preferences, storage: Storage, bridge: EngineBridge,
+                   catalog: ModelCatalogPort, *, models: ModelsPane | None = None,
+                   connections: ConnectionsView | None = None,
+                   on_close: Callable[[], None] | None = None) -> MainWindow:
+    """The window over any engine and catalog: presets, the Chat and Write panes over their sessions, the window.
+
+    Each pane opens its last chat or document with its settings resolved before the
+    window exists, and the window reads them from the pane: nothing is announced
+    before anyone listens.
+    """
+    presets = PresetStore(storage, prefs.default_preset)
+    chat = ChatPane(storage, bridge, presets)
+    write = WritePane(storage, bridge, presets)
+    return MainWindow(paths=paths, prefs=prefs, storage=storage, bridge=bridge, catalog=catalog, presets=presets,
+                      chat=chat, write=write, models=models, connections=connections, on_close=on_close)
 
 
 def create_main_window(*, load_model: bool = True) -> MainWindow:
@@ -78,7 +98,6 @@ def create_main_window(*, load_model: bool = True) -> MainWindow:
         switch.close()
         storage.close()
 
-    write = WritePane(storage, bridge)
     manager = ModelManager(library)
 
     def compare(models: list[str], text: str, progress: Callable[[int, PerplexityRow], None]) -> list[PerplexityRow]:
@@ -90,10 +109,8 @@ def create_main_window(*, load_model: bool = True) -> MainWindow:
 
     models_pane = ModelsPane(manager, storage, compare, lambda: bridge.options.n_ctx, free_vram)
     models_pane.tabs.addTab(connections, "Servers")
-    window = MainWindow(paths=paths, prefs=prefs, storage=storage, bridge=bridge, catalog=Catalog(),
-                        extra_panes=[("Write", write), ("Models", models_pane)], on_close=shutdown)
-    window.write = write  # type: ignore[attr-defined]
-    window.models = models_pane  # type: ignore[attr-defined]
+    window = compose_window(paths, prefs, storage, bridge, Catalog(), models=models_pane, connections=connections,
+                            on_close=shutdown)
     models_pane.library_changed.connect(
         lambda: window.show_models(models_pane.entries + remote_entries(connections.connections)))
 
@@ -109,10 +126,6 @@ def create_main_window(*, load_model: bool = True) -> MainWindow:
         prefs.save(paths.preferences)
 
     models_pane.library_changed.connect(remember_folders)
-    window.engine = engine  # type: ignore[attr-defined]
-    window.switch = switch  # type: ignore[attr-defined]
-    window.connections = connections  # type: ignore[attr-defined]
-    window.library = library  # type: ignore[attr-defined]
     if load_model:
         model = prefs.model_path if prefs.model_path and Path(prefs.model_path).is_file() else ""
         if not model:

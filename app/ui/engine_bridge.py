@@ -121,7 +121,7 @@ class EngineBridge(QObject):
         if info.path != self.loading_path:
             return  # a newer load was asked for meanwhile
         self.info = info
-        self._set_state("ready")
+        self._set_state("generating" if self.active is not None else "ready")
         self.model_loaded.emit(info)
 
     def _on_engine_load_failed(self, exc: BaseException) -> None:
@@ -162,7 +162,8 @@ class EngineBridge(QObject):
         self.active = handle
         handle.finished.connect(self._on_handle_finished)
         handle.failed.connect(self._on_handle_failed)
-        self._set_state("generating")
+        if self.state != "loading":  # a request made during a load waits for it; the state stays "loading"
+            self._set_state("generating")
         return handle
 
     def _on_handle_finished(self, _fin: object) -> None:
@@ -174,7 +175,8 @@ class EngineBridge(QObject):
     def _on_stream_ended(self, handle: StreamHandle, exc: BaseException | None = None) -> None:
         if self.active is handle:
             self.active = None
-            self._set_state("ready" if self.engine.info is not None or exc is None else "error")
+            if self.state != "loading":
+                self._set_state("ready" if self.engine.info is not None or exc is None else "error")
 
     def stop(self) -> None:
         if self.active is not None:

@@ -1,13 +1,16 @@
 """The main window: model selector and status on top, Chat / Write / Models tabs, Sampling docked.
 
-It wires the panes together and to the engine bridge in ``_connect_signals``;
-each pane keeps its own behaviour.
+It receives its panes ready-made (``app.main`` composes them) and wires them in
+``_connect_signals`` through the ``Pane`` protocol (app.ui.pane): every pane
+reports status lines, the session whose settings the Sampling panel edits, and
+what the next-token chart should look at. Each pane keeps its own behaviour.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
@@ -29,16 +32,21 @@ from app import __version__
 from app.core.errors import FeatureUnavailable, InklingError
 from app.core.events import ModelInfo
 from app.core.paths import AppPaths
-from app.core.ports import ModelCatalogPort, ModelEntry
+from app.core.ports import EnginePort, ModelCatalogPort, ModelEntry, ModelManagerPort
 from app.core.preferences import Preferences
+from app.core.presets import PresetStore
 from app.core.sampling import SamplingSettings
 from app.core.storage import Storage
 from app.ui.chat.chat_pane import ChatPane
 from app.ui.engine_bridge import EngineBridge
 from app.ui.errors import ErrorPresenter, NoticeBar
 from app.ui.jobs import run_in_background, set_default_failure_handler, when_done
+from app.ui.models.connections_view import ConnectionsView
+from app.ui.models.models_pane import ModelsPane
+from app.ui.pane import Pane
 from app.ui.sampling.panel import SamplingPanel
 from app.ui.widgets import human_size
+from app.ui.write.write_pane import WritePane
 
 OPEN_FILE = "__open__"
 SHORTCUTS = [
@@ -50,25 +58,40 @@ SHORTCUTS = [
 
 
 class MainWindow(QMainWindow):
-    """Inkling's window."""
+    """Inkling's window over ready-made panes: Chat and Write (sessions with settings), and any others."""
 
     def __init__(self, *, paths: AppPaths, prefs: Preferences, storage: Storage, bridge: EngineBridge,
-                 catalog: ModelCatalogPort, extra_panes: list[tuple[str, QWidget]] | None = None,
+                 catalog: ModelCatalogPort, presets: PresetStore, chat: ChatPane, write: WritePane,
+                 models: ModelsPane | None = None, connections: ConnectionsView | None = None,
                  on_close: Callable[[], None] | None = None) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle("Inkling")
         self.paths, self.prefs, self.storage, self.bridge, self.catalog = paths, prefs, storage, bridge, catalog
+        self.presets, self.chat, self.write, self.models = presets, chat, write, models
+        self.connections = connections  # the remote servers, shown inside the Models pane
+        self.panes: list[tuple[str, Pane]] = [("Chat", chat), ("Write", write)] + ([("Models", models)] if models else [])
         self._on_close = on_close
         self.entries: list[ModelEntry] = []
-        self._build(extra_panes or [])
+        self._build()
         self._connect_signals()
+        self._show_pane_settings()
         self.refresh_models()
         self._restore_geometry()
 
+    @property
+    def engine(self) -> EnginePort:
+        """The engine behind the bridge (for tools and tests: its pid, its model)."""
+        return self.bridge.engine
+
+    @property
+    def library(self) -> ModelManagerPort | None:
+        """The model manager behind the Models pane (library, folders, downloads), if there is one."""
+        return self.models.manager if self.models is not None else None
+
     # -- layout -------------------------------------------------------------------------
 
-    def _build(self, extra_panes: list[tuple[str, QWidget]]) -> None:
+    def _build(self) -> None:
         bar = QToolBar("Model")
         bar.setObjectName("modelToolbar")
         bar.setMovable(False)
@@ -95,13 +118,11 @@ class MainWindow(QMainWindow):
         self.presenter = ErrorPresenter(self.notice)
         set_default_failure_handler(self.presenter.present)
 
-        self.chat = ChatPane(self.storage, self.bridge)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("paneTabs")
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.chat, "Chat")
-        for title, pane in extra_panes:
-            self.tabs.addTab(pane, title)
+        for title, pane in self.panes:
+            self.tabs.addTab(cast(QWidget, pane), title)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -110,7 +131,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
-        self.sampling = SamplingPanel(self.storage)
+        self.sampling = SamplingPanel(self.presets)
         self.sampling_dock = QDockWidget("Sampling", self)
         self.sampling_dock.setObjectName("samplingDock")
         self.sampling_dock.setWidget(self.sampling)
@@ -176,26 +197,17 @@ class MainWindow(QMainWindow):
         self.bridge.deviation_noted.connect(self._on_bridge_deviation_noted)
         self.sampling.settings_changed.connect(self._on_sampling_settings_changed)
         self.sampling.reload_requested.connect(self._on_sampling_reload_requested)
-        self.chat.sampling_loaded.connect(self._on_chat_sampling_loaded)
+        for _title, pane in self.panes:
+            pane.status_message.connect(self._on_pane_status_message)
+            pane.session_changed.connect(self._on_pane_session_changed)
+            pane.preview_changed.connect(self._preview_timer.start)
         self.chat.model_wanted.connect(self._on_chat_model_wanted)
-        self.chat.status_message.connect(self._on_chat_status_message)
         self.chat.context_changed.connect(self._on_chat_context_changed)
         self.chat.speed_changed.connect(self._on_chat_speed_changed)
         self.chat.choose_model_requested.connect(self._on_choose_model_requested)
         self.chat.reload_model_requested.connect(self.reload_model)
-        self.chat.reply_finished.connect(self._preview_timer.start)
-        self.chat.conversation_changed.connect(self._preview_timer.start)
-        self.chat.composer.textChanged.connect(self._preview_timer.start)
         self._preview_timer.timeout.connect(self.refresh_preview)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
-        for i in range(1, self.tabs.count()):
-            pane = self.tabs.widget(i)
-            if hasattr(pane, "sampling_loaded"):
-                pane.sampling_loaded.connect(self._on_pane_sampling_loaded)
-            if hasattr(pane, "status_message"):
-                pane.status_message.connect(self._on_chat_status_message)
-            if hasattr(pane, "editor"):
-                pane.editor.cursorPositionChanged.connect(self._preview_timer.start)
         self.sampling_dock.visibilityChanged.connect(self._on_sampling_dock_visibility_changed)
 
     def _on_sampling_dock_visibility_changed(self, visible: bool) -> None:
@@ -314,59 +326,38 @@ class MainWindow(QMainWindow):
 
     # -- sampling -------------------------------------------------------------------------
 
+    def _current_pane(self) -> Pane:
+        return cast(Pane, self.tabs.currentWidget())
+
     def _on_sampling_settings_changed(self, settings: SamplingSettings, preset: str) -> None:
-        """The Sampling pane edits the settings of the pane in view (each chat and document keeps its own)."""
-        pane = self.tabs.currentWidget()
-        target = pane if hasattr(pane, "set_sampling") else self.chat
-        target.set_sampling(settings, preset)  # type: ignore[attr-defined]
+        """The Sampling pane edits the settings of the session in view (each chat and document keeps its own)."""
+        owner = self._current_pane().sampling_owner() or self.chat.sampling_owner()
+        if owner is not None:
+            owner.set_sampling(settings, preset)
 
-    def _resolve_sampling(self, settings: SamplingSettings | None, preset: str) -> tuple[SamplingSettings, str]:
-        """A chat's or document's own settings, else its preset's, else the default preset's."""
-        if settings is not None:
-            return settings, preset
-        presets = self.sampling.presets()
-        preset = preset if preset in presets else self.prefs.default_preset
-        return presets.get(preset, SamplingSettings()), preset
+    def _show_pane_settings(self) -> None:
+        """The Sampling pane shows the settings of the session in view (they were resolved when it opened)."""
+        owner = self._current_pane().sampling_owner()
+        if owner is not None:
+            self.sampling.show_settings(owner.sampling, owner.preset)
 
-    def _on_chat_sampling_loaded(self, settings: SamplingSettings | None, preset: str) -> None:
-        settings, preset = self._resolve_sampling(settings, preset)
-        self.chat.set_sampling(settings, preset)
-        if self.tabs.currentWidget() is self.chat:
-            self.sampling.show_settings(settings, preset)
+    def _on_pane_session_changed(self) -> None:
+        if self.sender() is self.tabs.currentWidget():
+            self._show_pane_settings()
 
     def _on_tabs_current_changed(self, _index: int) -> None:
         """The Sampling pane follows the visible pane's own settings."""
-        pane = self.tabs.currentWidget()
-        if hasattr(pane, "sampling") and isinstance(pane.sampling, SamplingSettings):
-            self.sampling.show_settings(pane.sampling, pane.preset)
+        self._show_pane_settings()
         self._preview_timer.start()
 
-    def _on_pane_sampling_loaded(self, settings: SamplingSettings | None, preset: str) -> None:
-        pane = self.sender()
-        settings, preset = self._resolve_sampling(settings, preset)
-        pane.set_sampling(settings, preset)  # type: ignore[attr-defined]
-        if pane is self.tabs.currentWidget():
-            self.sampling.show_settings(settings, preset)
-
     def refresh_preview(self) -> None:
-        """Fetch the next-token candidates for the current chat (when the engine is free)."""
+        """Fetch the next-token candidates for what the pane in view would continue (when the engine is free)."""
         if not self.sampling_dock.isVisible() or self.bridge.state != "ready" or self.bridge.busy:
             return
-        pane = self.tabs.currentWidget()
-        if hasattr(pane, "preview_context") and pane is not self.chat:
-            messages, prompt = None, pane.preview_context()
-        else:
-            messages = self.chat._history(self.chat.path)
-            draft = self.chat.composer.toPlainText().strip()
-            if draft:  # what the reply to the message being typed could start with
-                messages.append({"role": "user", "content": draft})
-            else:  # what the reply to the last question could start with (what Regenerate picks from)
-                while messages and messages[-1]["role"] == "assistant":
-                    messages.pop()
-                if not messages or messages[-1]["role"] != "user":
-                    messages.append({"role": "user", "content": "Hello!"})
-            prompt = None
-        when_done(self.bridge.engine.peek_async(messages=messages, prompt=prompt, top=64),
+        request = self._current_pane().preview_request()
+        if request is None:
+            return
+        when_done(self.bridge.engine.peek_async(messages=request.messages, prompt=request.prompt, top=64),
                   lambda result: self.sampling.set_candidates(*result), self._on_preview_failed, context=self)
 
     def _on_preview_failed(self, exc: BaseException) -> None:
@@ -381,14 +372,14 @@ class MainWindow(QMainWindow):
         self.chat.search_edit.selectAll()
 
     def _on_rename_chat(self) -> None:
-        row = self.chat.list_model.row_of(self.chat.conversation.id) if self.chat.conversation else -1
+        row = self.chat.list_model.row_of(self.chat.session.id) if self.chat.session else -1
         if row >= 0:
             self.chat.list_view.edit(self.chat.list_model.index(row))
 
     def _on_export_chat(self) -> None:
-        if self.chat.conversation is None:
+        if self.chat.session is None:
             return
-        name = "".join(c if c.isalnum() or c in " -_" else "_" for c in self.chat.conversation.title).strip() or "chat"
+        name = "".join(c if c.isalnum() or c in " -_" else "_" for c in self.chat.session.title).strip() or "chat"
         path, _ = QFileDialog.getSaveFileName(self, "Export chat", str(Path.home() / f"{name}.md"),
                                               "Markdown (*.md);;JSON (*.json)")
         if path:
@@ -405,7 +396,7 @@ class MainWindow(QMainWindow):
             except (OSError, ValueError) as exc:
                 self.presenter.present(InklingError(f"Could not import {Path(path).name}: {exc}"))
 
-    def _on_chat_status_message(self, text: str) -> None:
+    def _on_pane_status_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 5000)
 
     def _on_chat_speed_changed(self, tokens_per_second: float) -> None:
@@ -453,16 +444,13 @@ class MainWindow(QMainWindow):
             self.resize(1280, 820)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        self.chat.save_draft()
         self.chat.stop()
         settings = QSettings(str(self.paths.config / "window.ini"), QSettings.Format.IniFormat)
         settings.setValue("geometry", self.saveGeometry())
         settings.setValue("state", self.saveState())
         settings.setValue("chatSplitter", self.chat.splitter.saveState())
-        for i in range(self.tabs.count()):
-            pane = self.tabs.widget(i)
-            if hasattr(pane, "flush"):
-                pane.flush()
+        for _title, pane in self.panes:
+            pane.flush()
         if self._on_close is not None:
             self._on_close()
         super().closeEvent(event)

@@ -70,6 +70,10 @@ class ModelsPane(QWidget):
     """Perplexity rows are shown."""
     download_finished = Signal(object)
     """A download reached done / failed / cancelled."""
+    session_changed = Signal()
+    """(Pane protocol) never emitted: this pane has no session with sampling settings."""
+    preview_changed = Signal()
+    """(Pane protocol) never emitted: there is no text to continue here."""
 
     def __init__(self, manager: ModelManagerPort, storage: Storage, compare: Compare, n_ctx: Callable[[], int],
                  free_vram: Callable[[], int] = lambda: 0, parent: QWidget | None = None) -> None:
@@ -92,6 +96,17 @@ class ModelsPane(QWidget):
         for d in self.manager.restore_downloads():
             self.downloads_view.update_download(d)
         self._show_offline_state()
+
+    # -- the Pane protocol: nothing to edit or preview here ----------------------------------
+
+    def sampling_owner(self) -> None:
+        return None
+
+    def preview_request(self) -> None:
+        return None
+
+    def flush(self) -> None:
+        pass
 
     # -- layout -----------------------------------------------------------------------------
 

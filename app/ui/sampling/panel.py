@@ -7,7 +7,6 @@ context. Moving a slider re-computes the picture locally (no engine round trip).
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 from typing import Any
@@ -35,9 +34,9 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import InvalidSetting
 from app.core.events import LoadOptions
-from app.core.sampling import BUILTIN_PRESETS, SamplingSettings
+from app.core.presets import PresetStore
+from app.core.sampling import SamplingSettings
 from app.core.sampling_math import Candidate, picture
-from app.core.storage import Storage
 from app.ui.sampling.chart import NextTokenChart
 from app.ui.sampling.controls import NumberControl
 
@@ -65,12 +64,12 @@ class SamplingPanel(QWidget):
     reload_requested = Signal(object)
     """Reload the model with these LoadOptions."""
 
-    def __init__(self, storage: Storage, parent: QWidget | None = None) -> None:
+    def __init__(self, presets: PresetStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("samplingPanel")
-        self.storage = storage
+        self.store = presets
         self.settings = SamplingSettings()
-        self.preset = "Balanced"
+        self.preset = presets.default
         self.controls: dict[str, NumberControl] = {}
         self._candidates: list[Candidate] = []
         self._lse = 0.0
@@ -261,27 +260,20 @@ class SamplingPanel(QWidget):
     # -- presets --------------------------------------------------------------------------
 
     def presets(self) -> dict[str, SamplingSettings]:
-        out = {p.name: p.settings for p in BUILTIN_PRESETS}
-        for name, data in self.storage.presets().items():
-            try:
-                out[name] = SamplingSettings.from_dict(data)
-            except (InvalidSetting, TypeError):
-                continue
-        return out
+        return self.store.all()
 
     def _reload_presets(self) -> None:
         self.preset_combo.blockSignals(True)
         self.preset_combo.clear()
-        builtin = {p.name for p in BUILTIN_PRESETS}
         for name in self.presets():
-            self.preset_combo.addItem(name if name in builtin else f"{name}", name)
+            self.preset_combo.addItem(name, name)
         self.preset_combo.blockSignals(False)
         self._sync_preset_label()
 
     def choose_preset(self, name: str) -> None:
-        presets = self.presets()
-        if name in presets:
-            self.show_settings(presets[name], name)
+        settings = self.store.get(name)
+        if settings is not None:
+            self.show_settings(settings, name)
             self.settings_changed.emit(self.settings, self.preset)
 
     def _on_preset_combo_activated(self, index: int) -> None:
@@ -292,22 +284,18 @@ class SamplingPanel(QWidget):
         self.preset_combo.blockSignals(True)
         self.preset_combo.setCurrentIndex(index)
         self.preset_combo.blockSignals(False)
-        base = self.presets().get(self.preset)
+        base = self.store.get(self.preset)
         modified = base is None or base != self.settings
         self.modified_label.setText("(modified)" if modified else "")
-        builtin = self.preset in {p.name for p in BUILTIN_PRESETS}
+        builtin = self.store.is_builtin(self.preset)
         self.update_action.setEnabled(not builtin and index >= 0)
         self.rename_action.setEnabled(not builtin and index >= 0)
         self.delete_action.setEnabled(not builtin and index >= 0)
 
     def save_preset(self, name: str) -> None:
-        name = name.strip()
-        if not name:
+        if not name.strip():
             return
-        if name in {p.name for p in BUILTIN_PRESETS}:
-            raise InvalidSetting(f"“{name}” is a built-in preset; choose another name")
-        self.storage.save_preset(name, self.settings.to_dict())
-        self.preset = name
+        self.preset = self.store.save(name, self.settings)
         self._reload_presets()
         self.settings_changed.emit(self.settings, self.preset)
 
@@ -320,12 +308,9 @@ class SamplingPanel(QWidget):
         self.save_preset(self.preset)
 
     def rename_preset(self, new: str) -> None:
-        new = new.strip()
-        if new and new not in self.presets():
-            self.storage.rename_preset(self.preset, new)
-            self.preset = new
-            self._reload_presets()
-            self.settings_changed.emit(self.settings, self.preset)
+        self.preset = self.store.rename(self.preset, new)
+        self._reload_presets()
+        self.settings_changed.emit(self.settings, self.preset)
 
     def _on_rename_preset(self) -> None:
         name, ok = QInputDialog.getText(self, "Rename preset", "New name:", text=self.preset)
@@ -333,8 +318,8 @@ class SamplingPanel(QWidget):
             self.rename_preset(name)
 
     def delete_preset(self) -> None:
-        if self.preset not in {p.name for p in BUILTIN_PRESETS}:
-            self.storage.delete_preset(self.preset)
+        if not self.store.is_builtin(self.preset):
+            self.store.delete(self.preset)
             self.preset = ""
             self._reload_presets()
             self.settings_changed.emit(self.settings, self.preset)
@@ -343,22 +328,17 @@ class SamplingPanel(QWidget):
         self.delete_preset()
 
     def export_presets(self, path: Path) -> None:
-        builtin = {p.name for p in BUILTIN_PRESETS}
-        data = {name: s.to_dict() for name, s in self.presets().items() if name not in builtin}
-        path.write_text(json.dumps({"format": "inkling-presets", "presets": data}, indent=2), encoding="utf-8")
+        path.write_text(self.store.export_json(), encoding="utf-8")
 
     def import_presets(self, path: Path) -> int:
+        """Import a presets file (all of it or nothing); PresetImportError says what is wrong."""
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            items = data["presets"] if isinstance(data, dict) and "presets" in data else data
-            parsed = {str(k): SamplingSettings.from_dict(v) for k, v in items.items()}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise InvalidSetting(f"{path.name} is not a presets file: {exc}") from None
-        for name, settings in parsed.items():
-            if name not in {p.name for p in BUILTIN_PRESETS}:
-                self.storage.save_preset(name, settings.to_dict())
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidSetting(f"{path.name} could not be read: {exc}") from None
+        names = self.store.import_json(text)
         self._reload_presets()
-        return len(parsed)
+        return len(names)
 
     def _on_export_presets(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export presets", "presets.json", "JSON (*.json)")

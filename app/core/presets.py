@@ -1,0 +1,135 @@
+"""Sampling presets: the built-in ones plus the user's own, saved in SQLite, with validated import/export.
+
+``PresetStore`` is also where a chat's or document's settings are *resolved*:
+its own saved settings if they are readable, else its preset's, else the
+default preset's. Sessions are built with resolved settings, so a pane never
+has to ask anyone what its settings are after it has been created.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from app.core.errors import InvalidSetting
+from app.core.sampling import BUILTIN_PRESETS, SamplingSettings
+from app.core.storage import Storage
+
+EXPORT_FORMAT = "inkling-presets"
+MAX_NAME = 80
+
+
+class PresetImportError(InvalidSetting):
+    """A presets file could not be imported; nothing from it was saved."""
+
+    title = "These presets can't be imported"
+
+
+class PresetStore:
+    """Built-in presets (read-only) and user presets (in the database), by name."""
+
+    def __init__(self, storage: Storage, default: str = "Balanced") -> None:
+        self.storage = storage
+        self.default = default
+
+    @staticmethod
+    def builtin_names() -> set[str]:
+        return {p.name for p in BUILTIN_PRESETS}
+
+    def is_builtin(self, name: str) -> bool:
+        return name in self.builtin_names()
+
+    def all(self) -> dict[str, SamplingSettings]:
+        """Every preset, built-in first; a user preset that no longer validates is left out."""
+        out = {p.name: p.settings for p in BUILTIN_PRESETS}
+        for name, data in self.storage.presets().items():
+            if name in out:
+                continue
+            try:
+                out[name] = SamplingSettings.from_dict(data)
+            except (InvalidSetting, TypeError, ValueError):
+                continue
+        return out
+
+    def get(self, name: str) -> SamplingSettings | None:
+        return self.all().get(name)
+
+    def resolve(self, saved: str, preset: str) -> tuple[SamplingSettings, str]:
+        """Settings saved with a chat or document (JSON text), else its preset's, else the default's."""
+        own = SamplingSettings.from_saved(saved)
+        presets = self.all()
+        if own is not None:
+            return own, preset
+        if preset not in presets:
+            preset = self.default if self.default in presets else BUILTIN_PRESETS[0].name
+        return presets[preset], preset
+
+    # -- changes -------------------------------------------------------------------------
+
+    def _check_name(self, name: str) -> str:
+        name = name.strip()
+        if not name:
+            raise InvalidSetting("A preset needs a name")
+        if len(name) > MAX_NAME:
+            raise InvalidSetting(f"A preset name can be at most {MAX_NAME} characters long")
+        if self.is_builtin(name):
+            raise InvalidSetting(f"“{name}” is a built-in preset; choose another name")
+        return name
+
+    def save(self, name: str, settings: SamplingSettings) -> str:
+        """Save (or overwrite) a user preset; returns the name as stored."""
+        name = self._check_name(name)
+        settings.validate()
+        self.storage.save_preset(name, settings.to_dict())
+        return name
+
+    def rename(self, old: str, new: str) -> str:
+        new = self._check_name(new)
+        if self.is_builtin(old):
+            raise InvalidSetting(f"“{old}” is a built-in preset and can't be renamed")
+        if new in self.all():
+            raise InvalidSetting(f"There is already a preset called “{new}”")
+        self.storage.rename_preset(old, new)
+        return new
+
+    def delete(self, name: str) -> None:
+        if self.is_builtin(name):
+            raise InvalidSetting(f"“{name}” is a built-in preset and can't be deleted")
+        self.storage.delete_preset(name)
+
+    # -- files ---------------------------------------------------------------------------
+
+    def export_json(self) -> str:
+        """The user's presets as a file another Inkling can import (built-ins are not included)."""
+        data = {name: s.to_dict() for name, s in self.all().items() if not self.is_builtin(name)}
+        return json.dumps({"format": EXPORT_FORMAT, "version": 1, "presets": data}, indent=2, ensure_ascii=False)
+
+    def parse(self, text: str) -> dict[str, SamplingSettings]:
+        """Read an exported presets file; PresetImportError says what is wrong, and nothing is kept."""
+        try:
+            data: Any = json.loads(text)
+        except ValueError as exc:
+            raise PresetImportError(f"The file is not valid JSON ({exc})") from None
+        if isinstance(data, dict) and "presets" in data:
+            if data.get("format", EXPORT_FORMAT) != EXPORT_FORMAT:
+                raise PresetImportError("The file is not an Inkling presets file")
+            data = data["presets"]
+        if not isinstance(data, dict) or not data:
+            raise PresetImportError("The file has no presets in it")
+        parsed: dict[str, SamplingSettings] = {}
+        for name, values in data.items():
+            if not isinstance(values, dict):
+                raise PresetImportError(f"Preset “{name}” is not a set of settings")
+            try:
+                clean = self._check_name(str(name))
+                parsed[clean] = SamplingSettings.from_dict(values)
+            except (InvalidSetting, TypeError, ValueError) as exc:
+                raise PresetImportError(f"Preset “{name}”: {exc}") from None
+        return parsed
+
+    def import_json(self, text: str) -> list[str]:
+        """Import every preset of a file, or none of them; returns the names saved."""
+        parsed = self.parse(text)
+        for name, settings in parsed.items():
+            self.storage.save_preset(name, settings.to_dict())
+        return list(parsed)
