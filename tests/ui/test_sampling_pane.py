@@ -10,15 +10,12 @@ from ui.fake_engine import FakeEngine
 
 from app.core.paths import app_paths
 from app.core.preferences import Preferences
-from app.core.presets import PresetStore
 from app.core.sampling import BUILTIN_PRESETS
 from app.core.storage import Storage
+from app.main import compose_window
 from app.models.library import ModelLibrary
 from app.ui.engine_bridge import EngineBridge
-from app.ui.chat.chat_pane import ChatPane
-from app.ui.main_window import MainWindow
 from app.ui.sampling.panel import NUMBER_ROWS
-from app.ui.write.write_pane import WritePane
 
 
 @pytest.fixture
@@ -28,10 +25,7 @@ def fake(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     storage = Storage(paths.database)
     engine = FakeEngine("Once upon a time.", piece=4, delay=0.001)
     bridge = EngineBridge(engine)
-    presets = PresetStore(storage)
-    window = MainWindow(paths=paths, prefs=Preferences(), storage=storage, bridge=bridge,
-                        catalog=ModelLibrary(paths.models), presets=presets,
-                        chat=ChatPane(storage, bridge, presets), write=WritePane(storage, bridge, presets))
+    window = compose_window(paths, Preferences(), storage, bridge, ModelLibrary(paths.models))
     qtbot.addWidget(window)
     window.show()
     bridge.load("/fake.gguf")

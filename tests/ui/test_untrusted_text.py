@@ -14,6 +14,7 @@ from app.core.paths import app_paths
 from app.core.preferences import Preferences
 from app.core.sampling import SamplingSettings
 from app.core.storage import Storage
+from app.main import compose_window
 from app.models.library import ModelLibrary
 from app.ui.engine_bridge import EngineBridge
 from app.ui.main_window import MainWindow
@@ -33,8 +34,7 @@ def fake_window(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     storage = Storage(paths.database)
     engine = FakeEngine(HOSTILE, piece=64, delay=0.001)
     bridge = EngineBridge(engine)
-    window = MainWindow(paths=paths, prefs=Preferences(), storage=storage, bridge=bridge,
-                        catalog=ModelLibrary(paths.models))
+    window = compose_window(paths, Preferences(), storage, bridge, ModelLibrary(paths.models))
     qtbot.addWidget(window)
     window.show()
     bridge.load("/fake.gguf")
