@@ -158,7 +158,22 @@ def test_a_message_sent_while_the_model_loads_waits_and_is_answered(tmp_path: Pa
         client.close()
 
 
-def test_a_death_during_a_load_is_retried_once_then_blames_the_file(tmp_path: Path, starter_path: Path) -> None:
+def test_a_death_during_a_load_is_retried_and_keeps_the_model(tmp_path: Path, starter_path: Path) -> None:
+    client = EngineClient(log_path=tmp_path / "engine.log")
+    try:
+        client.start().result(timeout=60)
+        for _ in range(3):
+            loading = client.load_async(starter_path, OPTS)
+            wait_until(lambda f=loading: client.state is EngineState.LOADING or f.done())
+            kill(client.pid)  # once per load: the retry must succeed
+            assert loading.result(timeout=90).path == str(starter_path)
+            assert client.wanted is not None and client.info is not None
+        assert_answered(client, starter_path)
+    finally:
+        client.close()
+
+
+def test_a_load_that_dies_twice_blames_the_file(tmp_path: Path, starter_path: Path) -> None:
     client = EngineClient(log_path=tmp_path / "engine.log")
     try:
         client.start().result(timeout=60)
