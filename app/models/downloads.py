@@ -223,6 +223,8 @@ class DownloadManager:
     def cancel(self, job_id: int) -> None:
         job = self.downloads[job_id]
         with self._lock:
+            if job.status == "done":
+                return  # finished and verified: there is nothing left to cancel
             job._cancel.set()
             running = job_id in self._threads
             if not running:

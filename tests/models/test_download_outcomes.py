@@ -58,6 +58,23 @@ def test_a_finished_download_is_announced_once_with_frozen_snapshots(hub: FakeHu
     assert seen.updates[0].status == "queued" and seen.updates[-1].downloaded == len(TINY)
 
 
+def test_cancel_pressed_twice_or_after_the_end_announces_nothing_new(hub: FakeHub, tmp_path: Path) -> None:
+    seen = Recorder()
+    waiting = DownloadManager(tmp_path / "models", parallel=0, on_update=seen)  # nothing starts: it stays queued
+    job = _add(waiting, "TestOrg/Tiny-GGUF", "tiny-Q4_K_M.gguf")
+    waiting.cancel(job.id)
+    waiting.cancel(job.id)  # a double click
+    assert seen.finals() == ["cancelled"]
+
+    done = Recorder()
+    manager = DownloadManager(tmp_path / "models2", on_update=done)
+    job = _add(manager, "TestOrg/Tiny-GGUF", "tiny-Q4_K_M.gguf")
+    assert done.ended.wait(60)
+    manager.wait(job.id)
+    manager.cancel(job.id)  # too late: it is done
+    assert done.finals() == ["done"] and Path(job.dest).exists()
+
+
 def test_an_unexpected_exception_inside_a_job_ends_it_as_failed_with_a_message(hub: FakeHub, tmp_path: Path,
                                                                                monkeypatch) -> None:
     def broken(self, job) -> None:
