@@ -120,6 +120,8 @@ def create_main_window(*, load_model: bool = True) -> MainWindow:
 
     connections.connections_changed.connect(on_connections_changed)
     models_pane.use_model_requested.connect(window.load_model)
+    if prefs.warning:  # an unreadable preferences file was kept aside: say so, once
+        window.notice.show_message(prefs.warning, level="warning")
 
     def remember_folders() -> None:
         prefs.model_folders = [str(f) for f in library.extra_folders]
