@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import enum
 import itertools
 import logging
 import multiprocessing as mp
@@ -44,7 +43,6 @@ import tempfile
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,71 +50,14 @@ from app.core.capabilities import LOCAL, Capabilities
 from app.core.errors import EngineCrashed, InklingError, Interrupted, NoModelLoaded
 from app.core.events import Finished, LoadOptions, ModelInfo, ScoreResult, Timings
 from app.core.sampling import SamplingSettings
+from app.engine.crash import crash_message, file_size, log_errors
+from app.engine.requests import Call, Died, EngineProcess, EngineState, Request
 from app.engine.stream import Listener, Stream, StreamEvent
 
 __all__ = ["CANCEL_GRACE", "EngineClient", "EngineState", "Listener", "Stream", "StreamEvent"]
 
 CANCEL_GRACE = 0.8  # seconds the engine gets to stop by itself before it is killed
 log = logging.getLogger(__name__)
-
-
-class EngineState(enum.Enum):
-    """What the engine process is doing, as the supervisor knows it."""
-
-    DEAD = "dead"  # no engine process (not started yet, or it died)
-    IDLE = "idle"
-    LOADING = "loading"
-    RUNNING = "running"
-
-
-class Call(Future):  # type: ignore[type-arg]
-    """The Future of a non-streamed request; ``cancel()`` stops it (it then raises Interrupted)."""
-
-    def __init__(self, client: EngineClient) -> None:
-        super().__init__()
-        self._client = client
-        self._request: _Request | None = None
-
-    def cancel(self) -> bool:
-        if self.done() or self._request is None:
-            return False
-        self._client._cancel_request(self._request)
-        return True
-
-
-@dataclass(eq=False)
-class _Request:
-    op: str
-    args: dict[str, Any]
-    id: int
-    future: Future[Any] | None = None
-    stream: Stream | None = None
-    cancel_requested: bool = False
-    ended: bool = False  # its outcome was delivered (exactly once)
-    log_offset: int = 0
-
-
-@dataclass
-class _Engine:
-    """One engine process and the pipe to it."""
-
-    proc: Any
-    conn: Any
-    gen: int
-    killed_on_purpose: bool = False
-    model: tuple[str, LoadOptions] | None = None  # what this process has loaded
-    dead: bool = False
-    exitcode: int | None = None
-    events: list[Any] = field(default_factory=list)
-
-
-class _Died(Exception):
-    """The engine died while a request was in flight (internal to the supervisor)."""
-
-    def __init__(self, started: bool, message: str) -> None:
-        super().__init__(message)
-        self.started = started
-        self.message = message
 
 
 class EngineClient:
@@ -133,11 +74,11 @@ class EngineClient:
         self._log_path = str(log_path)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._requests: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self._requests: queue.SimpleQueue[Request | None] = queue.SimpleQueue()
         self._events: queue.SimpleQueue[tuple[int, str, int, Any]] = queue.SimpleQueue()
-        self._queued: list[_Request] = []  # sent to the supervisor, not ended
-        self._inflight: _Request | None = None
-        self._engine: _Engine | None = None
+        self._queued: list[Request] = []  # sent to the supervisor, not ended
+        self._inflight: Request | None = None
+        self._engine: EngineProcess | None = None
         self._gens = itertools.count(1)
         self._ready = threading.Event()
         self._closed = False
@@ -242,7 +183,7 @@ class EngineClient:
 
     def _call(self, op: str, **args: Any) -> Call:
         fut = Call(self)
-        req = _Request(op, args, next(self._ids), future=fut)
+        req = Request(op, args, next(self._ids), future=fut)
         fut._request = req
         self._enqueue(req)
         return fut
@@ -250,17 +191,17 @@ class EngineClient:
     def _stream(self, op: str, listener: Listener | None, **args: Any) -> Stream:
         stream = Stream(self.cancel_stream, listener)
         self.cancel()  # one stream at a time: a new one replaces the ones before it
-        self._enqueue(_Request(op, args, next(self._ids), stream=stream))
+        self._enqueue(Request(op, args, next(self._ids), stream=stream))
         return stream
 
-    def _enqueue(self, req: _Request) -> None:
+    def _enqueue(self, req: Request) -> None:
         with self._lock:
             if self._closed:
                 raise EngineCrashed("The engine has been shut down.")
             self._queued.append(req)
         self._requests.put(req)
 
-    def _cancel_request(self, req: _Request) -> None:
+    def _cancel_request(self, req: Request) -> None:
         with self._lock:
             if req.ended or req.cancel_requested:
                 return
@@ -275,7 +216,7 @@ class EngineClient:
         else:
             self._end_cancelled(req)  # still queued: it will never be sent
 
-    def _end(self, req: _Request, result: Any = None, error: BaseException | None = None) -> None:
+    def _end(self, req: Request, result: Any = None, error: BaseException | None = None) -> None:
         """Deliver a request's outcome, exactly once."""
         with self._lock:
             if req.ended:
@@ -291,7 +232,7 @@ class EngineClient:
             else:
                 req.future.set_result(result)
 
-    def _end_cancelled(self, req: _Request) -> None:
+    def _end_cancelled(self, req: Request) -> None:
         if req.stream is not None:
             self._end(req, Finished("cancelled", req.stream.text, Timings()))
         else:
@@ -313,7 +254,7 @@ class EngineClient:
                 self._end(req, error=EngineCrashed(f"The engine client failed: {exc}"))
         self._shutdown()
 
-    def _run(self, req: _Request) -> None:
+    def _run(self, req: Request) -> None:
         if self._closed:
             self._end(req, error=EngineCrashed("The engine has been shut down."))
             return
@@ -333,7 +274,7 @@ class EngineClient:
             try:
                 self._send_and_wait(req)
                 return
-            except _Died as died:
+            except Died as died:
                 if req.cancel_requested:
                     self._end_cancelled(req)
                     return
@@ -349,7 +290,7 @@ class EngineClient:
                 self._end(req, error=EngineCrashed(died.message))
                 return
 
-    def _ensure_ready(self, req: _Request) -> None:
+    def _ensure_ready(self, req: Request) -> None:
         """A live engine, with the wanted model loaded unless ``req`` needs no model."""
         engine = self._engine
         if engine is None or engine.dead or not engine.proc.is_alive():
@@ -364,10 +305,10 @@ class EngineClient:
             return
         # the automatic reload: retried once, and the model is never forgotten
         for attempt in (1, 2):
-            reload = _Request("load", {"path": wanted[0], "options": wanted[1]}, next(self._ids), future=Future())
+            reload = Request("load", {"path": wanted[0], "options": wanted[1]}, next(self._ids), future=Future())
             try:
                 self._send_and_wait(reload, automatic=True)
-            except _Died as died:
+            except Died as died:
                 if req.cancel_requested:
                     return
                 if attempt == 2:
@@ -399,13 +340,13 @@ class EngineClient:
         except OSError as exc:
             raise EngineCrashed(f"The model engine could not be started: {exc}") from None
         child.close()
-        engine = _Engine(proc, parent, next(self._gens))
+        engine = EngineProcess(proc, parent, next(self._gens))
         self._engine = engine
         self.state = EngineState.IDLE
         threading.Thread(target=self._read, args=(engine,), name="inkling-engine-reader", daemon=True).start()
 
-    def _send_and_wait(self, req: _Request, automatic: bool = False) -> None:
-        """Send ``req`` and wait for its outcome; raise _Died if the engine dies first."""
+    def _send_and_wait(self, req: Request, automatic: bool = False) -> None:
+        """Send ``req`` and wait for its outcome; raise Died if the engine dies first."""
         engine = self._engine
         assert engine is not None
         with self._lock:
@@ -414,7 +355,7 @@ class EngineClient:
             self._inflight = req
             self._flag[0] = b"\x00"
         self.state = EngineState.LOADING if req.op == "load" else EngineState.RUNNING
-        req.log_offset = _file_size(self._log_path)
+        req.log_offset = file_size(self._log_path)
         started = False
         kill_at: float | None = None
         try:
@@ -441,7 +382,7 @@ class EngineClient:
                     continue  # from an engine that is gone
                 if kind == "died":
                     self._on_died(engine, payload)
-                    raise _Died(started, self._crash_message(req, engine, automatic))
+                    raise Died(started, self._crash_message(req, engine, automatic))
                 if rid != req.id:
                     continue
                 if kind == "started":
@@ -455,7 +396,7 @@ class EngineClient:
             if not engine.dead:
                 self.state = EngineState.IDLE
 
-    def _finish(self, req: _Request, engine: _Engine, kind: str, payload: Any, automatic: bool = False) -> None:
+    def _finish(self, req: Request, engine: EngineProcess, kind: str, payload: Any, automatic: bool = False) -> None:
         """The engine answered ``req``: update what is loaded, then tell the caller."""
         if req.op == "load":
             wanted = (req.args["path"], req.args["options"])
@@ -477,7 +418,7 @@ class EngineClient:
         else:
             self._end(req, payload)
 
-    def _on_died(self, engine: _Engine, exitcode: int | None) -> None:
+    def _on_died(self, engine: EngineProcess, exitcode: int | None) -> None:
         engine.dead = True
         engine.model = None
         engine.exitcode = exitcode
@@ -496,11 +437,11 @@ class EngineClient:
             if engine is not None and kind == "died" and gen == engine.gen and not engine.dead:
                 self._on_died(engine, payload)
 
-    def _kill(self, engine: _Engine) -> None:
+    def _kill(self, engine: EngineProcess) -> None:
         with contextlib.suppress(Exception):
             engine.proc.kill()
 
-    def _wait_dead(self, engine: _Engine) -> None:
+    def _wait_dead(self, engine: EngineProcess) -> None:
         """Wait for the reader to report ``engine``'s death (it always does)."""
         deadline = time.monotonic() + 5.0
         while not engine.dead and time.monotonic() < deadline:
@@ -528,7 +469,7 @@ class EngineClient:
 
     # -- the reader: one per engine process ----------------------------------------------
 
-    def _read(self, engine: _Engine) -> None:
+    def _read(self, engine: EngineProcess) -> None:
         """Turn the engine's messages into events; tokens go straight to their stream."""
         exitcode: int | None = None
         try:
@@ -559,39 +500,6 @@ class EngineClient:
 
     # -- crash messages ------------------------------------------------------------------
 
-    def _crash_message(self, req: _Request, engine: _Engine, automatic: bool) -> str:
-        code = engine.exitcode
-        how = {-9: "it was killed (signal 9; out of memory?)", -6: "llama.cpp aborted (signal 6)",
-               -11: "it crashed (segmentation fault)"}.get(code or 0, f"exit code {code}")
-        said = _log_errors(self._log_path, req.log_offset)
-        detail = f" llama.cpp said: {said}" if said else ""
-        if req.op == "load" and not automatic:
-            path = req.args.get("path", "the model")
-            return (f"The engine crashed while loading {path}: {how}.{detail} The file may be damaged "
-                    "or need a newer llama.cpp. Choose another model.")
-        if automatic:
-            path = req.args.get("path", "the model")
-            return (f"The engine stopped twice while reloading {path}: {how}.{detail} Your text is safe; "
-                    "the next request tries again.")
-        return (f"The model engine stopped unexpectedly: {how}.{detail} Your text is safe; "
-                "the next request restarts the engine and reloads the model.")
-
-
-def _file_size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0
-
-
-def _log_errors(path: str, offset: int) -> str:
-    """What llama.cpp reported as an error in the engine log since ``offset`` (this request only)."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(offset)
-            text = f.read(64 * 1024).decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-    markers = ("GGML_ASSERT", "error", "failed", "abort", "exception")
-    lines = [ln.strip() for ln in text.splitlines() if any(m in ln.lower() or m in ln for m in markers)]
-    return " | ".join(lines[-3:])[:400]
+    def _crash_message(self, req: Request, engine: EngineProcess, automatic: bool) -> str:
+        return crash_message(req.op, req.args.get("path", "the model"), engine.exitcode,
+                             log_errors(self._log_path, req.log_offset), automatic)

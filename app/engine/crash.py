@@ -1,0 +1,44 @@
+"""What to tell a person when the engine process died, in llama.cpp's own words.
+
+The reason is read from the engine log from where the request began (its offset
+was noted when it was sent), so it never quotes an older line about another file.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def crash_message(op: str, path: str, code: int | None, said: str, automatic: bool) -> str:
+    """The message of the EngineCrashed a request gets when the engine died under it."""
+    how = {-9: "it was killed (signal 9; out of memory?)", -6: "llama.cpp aborted (signal 6)",
+           -11: "it crashed (segmentation fault)"}.get(code or 0, f"exit code {code}")
+    detail = f" llama.cpp said: {said}" if said else ""
+    if op == "load" and not automatic:
+        return (f"The engine crashed while loading {path}: {how}.{detail} The file may be damaged "
+                "or need a newer llama.cpp. Choose another model.")
+    if automatic:
+        return (f"The engine stopped twice while reloading {path}: {how}.{detail} Your text is safe; "
+                "the next request tries again.")
+    return (f"The model engine stopped unexpectedly: {how}.{detail} Your text is safe; "
+            "the next request restarts the engine and reloads the model.")
+
+
+def file_size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def log_errors(path: str, offset: int) -> str:
+    """What llama.cpp reported as an error in the engine log since ``offset`` (this request only)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            text = f.read(64 * 1024).decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    markers = ("GGML_ASSERT", "error", "failed", "abort", "exception")
+    lines = [ln.strip() for ln in text.splitlines() if any(m in ln.lower() or m in ln for m in markers)]
+    return " | ".join(lines[-3:])[:400]
