@@ -63,13 +63,15 @@ class TokenEvent:
     ``text`` may be empty while a multi-byte character is incomplete, and holds
     the text that became visible with this token. ``prob`` is the model's own
     probability of the token (before sampling settings reshape it);
-    ``alternatives`` is filled only when the caller asked for them.
+    ``alternatives`` is filled only when the caller asked for them. ``sequence``
+    says which of several texts generated side by side it belongs to (0 for one).
     """
 
     text: str
     token_id: int
     prob: float | None = None
     alternatives: tuple[Alternative, ...] = ()
+    sequence: int = 0
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,13 @@ class Timings:
 
 @dataclass(frozen=True)
 class Finished:
-    """The end of a stream: why it ended, the whole text, and what was adjusted."""
+    """The end of a stream: why it ended, the whole text, and what was adjusted.
+
+    With several sequences, ``text`` is the first and ``texts`` holds each. For a
+    document, ``view_start`` is where the model's view of the text before the cursor
+    begins (a character offset) and ``words_outside`` how many words lie before it.
+    ``drafted`` counts tokens taken from the text's own n-grams and kept.
+    """
 
     reason: FinishReason
     text: str
@@ -104,6 +112,10 @@ class Finished:
     error: str = ""
     not_applied: tuple[str, ...] = ()  # settings the backend (a remote server) does not take
     note: str = ""  # how the backend had to deviate from the request, in words (e.g. no raw completion)
+    texts: tuple[str, ...] = ()
+    view_start: int = 0
+    words_outside: int = 0
+    drafted: int = 0
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,23 @@ LIMITS: dict[str, Limits] = {
     "mirostat_tau": Limits(0.0, 10.0, "Mirostat's target surprise: lower is more focused."),
     "mirostat_eta": Limits(0.0, 1.0, "How fast mirostat corrects itself."),
     "max_tokens": Limits(1, 32768, "The longest reply, in tokens (a token is about ¾ of a word)."),
+    "dry_multiplier": Limits(0.0, 5.0, "DRY: against repeating whole phrases. When the text starts to repeat a passage "
+                             "it already contains, the word that would continue the copy is pushed away, harder the "
+                             "longer the copy. 0 turns this off; 0.8 is a usual strength."),
+    "dry_base": Limits(1.0, 4.0, "DRY: how fast the push grows with each further repeated token."),
+    "dry_allowed_length": Limits(1, 64, "DRY: repeats up to this many tokens long are fine (names, set phrases)."),
+    "dry_penalty_last_n": Limits(-1, 32768, "DRY: how many recent tokens it looks back at for repeats. -1 is the whole text."),
+    "xtc_probability": Limits(0.0, 1.0, "XTC (exclude top choices): how often, at a given word, the likeliest choices are "
+                              "set aside so a less obvious one that is still good gets picked. 0 turns this off."),
+    "xtc_threshold": Limits(0.0, 0.5, "XTC: a choice counts as “top” when it is at least this likely; all of them "
+                            "but the least likely are set aside (only when two or more are)."),
+    "top_n_sigma": Limits(0.0, 10.0, "Top-nσ: keep only tokens whose score is within n standard deviations of the best "
+                          "one. Unlike top-p it is not fooled by temperature. 0 turns this off; 1 is a usual value."),
 }
+
+# llama.cpp's own defaults: a new line, a colon, a quote and an asterisk end a repeat (so a
+# dialogue tag or a list marker may repeat freely)
+DRY_BREAKERS: tuple[str, ...] = ("\n", ":", "\"", "*")
 
 
 @dataclass(frozen=True)
@@ -67,6 +83,18 @@ class SamplingSettings:
     json_schema: str = ""
     banned_words: tuple[str, ...] = ()
     logit_bias: tuple[tuple[int, float], ...] = ()
+    # modern samplers (llama.cpp server names, so a remote mapping passes them as they are)
+    dry_multiplier: float = 0.0
+    dry_base: float = 1.75
+    dry_allowed_length: int = 2
+    dry_penalty_last_n: int = -1
+    dry_sequence_breakers: tuple[str, ...] = DRY_BREAKERS
+    xtc_probability: float = 0.0
+    xtc_threshold: float = 0.1
+    top_n_sigma: float = 0.0
+    # drafting: guess the next tokens from n-gram matches in the text and check them in one
+    # batch (prompt-lookup speculative decoding); the sampled text is the same either way
+    draft_from_text: bool = False
 
     def __post_init__(self) -> None:
         self.validate()
@@ -78,13 +106,15 @@ class SamplingSettings:
                 raise InvalidSetting(f"{name} must be a number, not {value!r}")
             if not lim.low <= value <= lim.high:
                 raise InvalidSetting(f"{name} must be between {lim.low:g} and {lim.high:g}, not {value!r}")
-        for name in ("top_k", "repeat_last_n", "mirostat_mode", "max_tokens"):
+        for name in ("top_k", "repeat_last_n", "mirostat_mode", "max_tokens", "dry_allowed_length", "dry_penalty_last_n"):
             if int(getattr(self, name)) != getattr(self, name):
                 raise InvalidSetting(f"{name} must be a whole number")
         if self.seed is not None and not (isinstance(self.seed, int) and 0 <= self.seed < 2**32):
             raise InvalidSetting("seed must be a whole number from 0 to 4294967295, or random")
         if any(not isinstance(s, str) or not s for s in self.stop):
             raise InvalidSetting("stop strings must be non-empty text")
+        if any(not isinstance(s, str) or not s for s in self.dry_sequence_breakers):
+            raise InvalidSetting("DRY sequence breakers must be non-empty text")
         if self.grammar and self.json_schema:
             raise InvalidSetting("use either a grammar or a JSON schema, not both")
         if self.json_schema:
@@ -101,17 +131,22 @@ class SamplingSettings:
         data["stop"] = list(self.stop)
         data["banned_words"] = list(self.banned_words)
         data["logit_bias"] = [[t, b] for t, b in self.logit_bias]
+        data["dry_sequence_breakers"] = list(self.dry_sequence_breakers)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SamplingSettings:
-        """Build from saved data; unknown keys are an error, not silently ignored."""
+        """Build from saved data; unknown keys are an error, not silently ignored.
+
+        Keys added later (the DRY, XTC and top-nσ fields) take their defaults when a row
+        saved before them lacks them.
+        """
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - names
         if unknown:
             raise InvalidSetting(f"unknown sampling settings: {', '.join(sorted(unknown))}")
         clean = dict(data)
-        for key in ("stop", "banned_words"):
+        for key in ("stop", "banned_words", "dry_sequence_breakers"):
             if key in clean:
                 clean[key] = tuple(clean[key])
         if "logit_bias" in clean:
@@ -142,5 +177,8 @@ BUILTIN_PRESETS: tuple[Preset, ...] = (
     Preset("Balanced", SamplingSettings(), builtin=True),
     Preset("Precise", SamplingSettings(temperature=0.2, top_k=20, top_p=0.9, min_p=0.1), builtin=True),
     Preset("Creative", SamplingSettings(temperature=1.1, top_k=100, top_p=0.98, min_p=0.02, repeat_penalty=1.15), builtin=True),
+    Preset("Long-form writing", SamplingSettings(temperature=0.9, top_k=0, top_p=1.0, min_p=0.05, repeat_penalty=1.0,
+                                                  dry_multiplier=0.8, dry_base=1.75, dry_allowed_length=2,
+                                                  max_tokens=400), builtin=True),
     Preset("Deterministic", SamplingSettings(temperature=0.0, top_k=1, top_p=1.0, min_p=0.0, repeat_penalty=1.0, seed=0), builtin=True),
 )

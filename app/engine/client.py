@@ -137,10 +137,21 @@ class EngineClient:
                             alternatives=alternatives, continue_last=continue_last)
 
     def complete(self, prompt: str, sampling: SamplingSettings | None = None, *,
-                 alternatives: int = 0, listener: Listener | None = None, suffix: str = "") -> Stream:
-        """Stream a continuation of ``prompt``; with ``suffix``, fill in between where the model can."""
+                 alternatives: int = 0, listener: Listener | None = None, suffix: str = "",
+                 memory: str = "", sequences: int = 1) -> Stream:
+        """Stream a continuation of ``prompt``; with ``suffix``, fill in between where the model can.
+
+        ``memory`` stays in the model's view before the text however long it is;
+        ``sequences`` > 1 makes that many texts side by side (events carry ``sequence``).
+        """
         return self._stream("complete", listener, prompt=prompt, sampling=sampling or SamplingSettings(),
-                            alternatives=alternatives, suffix=suffix)
+                            alternatives=alternatives, suffix=suffix, memory=memory, sequences=sequences)
+
+    parallel_sequences = 4  # texts ``complete`` can make side by side (the engine's MAX_SEQUENCES)
+
+    def last_prompt(self) -> str:
+        """The prompt of the last generation as the model saw it (after fitting it into the context)."""
+        return self._call("last_prompt").result()
 
     def score(self, text: str, top: int = 1) -> ScoreResult:
         return self.score_async(text, top).result()
@@ -151,7 +162,11 @@ class EngineClient:
 
     def peek_async(self, messages: list[dict[str, str]] | None = None, prompt: str | None = None,
                    top: int = 64) -> Future[Any]:
-        """The likeliest next tokens for a chat or a text: ([(text, id, logit)], log-normaliser)."""
+        """The likeliest next tokens for a chat or a text: ([(text, id, logit)], log-normaliser, logit spread).
+
+        The spread is the standard deviation of the logits over the whole vocabulary (what
+        top-nσ measures against).
+        """
         return self._call("peek", messages=messages, prompt=prompt, top=top)
 
     def count_tokens(self, messages: list[dict[str, str]]) -> int:

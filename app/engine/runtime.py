@@ -23,13 +23,15 @@ import os
 import random
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from app.core.context import BanGuard, StopMatcher, fit_messages, keep_tail
+from app.core.document_view import layout_document, middle_end, middle_stops
+from app.core.drafting import DraftIndex
 from app.core.errors import ContextOverflow, EngineError, InsufficientMemory, Interrupted, ModelFileError, NoModelLoaded
 from app.core.events import Alternative, Finished, LoadOptions, ModelInfo, ScoredToken, ScoreResult, Timings, TokenEvent
 from app.core.gguf import read_header
@@ -38,10 +40,13 @@ from app.core.sampling import SamplingSettings
 from app.core.system import available_memory, default_threads
 from app.engine.chat_format import ChatFormat, tolerate_broken_templates_in_llama
 from app.engine.llama_log import LlamaLog
-from app.engine.sampler import build_sampler
+from app.engine.sampler import build_sampler, prime_history
 
 Emit = Callable[[TokenEvent], None]
 _MIN_REPLY = 16  # a reply shorter than this is not worth starting
+MAX_SEQUENCES = 4  # texts that can be generated side by side in one batch (alternatives)
+_DRAFT_NGRAM = 3  # tokens that must match before the text's n-grams are used as a draft
+_DRAFT_MAX = 10  # drafted tokens checked per batch
 
 
 def _libc_strlen() -> Any:
@@ -87,6 +92,33 @@ def gpu_free_memory() -> int:
         return 0
 
 
+@contextlib.contextmanager
+def _parallel_sequences(n_seq: int) -> Iterator[None]:
+    """Make ``Llama`` create its context with room for ``n_seq`` sequences in one shared KV cache.
+
+    llama-cpp-python has no argument for it; it builds its context parameters from
+    ``llama_context_default_params()`` inside ``Llama.__init__``, so that function is
+    wrapped for the duration of the load (the engine process is single-threaded). A
+    unified cache lets the sequences share the prompt's cells instead of splitting
+    the context into ``n_seq`` slices.
+    """
+    import llama_cpp.llama_cpp as lib
+
+    original = lib.llama_context_default_params
+
+    def params() -> Any:
+        p = original()
+        p.n_seq_max = n_seq
+        p.kv_unified = True
+        return p
+
+    lib.llama_context_default_params = params
+    try:
+        yield
+    finally:
+        lib.llama_context_default_params = original
+
+
 class LlamaRuntime:
     """Owns one ``llama_cpp.Llama`` at a time. Not thread-safe: one caller, the worker loop."""
 
@@ -98,6 +130,7 @@ class LlamaRuntime:
         self._abort_cb: Any = None
         self._format: ChatFormat | None = None
         self.log = LlamaLog()
+        self.last_prompt: list[int] = []  # the tokens of the last generation's prompt (what the model saw)
 
     # -- state ----------------------------------------------------------------
 
@@ -133,7 +166,8 @@ class LlamaRuntime:
             # verbose=True keeps llama.cpp's stderr open during the load (verbose=False points the
             # whole process's stderr at /dev/null); our log callback filters it, and the Python-side
             # chatter of llama-cpp-python goes nowhere
-            with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()), \
+                    _parallel_sequences(MAX_SEQUENCES):
                 llm = llama_cpp.Llama(
                     model_path=str(path), n_ctx=n_ctx, n_gpu_layers=gpu_layers, n_threads=threads,
                     n_threads_batch=os.cpu_count() or threads, n_batch=opts.n_batch, verbose=True,
@@ -226,6 +260,9 @@ class LlamaRuntime:
     def count_text_tokens(self, text: str) -> int:
         return len(self.tokenize(text, add_bos=False))
 
+    def last_prompt_text(self) -> str:
+        return b"".join(self._piece(t) for t in self.last_prompt).decode("utf-8", errors="replace")
+
     # -- generation -----------------------------------------------------------
 
     def chat(self, messages: list[dict[str, str]], settings: SamplingSettings, alternatives: int, emit: Emit,
@@ -258,28 +295,38 @@ class LlamaRuntime:
         return ids if all(i >= 0 for i in ids) else None
 
     def complete(self, prompt: str, settings: SamplingSettings, alternatives: int, emit: Emit,
-                 suffix: str = "") -> Finished:
+                 suffix: str = "", memory: str = "", sequences: int = 1) -> Finished:
+        """Continue ``prompt`` (the text before the cursor), with ``memory`` kept in view before it.
+
+        A text longer than the context is laid out by :func:`layout_document`: memory, then
+        as much of the text's end as fits, starting on a stable paragraph boundary so that
+        the cached prefix survives edits near the cursor. With ``suffix`` (the text after
+        the cursor) the model fills in the middle when it has FIM tokens; otherwise the
+        suggestion ends where the following text picks up. ``sequences`` > 1 generates that
+        many texts side by side from one read of the prompt.
+        """
         llm = self._require()
         n_ctx = llm.n_ctx()
         fim = self.fim_tokens() if suffix.strip() else None
+        max_tokens = min(settings.max_tokens, n_ctx // 2)
+        budget = n_ctx - max_tokens - (4 if fim else 1) - 8  # 8: the joins may tokenize a little differently
+        view = layout_document(prompt, suffix, memory, self.count_text_tokens, budget, fim=fim is not None)
         if fim is not None:
             # fill in the middle: <pre> before <suf> after <mid> → the model writes what goes between
             pre, suf, mid = fim
-            after = self.tokenize(suffix, add_bos=False)[: n_ctx // 4]
-            before = self.tokenize(prompt, add_bos=False)
-            room = max(n_ctx - settings.max_tokens - len(after) - 3, n_ctx // 4)
-            kept = before[-room:]
-            tokens = [pre, *kept, suf, *after, mid]
-            max_tokens = min(settings.max_tokens, n_ctx - len(tokens))
-            return self._generate(tokens, settings, alternatives, emit, max_tokens=max_tokens,
-                                  truncated=len(before) - len(kept))
-        tokens = self.tokenize(prompt, add_bos=True)
-        max_tokens = min(settings.max_tokens, n_ctx // 2) if len(tokens) + settings.max_tokens > n_ctx else settings.max_tokens
-        limit = n_ctx - max_tokens
+            tokens = [pre, *self.tokenize(view.prompt, add_bos=False), suf, *self.tokenize(view.after, add_bos=False), mid]
+        else:
+            tokens = self.tokenize(view.prompt, add_bos=True)
         bos = llm._model.token_bos()
-        kept = keep_tail(tokens, limit, keep_first=bos if bos >= 0 else None)
-        return self._generate(kept, settings, alternatives, emit, max_tokens=max_tokens,
-                              truncated=len(tokens) - len(kept))
+        kept = keep_tail(tokens, n_ctx - max_tokens, keep_first=bos if bos >= 0 and fim is None else None)
+        truncated = (self.count_text_tokens(prompt[: view.start]) if view.start else 0) + len(tokens) - len(kept)
+        extra = {"view_start": view.start, "words_outside": view.words_outside}
+        middle = suffix if fim is None and suffix.strip() else ""
+        if sequences > 1:
+            return self._generate_many(kept, settings, alternatives, emit, sequences, max_tokens=max_tokens,
+                                       truncated=truncated, middle=middle, **extra)
+        return self._generate(kept, settings, alternatives, emit, max_tokens=max_tokens, truncated=truncated,
+                              middle=middle, **extra)
 
     def _reuse_prefix(self, tokens: list[int]) -> int:
         """Keep the longest cached prefix of ``tokens``; return how many tokens are cached."""
@@ -299,20 +346,27 @@ class LlamaRuntime:
         return 0
 
     def _generate(self, tokens: list[int], s: SamplingSettings, n_alt: int, emit: Emit, *, max_tokens: int,
-                  dropped: int = 0, truncated: int = 0, strip_first: bool = False) -> Finished:
+                  dropped: int = 0, truncated: int = 0, strip_first: bool = False, middle: str = "",
+                  view_start: int = 0, words_outside: int = 0, seed: int | None = None) -> Finished:
         import llama_cpp
+        from llama_cpp import _internals
 
         llm = self.llm
         start = time.perf_counter()
         reused = self._reuse_prefix(tokens)
-        seed = s.seed if s.seed is not None else random.randrange(2**31)
+        if seed is None:
+            seed = s.seed if s.seed is not None else random.randrange(2**31)
         bias = {int(t): float(b) for t, b in s.logit_bias}
         sampler = build_sampler(llm, s, seed, bias)
+        prime_history(sampler, tokens, s)
+        self.last_prompt = list(tokens)
+        extra = {"view_start": view_start, "words_outside": words_outside}
         try:
             llm.eval(tokens[reused:])
         except RuntimeError as exc:
             if self.cancelled():
-                return Finished("cancelled", "", Timings(len(tokens), len(tokens) - reused, _ms(start)), seed, dropped, truncated)
+                return Finished("cancelled", "", Timings(len(tokens), len(tokens) - reused, _ms(start)), seed, dropped,
+                                truncated, **extra)
             raise EngineError(f"llama.cpp failed while reading the prompt: {exc}") from None
         prompt_ms = _ms(start)
 
@@ -321,25 +375,39 @@ class LlamaRuntime:
         n_ctx = llm.n_ctx()
         ctx = llm._ctx
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        stops = StopMatcher(s.stop)
+        stops = StopMatcher(tuple(s.stop) + middle_stops(middle))
         parts: list[str] = []
         reason = "length"
         first_ms = 0.0
         gen_start = time.perf_counter()
         leading = strip_first
+        ended = False  # the suggestion reached where the text after the cursor picks up
         # banned words: generated tokens are held back while they might still spell one;
         # on a match generation backs off to where the word began and bans that token there
         guard = BanGuard(s.banned_words)
         held: list[TokenEvent] = []
         gen: list[int] = []
         bans_at: dict[int, set[int]] = {}
+        # drafting from the text: the batch just decoded holds the token and its draft; rows
+        # are the logits rows still to sample from, guesses what the draft expects there
+        drafts = DraftIndex(tokens, _DRAFT_NGRAM, _DRAFT_MAX) if s.draft_from_text and not guard else None
+        draft_batch = _internals.LlamaBatch(n_tokens=_DRAFT_MAX + 1, embd=0, n_seq_max=1) if drafts else None
+        rows: list[int] = [-1]
+        guesses: list[int] = []
+        drafted = 0
 
         def show(event: TokenEvent) -> None:
-            nonlocal leading, first_ms
+            nonlocal leading, first_ms, ended
             text = stops.feed(event.text)
             if leading and text:
                 text = text.lstrip(" ") if text.strip() else ""
                 leading = not text
+            if middle and text:
+                so_far = "".join(parts)
+                cut = middle_end(so_far + text, middle)
+                if cut is not None:
+                    text = text[: max(cut - len(so_far), 0)]
+                    ended = True
             if not first_ms:
                 first_ms = _ms(start)
             parts.append(text)
@@ -351,18 +419,20 @@ class LlamaRuntime:
             if self.cancelled():
                 reason = "cancelled"
                 break
+            row = rows.pop(0)
+            guess = guesses.pop(0) if guesses else None
             banned_here = bans_at.get(len(gen))
             if banned_here:
-                logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx.ctx, -1), shape=(n_vocab,))
+                logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx.ctx, row), shape=(n_vocab,))
                 logits[list(banned_here)] = -np.inf
-            token = sampler.sample(ctx, -1)
+            token = sampler.sample(ctx, row)
             if llama_cpp.llama_vocab_is_eog(vocab, token):
                 reason = "stop"
                 break
             prob: float | None = None
             alts: tuple[Alternative, ...] = ()
             if n_alt > 0:
-                prob, alts = self._alternatives(llama_cpp.llama_get_logits_ith(ctx.ctx, -1), n_vocab, token, n_alt)
+                prob, alts = self._alternatives(llama_cpp.llama_get_logits_ith(ctx.ctx, row), n_vocab, token, n_alt)
             event = TokenEvent(decoder.decode(self._piece(token)), token, prob, alts)
             gen.append(token)
             if guard:
@@ -376,10 +446,12 @@ class LlamaRuntime:
                     guard.rollback(hit)
                     decoder.reset()
                     sampler = build_sampler(llm, s, seed + steps, bias)
+                    prime_history(sampler, tokens, s)
                     for t in gen:
                         sampler.accept(t)
                     llm.n_tokens = len(tokens) + hit - 1  # re-read the token before the ban for fresh logits
                     llm.eval([gen[hit - 1] if hit else tokens[-1]])
+                    rows = [-1]
                     continue
                 ready = guard.releasable() - (len(gen) - len(held))
                 for ev in held[:ready]:
@@ -387,13 +459,28 @@ class LlamaRuntime:
                 del held[:ready]
             else:
                 show(event)
-            if stops.stopped:
+            if stops.stopped or ended:
                 reason = "stop"
                 break
+            if drafts is not None:
+                drafts.extend([token])
+            if rows and token == guess:
+                drafted += 1
+                continue  # the draft guessed right: the next row already has the logits that follow it
+            if rows:  # the draft went another way from here: forget the rest of it
+                llm.n_tokens -= len(rows)
+                ctx.kv_cache_seq_rm(0, llm.n_tokens, -1)
+                rows, guesses = [], []
             if llm.n_tokens >= n_ctx:
                 break
+            draft = drafts.draft()[: min(max_tokens - steps, n_ctx - llm.n_tokens - 1)] if drafts is not None else []
             try:
-                llm.eval([token])
+                if draft:
+                    self._decode_draft(token, draft, draft_batch)
+                    rows, guesses = list(range(len(draft) + 1)), draft
+                else:
+                    llm.eval([token])
+                    rows = [-1]
             except RuntimeError as exc:
                 if self.cancelled():
                     reason = "cancelled"
@@ -402,12 +489,170 @@ class LlamaRuntime:
         for ev in held:
             if not stops.stopped:
                 show(ev)
-        tail = "" if stops.stopped else stops.feed(decoder.decode(b"", final=True)) + stops.flush()
+        tail = "" if stops.stopped or ended else stops.feed(decoder.decode(b"", final=True)) + stops.flush()
         if tail:
             parts.append(tail)
             emit(TokenEvent(tail, -1))
         timings = Timings(len(tokens), len(tokens) - reused, prompt_ms, len(gen), _ms(gen_start), first_ms)
-        return Finished(reason, "".join(parts), timings, seed, dropped, truncated, max_tokens)  # type: ignore[arg-type]
+        return Finished(reason, "".join(parts), timings, seed, dropped, truncated, max_tokens,  # type: ignore[arg-type]
+                        drafted=drafted, **extra)
+
+    def _decode_draft(self, token: int, draft: list[int], batch: Any) -> None:
+        """Evaluate ``token`` and the drafted tokens after it in one batch, with logits for every row."""
+        llm = self.llm
+        at = llm.n_tokens
+        seq = [token, *draft]
+        llm._ctx.kv_cache_seq_rm(0, at, -1)
+        batch.set_batch(seq, n_past=at, logits_all=True)
+        llm._ctx.decode(batch)
+        llm.input_ids[at: at + len(seq)] = seq
+        llm.n_tokens = at + len(seq)
+
+    def _generate_many(self, tokens: list[int], s: SamplingSettings, n_alt: int, emit: Emit, count: int, *,
+                       max_tokens: int, truncated: int = 0, middle: str = "", view_start: int = 0,
+                       words_outside: int = 0) -> Finished:
+        """``count`` texts from one prompt, decoded side by side: one batch per step holds a token of each.
+
+        The prompt is read once into sequence 0 and its cache cells are shared with the
+        other sequences (``llama_memory_seq_cp``); sequence i samples with seed
+        ``seed + 7919·i``. Events carry their sequence number. Banned words need the
+        back-off of a single stream, so with them the texts are made one after another.
+        """
+        import llama_cpp
+        from llama_cpp import _internals
+
+        llm = self.llm
+        seed = s.seed if s.seed is not None else random.randrange(2**31)
+        seeds = [(seed + 7919 * i) % 2**31 for i in range(count)]
+        n_ctx = llm.n_ctx()
+        extra = {"view_start": view_start, "words_outside": words_outside}
+        per_text = min(max_tokens, (n_ctx - len(tokens)) // count)
+        if s.banned_words or count > MAX_SEQUENCES or per_text < _MIN_REPLY:
+            return self._generate_one_by_one(tokens, s, n_alt, emit, seeds, max_tokens=max_tokens,
+                                             truncated=truncated, middle=middle, **extra)
+        start = time.perf_counter()
+        reused = self._reuse_prefix(tokens)
+        bias = {int(t): float(b) for t, b in s.logit_bias}
+        samplers = [build_sampler(llm, s, seeds[i], bias) for i in range(count)]
+        for sampler in samplers:
+            prime_history(sampler, tokens, s)
+        self.last_prompt = list(tokens)
+        ctx = llm._ctx
+        mem = llama_cpp.llama_get_memory(ctx.ctx)
+        try:
+            llm.eval(tokens[reused:])
+        except RuntimeError as exc:
+            if self.cancelled():
+                return Finished("cancelled", "", Timings(len(tokens), len(tokens) - reused, _ms(start)), seed,
+                                truncated_prompt_tokens=truncated, texts=("",) * count, **extra)
+            raise EngineError(f"llama.cpp failed while reading the prompt: {exc}") from None
+        prompt_ms = _ms(start)
+        base = llm.n_tokens
+        for i in range(1, count):
+            llama_cpp.llama_memory_seq_rm(mem, i, -1, -1)
+            llama_cpp.llama_memory_seq_cp(mem, 0, i, -1, -1)
+        vocab = llm._model.vocab
+        n_vocab = llm.n_vocab()
+        decoders = [codecs.getincrementaldecoder("utf-8")(errors="replace") for _ in range(count)]
+        stops = [StopMatcher(tuple(s.stop) + middle_stops(middle)) for _ in range(count)]
+        parts: list[list[str]] = [[] for _ in range(count)]
+        reasons: list[str] = ["length"] * count
+        live = list(range(count))
+        rows = {i: -1 for i in live}  # every text starts from the prompt's last logits
+        batch = _internals.LlamaBatch(n_tokens=count, embd=0, n_seq_max=1)
+        generated = 0
+        first_ms = 0.0
+        gen_start = time.perf_counter()
+        cancelled = False
+        try:
+            for step in range(per_text):
+                if self.cancelled():
+                    cancelled = True
+                    break
+                chosen: list[tuple[int, int]] = []
+                for i in live:
+                    token = samplers[i].sample(ctx, rows[i])
+                    if llama_cpp.llama_vocab_is_eog(vocab, token):
+                        reasons[i] = "stop"
+                        continue
+                    generated += 1
+                    prob: float | None = None
+                    alts: tuple[Alternative, ...] = ()
+                    if n_alt > 0:
+                        prob, alts = self._alternatives(llama_cpp.llama_get_logits_ith(ctx.ctx, rows[i]), n_vocab, token, n_alt)
+                    text = stops[i].feed(decoders[i].decode(self._piece(token)))
+                    ended = False
+                    if middle and text:
+                        so_far = "".join(parts[i])
+                        cut = middle_end(so_far + text, middle)
+                        if cut is not None:
+                            text, ended = text[: max(cut - len(so_far), 0)], True
+                    first_ms = first_ms or _ms(start)
+                    parts[i].append(text)
+                    emit(TokenEvent(text, token, prob, alts, sequence=i))
+                    if stops[i].stopped or ended:
+                        reasons[i] = "stop"
+                        continue
+                    chosen.append((i, token))
+                live = [i for i, _ in chosen]
+                if not chosen or step + 1 >= per_text:
+                    break
+                b = batch.batch
+                b.n_tokens = len(chosen)
+                for j, (i, token) in enumerate(chosen):
+                    b.token[j] = token
+                    b.pos[j] = base + step
+                    b.seq_id[j][0] = i
+                    b.n_seq_id[j] = 1
+                    b.logits[j] = True
+                    rows[i] = j
+                try:
+                    ctx.decode(batch)
+                except RuntimeError as exc:
+                    if self.cancelled():
+                        cancelled = True
+                        break
+                    raise EngineError(f"llama.cpp failed while generating: {exc}") from None
+        finally:
+            # keep only the prompt, in sequence 0, so the next request reuses it
+            for i in range(1, count):
+                llama_cpp.llama_memory_seq_rm(mem, i, -1, -1)
+            llama_cpp.llama_memory_seq_rm(mem, 0, base, -1)
+            llm.n_tokens = base
+        texts = []
+        for i in range(count):
+            if not stops[i].stopped and reasons[i] != "stop":
+                tail = stops[i].feed(decoders[i].decode(b"", final=True)) + stops[i].flush()
+                if tail:
+                    parts[i].append(tail)
+                    emit(TokenEvent(tail, -1, sequence=i))
+            texts.append("".join(parts[i]))
+        reason = "cancelled" if cancelled else ("length" if "length" in reasons else "stop")
+        timings = Timings(len(tokens), len(tokens) - reused, prompt_ms, generated, _ms(gen_start), first_ms)
+        return Finished(reason, texts[0], timings, seed, 0, truncated, per_text, texts=tuple(texts),  # type: ignore[arg-type]
+                        **extra)
+
+    def _generate_one_by_one(self, tokens: list[int], s: SamplingSettings, n_alt: int, emit: Emit, seeds: list[int],
+                             **kwargs: Any) -> Finished:
+        """Several texts one after another (each reuses the cached prompt), tagged like the side-by-side ones."""
+        results: list[Finished] = []
+        for i, seed in enumerate(seeds):
+            def tagged(event: TokenEvent, i: int = i) -> None:
+                emit(TokenEvent(event.text, event.token_id, event.prob, event.alternatives, sequence=i))
+
+            fin = self._generate(tokens, s, n_alt, tagged, seed=seed, **kwargs)
+            results.append(fin)
+            if fin.reason == "cancelled":
+                break
+        first = results[0]
+        t = [r.timings for r in results]
+        timings = Timings(first.timings.prompt_tokens, first.timings.prompt_evaluated, first.timings.prompt_ms,
+                          sum(x.generated_tokens for x in t), sum(x.generation_ms for x in t), first.timings.first_token_ms)
+        reason = "cancelled" if results[-1].reason == "cancelled" else first.reason
+        texts = tuple(r.text for r in results) + ("",) * (len(seeds) - len(results))
+        return Finished(reason, first.text, timings, seeds[0], 0, first.truncated_prompt_tokens,  # type: ignore[arg-type]
+                        first.max_tokens_used, texts=texts, view_start=first.view_start,
+                        words_outside=first.words_outside)
 
     def _alternatives(self, ptr: Any, n_vocab: int, token: int, k: int) -> tuple[float, tuple[Alternative, ...]]:
         """The token's probability and the k likeliest tokens, from the raw logits (temperature 1)."""
@@ -422,8 +667,13 @@ class LlamaRuntime:
 
     # -- the next-token picture ----------------------------------------------
 
-    def peek(self, messages: list[dict[str, str]] | None, prompt: str | None, top: int) -> tuple[list[tuple[str, int, float]], float]:
-        """The ``top`` likeliest next tokens (text, id, raw logit) and log Σ exp(logits) over the vocabulary."""
+    def peek(self, messages: list[dict[str, str]] | None, prompt: str | None,
+             top: int) -> tuple[list[tuple[str, int, float]], float, float]:
+        """The ``top`` likeliest next tokens (text, id, raw logit), log Σ exp(logits) and the logits' standard deviation.
+
+        Both statistics are over the whole vocabulary: the chart needs the first to turn
+        logits into probabilities and the second to draw top-nσ's cut.
+        """
         import llama_cpp
 
         llm = self._require()
@@ -444,7 +694,9 @@ class LlamaRuntime:
         best = best[np.argsort(-logits[best])]
         peak = float(logits[best[0]])
         lse = peak + float(np.log(np.exp(logits - peak).sum()))
-        return [(self._text(int(t)), int(t), float(logits[t])) for t in best], lse
+        finite = logits[np.isfinite(logits)]
+        sigma = float(finite.std()) if finite.size else 0.0
+        return [(self._text(int(t)), int(t), float(logits[t])) for t in best], lse, sigma
 
     # -- scoring --------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """Maps SamplingSettings onto a llama.cpp sampler chain.
 
-The chain follows llama-cpp-python's own order (penalties, grammar, top-k,
-typical, top-p, min-p, temperature, dist) so that speed and behaviour match the
-plain binding, plus a logit-bias stage for banned tokens.
+The chain follows llama.cpp's own order (penalties, DRY, grammar, top-nσ, top-k,
+typical, top-p, min-p, XTC, temperature, dist) so that speed and behaviour match
+the plain binding and llama.cpp's server, plus a logit-bias stage for banned
+tokens. A stage that is off is left out of the chain, not added as a no-op.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ def build_sampler(llm: Any, settings: SamplingSettings, seed: int, bias: dict[in
         penalty_freq=float(s.frequency_penalty),
         penalty_present=float(s.presence_penalty),
     )
+    sampler.dry_stage = None
+    if s.dry_multiplier > 0.0:
+        sampler.add_dry(llm._model, float(s.dry_multiplier), float(s.dry_base), int(s.dry_allowed_length),
+                        int(s.dry_penalty_last_n), list(s.dry_sequence_breakers))
+        sampler.dry_stage = llama_cpp.llama_sampler_chain_n(sampler.sampler) - 1
     grammar = s.grammar
     if s.json_schema:
         try:
@@ -52,11 +58,31 @@ def build_sampler(llm: Any, settings: SamplingSettings, seed: int, bias: dict[in
         sampler.add_temp(float(s.temperature))
         sampler.add_mirostat_v2(seed, float(s.mirostat_tau), float(s.mirostat_eta))
     else:
+        if s.top_n_sigma > 0.0:
+            sampler.add_top_n_sigma(float(s.top_n_sigma))
         if s.top_k > 0:
             sampler.add_top_k(int(s.top_k))
         sampler.add_typical(float(s.typical_p), 1)
         sampler.add_top_p(float(s.top_p), 1)
         sampler.add_min_p(float(s.min_p), 1)
+        if s.xtc_probability > 0.0:
+            sampler.add_xtc(float(s.xtc_probability), float(s.xtc_threshold), 1, seed)
         sampler.add_temp(float(s.temperature))
         sampler.add_dist(seed)
     return sampler
+
+
+def prime_history(sampler: Any, tokens: list[int], settings: SamplingSettings) -> None:
+    """Show DRY the prompt, so that it also pushes away from copying the text it was given.
+
+    Only the DRY stage sees it (llama.cpp's server feeds the prompt to every stage, which
+    would also make the repeat penalties and the grammar read the prompt).
+    """
+    import llama_cpp
+
+    if getattr(sampler, "dry_stage", None) is None or not tokens:
+        return
+    stage = llama_cpp.llama_sampler_chain_get(sampler.sampler, sampler.dry_stage)
+    last_n = settings.dry_penalty_last_n
+    for token in tokens[-last_n:] if last_n > 0 else tokens:
+        llama_cpp.llama_sampler_accept(stage, int(token))

@@ -79,7 +79,8 @@ def _handle(runtime: Any, conn: Any, rid: int, op: str, r: dict[str, Any]) -> No
                                                       continue_last=r.get("continue_last", False))))
     elif op == "complete":
         conn.send(("done", rid, runtime.complete(r["prompt"], r["sampling"], r["alternatives"], emit,
-                                                          suffix=r.get("suffix", ""))))
+                                                          suffix=r.get("suffix", ""), memory=r.get("memory", ""),
+                                                          sequences=r.get("sequences", 1))))
     elif op == "score":
         conn.send(("result", rid, runtime.score(r["text"], r["top"])))
     elif op == "peek":
@@ -88,6 +89,8 @@ def _handle(runtime: Any, conn: Any, rid: int, op: str, r: dict[str, Any]) -> No
         conn.send(("result", rid, runtime.count_chat_tokens(r["messages"])))
     elif op == "count_text":
         conn.send(("result", rid, runtime.count_text_tokens(r["text"])))
+    elif op == "last_prompt":  # what the model saw last time, as text (for tests and the log)
+        conn.send(("result", rid, runtime.last_prompt_text()))
     elif op == "tokenize":
         conn.send(("result", rid, runtime.token_pieces(r["text"])))
     else:

@@ -137,12 +137,24 @@ class EngineBridge(QObject):
         self._note_deviations(handle.stream)
         return handle
 
-    def complete(self, prompt: str, settings: SamplingSettings, *, alternatives: int = 0, suffix: str = "") -> StreamHandle:
+    def complete(self, prompt: str, settings: SamplingSettings, *, alternatives: int = 0, suffix: str = "",
+                 memory: str = "", sequences: int = 1) -> StreamHandle:
+        """Continue ``prompt``; ``memory`` and ``sequences`` > 1 are passed only to an engine that takes them."""
         handle = self._begin()
+        extra: dict[str, Any] = {}
+        if memory:
+            extra["memory"] = memory
+        if sequences > 1:
+            extra["sequences"] = sequences
         handle.stream = self.engine.complete(prompt, settings, alternatives=alternatives, listener=handle.listen,
-                                             suffix=suffix)
+                                             suffix=suffix, **extra)
         self._note_deviations(handle.stream)
         return handle
+
+    @property
+    def parallel_sequences(self) -> int:
+        """How many texts the engine can make side by side in one request (1: one at a time)."""
+        return int(getattr(self.engine, "parallel_sequences", 1))
 
     def _note_deviations(self, stream: StreamPort) -> None:
         """Never drop a setting silently: say which ones the server does not take, and any fallback."""

@@ -7,6 +7,7 @@ context. Moving a slider re-computes the picture locally (no engine round trip).
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,17 @@ NUMBER_ROWS: list[tuple[str, str, int, float, str, str, tuple[float, float] | No
     ("frequency_penalty", "Frequency penalty", 2, 0.05, "frequencyPenaltySlider", "frequencyPenaltySpin", None),
     ("max_tokens", "Max tokens", 0, 16, "maxTokensSlider", "maxTokensSpin", (1, 8192)),
 ]
+# against repetition and for variety: llama.cpp's DRY, XTC and top-nσ samplers
+MODERN_ROWS: list[tuple[str, str, int, float, str]] = [
+    ("dry_multiplier", "DRY strength", 2, 0.05, "dryMultiplierSpin"),
+    ("dry_base", "DRY growth", 2, 0.05, "dryBaseSpin"),
+    ("dry_allowed_length", "DRY allowed repeat", 0, 1, "dryAllowedLengthSpin"),
+    ("dry_penalty_last_n", "DRY look-back", 0, 64, "dryPenaltyLastNSpin"),
+    ("xtc_probability", "XTC chance", 2, 0.05, "xtcProbabilitySpin"),
+    ("xtc_threshold", "XTC threshold", 2, 0.01, "xtcThresholdSpin"),
+    ("top_n_sigma", "Top-nσ", 2, 0.1, "topNSigmaSpin"),
+]
+INTEGER_FIELDS = ("top_k", "repeat_last_n", "max_tokens", "mirostat_mode", "dry_allowed_length", "dry_penalty_last_n")
 MIROSTAT_ROWS = [("mirostat_tau", "Mirostat target (tau)", 2, 0.1), ("mirostat_eta", "Mirostat speed (eta)", 2, 0.01)]
 
 
@@ -64,6 +76,8 @@ class SamplingPanel(QWidget):
     reload_requested = Signal(object)
     """Reload the model with these LoadOptions."""
 
+    CHART_NOTE = "The model's top candidates for the next token, and how your settings reshape them."
+
     def __init__(self, presets: PresetStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("samplingPanel")
@@ -73,6 +87,7 @@ class SamplingPanel(QWidget):
         self.controls: dict[str, NumberControl] = {}
         self._candidates: list[Candidate] = []
         self._lse = 0.0
+        self._sigma: float | None = None
         self._updating = False
         self._build()
         self._connect_signals()
@@ -112,8 +127,7 @@ class SamplingPanel(QWidget):
         chart_box = QGroupBox("What could come next")
         chart_layout = QVBoxLayout(chart_box)
         self.chart = NextTokenChart()
-        self.chart_note = QLabel("The model's top candidates for the next token, and how your settings reshape "
-                                 "them. Repeat penalties are not shown.")
+        self.chart_note = QLabel(self.CHART_NOTE)
         self.chart_note.setWordWrap(True)
         self.chart_note.setObjectName("settingHelp")
         chart_layout.addWidget(self.chart)
@@ -144,6 +158,24 @@ class SamplingPanel(QWidget):
                                     spin_name=field.replace("_", "") + "Spin")
             self.controls[field] = control
             sampling_layout.addWidget(control)
+
+        modern_help = QLabel("<b>Against repetition and sameness</b> — DRY stops the text from copying passages it "
+                             "already contains; XTC now and then sets the most obvious choices aside; top-nσ keeps "
+                             "only clearly plausible tokens, even at a high temperature.")
+        modern_help.setWordWrap(True)
+        sampling_layout.addWidget(modern_help)
+        for field, label, decimals, step, spin_name in MODERN_ROWS:
+            control = NumberControl(field, label, getattr(defaults, field), decimals=decimals, step=step,
+                                    spin_name=spin_name, high=4096 if field == "dry_penalty_last_n" else None)
+            self.controls[field] = control
+            sampling_layout.addWidget(control)
+        self.dry_breakers_edit = QLineEdit()
+        self.dry_breakers_edit.setObjectName("dryBreakersEdit")
+        self.dry_breakers_edit.setToolTip("DRY: a repeat ends at any of these (JSON list of strings, e.g. [\"\\n\", \":\"]).")
+        breakers_row = QHBoxLayout()
+        breakers_row.addWidget(QLabel("<b>DRY breakers</b>"))
+        breakers_row.addWidget(self.dry_breakers_edit, 1)
+        sampling_layout.addLayout(breakers_row)
 
         seed_row = QHBoxLayout()
         self.random_seed_check = QCheckBox("Random seed")
@@ -241,6 +273,7 @@ class SamplingPanel(QWidget):
         for edit in (self.stop_edit, self.constraint_edit):
             edit.textChanged.connect(self._text_timer.start)
         self.banned_edit.textChanged.connect(self._text_timer.start)
+        self.dry_breakers_edit.textChanged.connect(self._text_timer.start)
         self.constraint_combo.currentIndexChanged.connect(self._text_timer.start)
         self._text_timer.timeout.connect(self._on_text_fields_changed)
         self.save_action.triggered.connect(self._on_save_preset)
@@ -365,6 +398,7 @@ class SamplingPanel(QWidget):
             self.seed_spin.setValue(int(settings.seed))
         self.stop_edit.setPlainText("\n".join(settings.stop))
         self.banned_edit.setText(", ".join(settings.banned_words))
+        self.dry_breakers_edit.setText(json.dumps(list(settings.dry_sequence_breakers)))
         if settings.json_schema:
             self.constraint_combo.setCurrentIndex(1)
             self.constraint_edit.setPlainText(settings.json_schema)
@@ -397,7 +431,7 @@ class SamplingPanel(QWidget):
     def _on_control_value_changed(self, field: str, value: float) -> None:
         if self._updating:
             return
-        integer = field in ("top_k", "repeat_last_n", "max_tokens", "mirostat_mode")
+        integer = field in INTEGER_FIELDS
         self._change(**{field: int(value) if integer else round(float(value), 4)})
 
     def _on_seed_changed(self, *_: object) -> None:
@@ -417,7 +451,15 @@ class SamplingPanel(QWidget):
         mode = self.constraint_combo.currentIndex()
         self.constraint_edit.setEnabled(mode > 0)
         text = self.constraint_edit.toPlainText().strip() if mode else ""
+        try:
+            breakers = json.loads(self.dry_breakers_edit.text() or "[]")
+            if not isinstance(breakers, list) or not all(isinstance(b, str) for b in breakers):
+                raise ValueError
+        except ValueError:
+            self.constraint_error.setText('DRY breakers: write a JSON list of strings, e.g. ["\\n", ":", "*"]')
+            return
         self._change(
+            dry_sequence_breakers=tuple(breakers),
             stop=tuple(line for line in self.stop_edit.toPlainText().split("\n") if line),
             banned_words=tuple(w.strip() for w in self.banned_edit.text().split(",") if w.strip()),
             json_schema=text if mode == 1 else "", grammar=text if mode == 2 else "",
@@ -439,13 +481,19 @@ class SamplingPanel(QWidget):
 
     # -- the picture ---------------------------------------------------------------------
 
-    def set_candidates(self, candidates: list[tuple[str, int, float]], log_normaliser: float) -> None:
+    def set_candidates(self, candidates: list[tuple[str, int, float]], log_normaliser: float,
+                       logit_sigma: float | None = None) -> None:
+        """The next-token candidates; ``logit_sigma`` (the spread of all logits) lets the chart picture top-nσ."""
         self._candidates = [Candidate(t, i, logit) for t, i, logit in candidates]
         self._lse = log_normaliser
+        self._sigma = logit_sigma
         self._refresh_picture()
 
     def _refresh_picture(self) -> None:
         if not self._candidates:
             self.chart.set_picture(None, self.chart.message)
+            self.chart_note.setText(self.CHART_NOTE)
             return
-        self.chart.set_picture(picture(self._candidates, self._lse, self.settings))
+        pic = picture(self._candidates, self._lse, self.settings, self._sigma)
+        self.chart.set_picture(pic)
+        self.chart_note.setText(" ".join((self.CHART_NOTE, *pic.notes)))

@@ -1,7 +1,9 @@
 """Several texts for the writer to choose from: continuations side by side, or a reworked selection.
 
-The continuations run one after another through the engine; each reuses the
-document prompt from the engine's cache, so three cost little more than one.
+When the engine can, the continuations are one request: it reads the document
+once and decodes the texts as sequences side by side in one batch per step, so
+three cost little more than one. Otherwise they run one after another, each
+reusing the document prompt from the engine's cache.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import time
 from PySide6.QtCore import QObject, Signal
 
 from app.core.errors import InklingError
+from app.core.events import TokenEvent
 from app.core.sampling import SamplingSettings
 from app.ui.engine_bridge import EngineBridge, StreamHandle
 from app.ui.write.alternatives import AlternativesView
@@ -44,6 +47,12 @@ class VariantsController(QObject):
         self._prompt, self._settings = prompt, settings
         self._seed = settings.seed if settings.seed is not None else int(time.time() * 1000) % 2**31
         self.view.reset(count)
+        if 1 < count <= self.bridge.parallel_sequences:
+            # the engine gives text i the seed seed + 7919·i, as the one-by-one path does
+            self._queue = []
+            handle = self.bridge.complete(prompt, settings.replace(seed=self._seed), sequences=count)
+            self._watch_side_by_side(handle, count)
+            return
         self._queue = list(range(count))
         self._next()
 
@@ -73,6 +82,30 @@ class VariantsController(QObject):
         handle.tokens_arrived.connect(lambda batch: self.view.append(index, "".join(t.text for t in batch)))
         handle.finished.connect(lambda _fin: self._on_done(handle, index))
         handle.failed.connect(lambda exc: self._on_failed(handle, exc))
+
+    def _watch_side_by_side(self, handle: StreamHandle, count: int) -> None:
+        self.handle = handle
+        handle.tokens_arrived.connect(lambda batch: self._on_side_by_side_tokens(handle, batch))
+        handle.finished.connect(lambda _fin: self._on_side_by_side_done(handle, count))
+        handle.failed.connect(lambda exc: self._on_failed(handle, exc))
+
+    def _on_side_by_side_tokens(self, handle: StreamHandle, batch: list[TokenEvent]) -> None:
+        if handle is not self.handle:
+            return
+        texts: dict[int, list[str]] = {}
+        for event in batch:
+            texts.setdefault(event.sequence, []).append(event.text)
+        for index, parts in texts.items():
+            if index < len(self.view.columns):
+                self.view.append(index, "".join(parts))
+
+    def _on_side_by_side_done(self, handle: StreamHandle, count: int) -> None:
+        if handle is not self.handle:
+            return
+        self.handle = None
+        for index in range(count):
+            self.view.finish(index)
+        self.finished.emit()
 
     def _on_done(self, handle: StreamHandle, index: int) -> None:
         if handle is not self.handle:
