@@ -45,8 +45,9 @@ from app.engine.sampler import build_sampler, prime_history
 Emit = Callable[[TokenEvent], None]
 _MIN_REPLY = 16  # a reply shorter than this is not worth starting
 MAX_SEQUENCES = 4  # texts that can be generated side by side in one batch (alternatives)
-_DRAFT_NGRAM = 3  # tokens that must match before the text's n-grams are used as a draft
-_DRAFT_MAX = 10  # drafted tokens checked per batch
+_DRAFT_NGRAM = 2  # tokens that must match before the text's n-grams are used as a draft
+_DRAFT_FIRST = 4  # drafted tokens checked in the first batch at a new match (a wrong guess is cheap)
+_DRAFT_MAX = 16  # ... doubling while the model agrees with the whole draft, up to this many
 
 
 def _libc_strlen() -> Any:
@@ -391,6 +392,7 @@ class LlamaRuntime:
         # drafting from the text: the batch just decoded holds the token and its draft; rows
         # are the logits rows still to sample from, guesses what the draft expects there
         drafts = DraftIndex(tokens, _DRAFT_NGRAM, _DRAFT_MAX) if s.draft_from_text and not guard else None
+        draft_len = _DRAFT_FIRST  # on a CPU a batch of n rows costs about n/2 single steps: grow only on success
         draft_batch = _internals.LlamaBatch(n_tokens=_DRAFT_MAX + 1, embd=0, n_seq_max=1) if drafts else None
         rows: list[int] = [-1]
         guesses: list[int] = []
@@ -466,14 +468,17 @@ class LlamaRuntime:
                 drafts.extend([token])
             if rows and token == guess:
                 drafted += 1
+                if len(rows) == 1:  # the whole draft was right: try a longer one next
+                    draft_len = min(draft_len * 2, _DRAFT_MAX)
                 continue  # the draft guessed right: the next row already has the logits that follow it
             if rows:  # the draft went another way from here: forget the rest of it
                 llm.n_tokens -= len(rows)
                 ctx.kv_cache_seq_rm(0, llm.n_tokens, -1)
                 rows, guesses = [], []
+                draft_len = _DRAFT_FIRST
             if llm.n_tokens >= n_ctx:
                 break
-            draft = drafts.draft()[: min(max_tokens - steps, n_ctx - llm.n_tokens - 1)] if drafts is not None else []
+            draft = drafts.draft()[: min(draft_len, max_tokens - steps, n_ctx - llm.n_tokens - 1)] if drafts else []
             try:
                 if draft:
                     self._decode_draft(token, draft, draft_batch)

@@ -33,8 +33,10 @@ def build_sampler(llm: Any, settings: SamplingSettings, seed: int, bias: dict[in
     )
     sampler.dry_stage = None
     if s.dry_multiplier > 0.0:
+        # llama.cpp's library clamps -1 to 0 (= off); only its server resolves -1 to the context size
+        last_n = int(s.dry_penalty_last_n) if s.dry_penalty_last_n >= 0 else llm.n_ctx()
         sampler.add_dry(llm._model, float(s.dry_multiplier), float(s.dry_base), int(s.dry_allowed_length),
-                        int(s.dry_penalty_last_n), list(s.dry_sequence_breakers))
+                        last_n, list(s.dry_sequence_breakers))
         sampler.dry_stage = llama_cpp.llama_sampler_chain_n(sampler.sampler) - 1
     grammar = s.grammar
     if s.json_schema:

@@ -27,7 +27,9 @@ from app.engine.client import EngineClient
 
 DOCUMENT = ("The harbour town woke slowly. Fishing boats knocked against the pier while gulls argued over "
             "scraps, and the baker opened her shutters to the smell of bread and tar. By nine the market was "
-            "loud with voices, and old Marta sold the last of her lemons before the church bell rang.")
+            "loud with voices, and old Marta sold the last of her lemons before the church bell rang. Down on "
+            "the quay the fishermen mended their nets and talked about the weather, which had been strange all "
+            "week, warm in the mornings and cold by the afternoon.")
 SELECTION = ("By nine the market was loud with voices, and old Marta sold the last of her lemons before the "
              "church bell rang. The fishermen mended their nets on the quay, and the children ran between the "
              "stalls with bread in their hands.")

