@@ -111,8 +111,18 @@ class EngineSwitch:
                                 continue_last=continue_last)
 
     def complete(self, prompt: str, sampling: SamplingSettings | None = None, *,
-                 alternatives: int = 0, listener: Any = None, suffix: str = "") -> Any:
-        return self.active.complete(prompt, sampling, alternatives=alternatives, listener=listener, suffix=suffix)
+                 alternatives: int = 0, listener: Any = None, suffix: str = "", **extra: Any) -> Any:
+        """``extra`` (memory, sequences) goes only to a backend that takes it (the local engine)."""
+        taken = {k: v for k, v in extra.items() if self.parallel_sequences > 1 or k != "sequences"}
+        if "memory" in taken and not hasattr(self.active, "last_prompt"):  # a server: memory opens the prompt
+            prompt = taken.pop("memory").strip() + "\n\n" + prompt
+        return self.active.complete(prompt, sampling, alternatives=alternatives, listener=listener, suffix=suffix,
+                                    **taken)
+
+    @property
+    def parallel_sequences(self) -> int:
+        """Texts the active backend makes side by side in one request (1: one at a time)."""
+        return int(getattr(self.active, "parallel_sequences", 1))
 
     def count_text_async(self, text: str) -> Future[int]:
         return self.active.count_text_async(text)  # type: ignore[no-any-return]
