@@ -24,7 +24,10 @@ NEUTRAL: dict[str, Any] = {
     "grammar": "", "json_schema": "", "banned_words": (), "logit_bias": (),
 }
 # Settings that only refine another one: they matter only when it is on.
-DEPENDS_ON = {"repeat_last_n": "repeat_penalty", "mirostat_tau": "mirostat_mode", "mirostat_eta": "mirostat_mode"}
+DEPENDS_ON = {"repeat_last_n": "repeat_penalty", "mirostat_tau": "mirostat_mode", "mirostat_eta": "mirostat_mode",
+              "dry_base": "dry_multiplier", "dry_allowed_length": "dry_multiplier",
+              "dry_penalty_last_n": "dry_multiplier", "dry_sequence_breakers": "dry_multiplier",
+              "xtc_threshold": "xtc_probability"}
 ALL_SAMPLERS = frozenset(f.name for f in dataclasses.fields(SamplingSettings))
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(SamplingSettings)}
 
