@@ -42,7 +42,7 @@ class LlamaServer:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
-def start_server(model: Path, log_path: Path, api_key: str = API_KEY) -> LlamaServer:
+def start_server(model: Path, log_path: Path, api_key: str = API_KEY, threads: int = 2) -> LlamaServer:
     import httpx
 
     port = free_port()
@@ -50,7 +50,7 @@ def start_server(model: Path, log_path: Path, api_key: str = API_KEY) -> LlamaSe
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--api_key", api_key],
+         "--port", str(port), "--n_ctx", "2048", "--n_threads", str(threads), "--api_key", api_key],
         stdout=log, stderr=subprocess.STDOUT, env=env)
     log.close()
     url = f"http://127.0.0.1:{port}/v1"

@@ -3,7 +3,10 @@
     python tests/bench/remote.py [--tokens 200] [--rounds 5] [--server URL --api-key K]
 
 Without ``--server`` it starts llama-cpp-python's server with the starter model on
-a free port of 127.0.0.1 (and stops it at the end). Each round streams the same
+a free port of 127.0.0.1 (and stops it at the end), with ``--server-threads``
+threads (default 1: on a 2-core machine a 2-thread server leaves no core for the
+client, and any client thread that wakes stalls llama.cpp's thread barrier — that
+measures contention, not the client). Each round streams the same
 chat (same seed, a logit bias against the end token so every reply is exactly
 ``--tokens`` long) once through a plain httpx + httpx-sse client and once through
 ``RemoteEngine``, alternating which goes first. Prints per-round and median decode
@@ -75,11 +78,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--server")
     parser.add_argument("--api-key", default="")
+    parser.add_argument("--server-threads", type=int, default=1,
+                        help="threads of the server started here (1 leaves a core for the client on a 2-core machine, "
+                             "as when the server runs elsewhere)")
     args = parser.parse_args()
     server = None
     url, key = args.server, args.api_key
     if not url:
-        server = start_server(starter_model_path(), Path(tempfile.mkdtemp()) / "server.log")
+        server = start_server(starter_model_path(), Path(tempfile.mkdtemp()) / "server.log",
+                              threads=args.server_threads)
         url, key = server.url, API_KEY
     engine = RemoteEngine(Connection.new("bench", url, key))
     try:
