@@ -10,6 +10,8 @@ the way real networks and servers do:
 - ``slow``: send nothing at all (no status line) for ``delay`` seconds, then forward
 - ``status``: answer every generation request with ``status``/``body``/``headers`` (401, 404, 429, 5xx)
 
+and with ``no_completions`` it plays a chat-only server (404 for ``/v1/completions``).
+
 Only POST requests to ``/v1/*completions`` are broken; model lists and probes pass.
 """
 
@@ -36,6 +38,7 @@ class FaultProxy:
         self.body = b'{"error": {"message": "boom"}}'
         self.headers: dict[str, str] = {}
         self.upstream_closed = threading.Event()
+        self.no_completions = False  # answer /v1/completions with 404, like a chat-only server
         self.inflight = 0  # requests being answered (changed on the proxy's loop only)
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -97,6 +100,11 @@ class FaultProxy:
             extra = "".join(f"{k}: {v}\r\n" for k, v in self.headers.items())
             writer.write(f"HTTP/1.1 {self.status} Fault\r\nContent-Type: application/json\r\n{extra}"
                          f"Content-Length: {len(self.body)}\r\n\r\n".encode() + self.body)
+            await writer.drain()
+            return True
+        if self.no_completions and method == "POST" and path.endswith("/v1/completions"):
+            writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 22\r\n\r\n"
+                         b'{"detail":"Not Found"}')
             await writer.drain()
             return True
         if mode == "slow":

@@ -289,7 +289,8 @@ class MainWindow(QMainWindow):
             if info.path.startswith("remote:"):
                 where = f"served by a {info.architecture} server"
             entry = next((e for e in self.entries if e.path == info.path), None)
-            text = f"{texts[state]} — {entry.name if entry else info.name}, {info.context:,} ctx, {where}"
+            ctx = f"{info.context:,} ctx, " if info.context else ""  # a remote server may not say
+            text = f"{texts[state]} — {entry.name if entry else info.name}, {ctx}{where}"
         self.engine_status.setText(text)
         self.engine_status.setProperty("state", state)
         if state == "ready":

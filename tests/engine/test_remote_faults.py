@@ -25,7 +25,7 @@ from app.core.errors import (
     ServerUnreachable,
 )
 from app.core.sampling import SamplingSettings
-from app.engine.remote import RemoteEngine
+from app.engine.remote import FALLBACK_NOTE, RemoteEngine
 
 pytestmark = pytest.mark.model
 LONG = SamplingSettings(temperature=0.0, top_k=0, min_p=0.0, repeat_penalty=1.0, max_tokens=400,
@@ -147,3 +147,20 @@ def test_a_tls_failure_is_a_clear_error(llama_server: LlamaServer) -> None:
             engine.load_async("").result(30)
     finally:
         engine.close()
+
+
+def test_write_on_a_chat_only_server_continues_through_chat_and_says_so(proxy: FaultProxy) -> None:
+    proxy.reset(no_completions=True)
+    engine = RemoteEngine(Connection.new("chat only", proxy.url, API_KEY))
+    try:
+        engine.load_async("").result(60)
+        caps = engine.capabilities
+        assert not caps.raw_completion and not caps.scoring and "/v1/completions" in caps.why_not("raw_completion")
+        stream = engine.complete("The lighthouse keeper", SHORT)
+        fin = stream.wait(60)
+        assert fin.reason == "length" and fin.text and fin.note == FALLBACK_NOTE
+        assert stream.note == FALLBACK_NOTE  # known before the first token, for the pane to show
+    finally:
+        engine.close()
+        proxy.reset(no_completions=False)
+        proxy.wait_idle()
