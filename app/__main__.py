@@ -1,10 +1,11 @@
 """``python -m app`` / ``inkling``: the GUI, or headless ``chat`` and ``complete`` for scripts.
 
-    inkling                                   open the window
+    inkling [FILE.gguf ...]                   open the window (and load the model files given)
     inkling chat --model PATH "prompt"        stream a chat reply to stdout
     inkling complete --model PATH "text"      stream a continuation to stdout
     inkling chat --server URL [--api-key K] [--model ID] "prompt"
                                               the same through a model server (OpenAI-compatible API)
+    inkling selftest [--model PATH] [--info]  check that this computer runs this build
 
 Without ``--model`` the built-in starter model is used (with ``--server``: the
 server's first model). Any fault ends with a one-line reason and exit code 1.
@@ -38,6 +39,21 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--max-tokens", type=int)
         p.add_argument("--ctx", type=int, default=4096, help="context length in tokens")
         p.add_argument("--stats", action="store_true", help="print timings to stderr at the end")
+    p = sub.add_parser("selftest", help="load the starter model in this process, generate a few tokens, report")
+    p.add_argument("--model", help="path to a .gguf file (default: the starter model)")
+    p.add_argument("--info", action="store_true", help="print versions, CPU backend and folders as JSON; load no model")
+    p.add_argument("--tokens", type=int, default=16, help="how many tokens to generate (default 16)")
+    return parser
+
+
+COMMANDS = ("chat", "complete", "selftest")
+
+
+def _gui_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="inkling", description="Offline chat and writing assistant. Commands: " + ", ".join(COMMANDS) +
+        " (inkling COMMAND -h for each).")
+    parser.add_argument("files", nargs="*", help="GGUF model files to open (a running Inkling opens them)")
     return parser
 
 
@@ -115,12 +131,18 @@ def _one_line(exc: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     multiprocessing.freeze_support()
-    args = _parser().parse_args(argv)
-    if args.command in ("chat", "complete"):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in COMMANDS:
+        args = _parser().parse_args(argv)
+        if args.command == "selftest":
+            from app import selftest
+
+            return selftest.print_info() if args.info else selftest.run(args.model, tokens=args.tokens)
         return run_headless(args)
+    files, _qt_args = _gui_parser().parse_known_args(argv)
     from app.main import main as gui_main
 
-    return gui_main()
+    return gui_main(files.files)
 
 
 if __name__ == "__main__":

@@ -15,11 +15,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import QUrl
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from app.core.connections import ConnectionStore, remote_entries
-from app.core.errors import StarterModelMissing
+from app.core.errors import InklingError, StarterModelMissing
 from app.core.events import LoadOptions
 from app.core.paths import AppPaths, app_paths
 from app.core.ports import ModelCatalogPort
@@ -38,6 +39,7 @@ from app.ui.engine_bridge import EngineBridge
 from app.ui.main_window import MainWindow
 from app.ui.models.connections_view import ConnectionsView
 from app.ui.models.models_pane import ModelsPane
+from app.ui.single_instance import FileOpenFilter, SingleInstance, bring_to_front, hand_over, server_name
 from app.ui.theme import apply_theme
 from app.ui.write.write_pane import WritePane
 
@@ -70,8 +72,11 @@ def compose_window(paths: AppPaths, prefs: Preferences, storage: Storage, bridge
                       chat=chat, write=write, models=models, connections=connections, on_close=on_close)
 
 
-def create_main_window(*, load_model: bool = True) -> MainWindow:
-    """Build the wired window under an existing QApplication (honours INKLING_HOME)."""
+def create_main_window(*, load_model: bool = True, files: list[str] | None = None) -> MainWindow:
+    """Build the wired window under an existing QApplication (honours INKLING_HOME).
+
+    ``files`` (from ``inkling model.gguf``, "Open with") are opened instead of the last model.
+    """
     paths = app_paths().ensure()
     _setup_logging(paths)
     prefs = Preferences.load(paths.preferences)
@@ -128,7 +133,9 @@ def create_main_window(*, load_model: bool = True) -> MainWindow:
         prefs.save(paths.preferences)
 
     models_pane.library_changed.connect(remember_folders)
-    if load_model:
+    if files:
+        open_files(window, files)
+    elif load_model:
         model = prefs.model_path if prefs.model_path and Path(prefs.model_path).is_file() else ""
         if not model:
             try:
@@ -140,13 +147,59 @@ def create_main_window(*, load_model: bool = True) -> MainWindow:
     return window
 
 
-def main() -> int:
+def open_files(window: MainWindow, files: list[str]) -> None:
+    """Open files given on the command line or by "Open with": GGUF models are added in place and loaded."""
+    models: list[Path] = []
+    for name in files:
+        path = Path(QUrl(name).toLocalFile() if name.startswith("file:") else name).expanduser().absolute()
+        if path.suffix.lower() != ".gguf" or not path.is_file():
+            window.presenter.present(InklingError(f"{path} is not a GGUF model file; Inkling opens .gguf files."))
+            continue
+        models.append(path)
+    if not models:
+        return
+    if window.models is not None:
+        for path in models:
+            window.models.manager.add_folder(path.parent)
+        window.models.refresh_library()
+    window.load_model(str(models[0]))
+    window.tabs.setCurrentWidget(window.chat)
+
+
+def serve_later_launches(window: MainWindow, name: str) -> SingleInstance:
+    """Listen for later launches (and macOS file-open events): open their files, bring the window to the front."""
+    app = QApplication.instance()
+    instance = SingleInstance(name, window)
+    instance.listen()
+
+    def received(files: list[str]) -> None:  # returns nothing: PySide6 mishandles a slot's return value
+        open_files(window, files)
+        bring_to_front(window)
+
+    def opened(files: list[str]) -> None:
+        open_files(window, files)
+
+    instance.files_received.connect(received)
+    file_events = FileOpenFilter(window)  # Qt drops the filter when the window (its parent) goes
+    app.installEventFilter(file_events)  # type: ignore[union-attr]
+    file_events.files_opened.connect(opened)
+    window.single_instance = instance  # type: ignore[attr-defined]
+    return instance
+
+
+def main(files: list[str] | None = None) -> int:
+    files = list(files or [])
     app = QApplication.instance() or QApplication(sys.argv)
+    name = server_name(app_paths().data)
+    if hand_over(name, files):
+        return 0  # the running Inkling opens them and comes to the front
     app.setApplicationName("Inkling")
     app.setOrganizationName("Inkling")
+    app.setDesktopFileName("inkling")  # type: ignore[union-attr]
     apply_theme(app)  # type: ignore[arg-type]
     app.setWindowIcon(QIcon(str(Path(__file__).resolve().parents[1] / "resources" / "inkling.svg")))  # type: ignore[union-attr]
-    window = create_main_window()
+    window = create_main_window(files=files)
+    serve_later_launches(window, name)
     window.presenter.install_hooks()
     window.show()
     return app.exec()

@@ -11,6 +11,8 @@ import os
 
 def crash_message(op: str, path: str, code: int | None, said: str, automatic: bool) -> str:
     """The message of the EngineCrashed a request gets when the engine died under it."""
+    if code == -4:  # SIGILL: the CPU code, not the model, is at fault; every model would fail alike
+        return sigill_message()
     how = {-9: "it was killed (signal 9; out of memory?)", -6: "llama.cpp aborted (signal 6)",
            -11: "it crashed (segmentation fault)"}.get(code or 0, f"exit code {code}")
     detail = f" llama.cpp said: {said}" if said else ""
@@ -22,6 +24,14 @@ def crash_message(op: str, path: str, code: int | None, said: str, automatic: bo
                 "the next request tries again.")
     return (f"The model engine stopped unexpectedly: {how}.{detail} Your text is safe; "
             "the next request restarts the engine and reloads the model.")
+
+
+def sigill_message() -> str:
+    """What to say when llama.cpp dies of an illegal instruction (signal 4)."""
+    return ("The model engine stopped: this build of llama.cpp uses CPU instructions this computer lacks "
+            "(signal 4, illegal instruction; most often AVX2 or AVX-512 in a build made for a newer CPU). "
+            "This is not a problem with the model file. Install the portable build of Inkling, or build "
+            "llama-cpp-python here with CMAKE_ARGS=\"-DGGML_NATIVE=OFF\"; `inkling selftest` shows which CPU code runs.")
 
 
 def file_size(path: str) -> int:

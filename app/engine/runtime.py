@@ -38,6 +38,7 @@ from app.core.gguf import read_header
 from app.core.memory import effective_context, memory_needed_for
 from app.core.sampling import SamplingSettings
 from app.core.system import available_memory, default_threads
+from app.engine.backends import ensure_backends
 from app.engine.chat_format import ChatFormat, tolerate_broken_templates_in_llama
 from app.engine.llama_log import LlamaLog
 from app.engine.sampler import build_sampler, prime_history
@@ -69,6 +70,7 @@ def gpu_free_memory() -> int:
     """
     import llama_cpp
 
+    ensure_backends()
     lib_dir = Path(llama_cpp.__file__).parent / "lib"
     names = {"linux": ("libggml.so", "libggml-base.so"), "darwin": ("libggml.dylib", "libggml-base.dylib"),
              "win32": ("ggml.dll", "ggml-base.dll")}.get(sys.platform, ("libggml.so", "libggml-base.so"))
@@ -148,6 +150,7 @@ class LlamaRuntime:
     def load(self, path: str, options: LoadOptions) -> ModelInfo:
         import llama_cpp
 
+        ensure_backends()  # a portable build loads its best CPU variant here
         self.unload()
         header = read_header(path)  # rejects missing / truncated / non-GGUF files first
         opts = options.normalised()

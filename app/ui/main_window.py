@@ -37,7 +37,9 @@ from app.core.preferences import Preferences
 from app.core.presets import PresetStore
 from app.core.sampling import SamplingSettings
 from app.core.storage import Storage
+from app.ui.about import AboutDialog, CheckDialog
 from app.ui.chat.chat_pane import ChatPane
+from app.ui.chat.welcome import install_welcome
 from app.ui.engine_bridge import EngineBridge
 from app.ui.errors import ErrorPresenter, NoticeBar
 from app.ui.jobs import run_in_background, set_default_failure_handler, when_done
@@ -147,6 +149,11 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.context_status)
         self.statusBar().addPermanentWidget(self.speed_status)
         self._build_menus()
+        self.welcome = install_welcome(self.chat, self.storage)
+        if self.welcome is not None:
+            self.welcome.models_requested.connect(
+                lambda: self.tabs.setCurrentIndex(next((i for i in range(self.tabs.count()) if self.tabs.tabText(i) == "Models"), 0)))
+            self.welcome.open_file_requested.connect(self.open_model_file)
         self._preview_timer = QTimer(self)
         self._preview_timer.setSingleShot(True)
         self._preview_timer.setInterval(400)
@@ -184,6 +191,7 @@ class MainWindow(QMainWindow):
                    f"Ctrl+{i + 1}")
         help_menu = self.menuBar().addMenu("&Help")
         action(help_menu, "Keyboard shortcuts", self.show_shortcuts, "F1")
+        action(help_menu, "Check this computer…", self.check_computer)
         action(help_menu, "About Inkling", self.show_about)
         stop = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.chat)  # in Write, Esc rejects a suggestion
         stop.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -415,16 +423,14 @@ class MainWindow(QMainWindow):
         box.open()
 
     def show_about(self) -> None:
-        import sys
+        dialog = AboutDialog(self.paths, self.bridge.info, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
-        from PySide6 import __version__ as pyside_version
-        info = self.bridge.info
-        text = (f"<h3>Inkling {__version__}</h3><p>Offline chat and writing with local models. Nothing leaves this computer.</p>"
-                f"<p>Data: {self.paths.data}<br>Settings: {self.paths.preferences}<br>Logs: {self.paths.logs}</p>"
-                f"<p>Python {sys.version.split()[0]}, PySide6 {pyside_version}"
-                f"{', model ' + info.name if info else ''}</p>")
-        box = QMessageBox(QMessageBox.Icon.Information, "About Inkling", text, parent=self)
-        box.open()
+    def check_computer(self) -> None:
+        dialog = CheckDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
     def _save_prefs(self) -> None:
         try:
@@ -445,7 +451,7 @@ class MainWindow(QMainWindow):
             self.resize(1280, 820)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        self.chat.stop()
+        self.chat.finish_for_quit()  # before storage closes: the partial reply is kept, marked stopped
         settings = QSettings(str(self.paths.config / "window.ini"), QSettings.Format.IniFormat)
         settings.setValue("geometry", self.saveGeometry())
         settings.setValue("state", self.saveState())

@@ -394,6 +394,18 @@ class ChatPane(ChatView):
         if self.reply is not None:
             self.reply.handle.cancel()
 
+    def finish_for_quit(self) -> None:
+        """Quitting: stop every reply and save each as it stands now, before storage closes.
+
+        Their late "finished" events then find no stream and write nothing to a closed database.
+        """
+        for stream in list(self._streams):
+            stream.handle.cancel()
+            stream.session.finish_reply(stream.reply, Finished("cancelled", stream.text))
+            self._streams.remove(stream)
+        self.reply = None
+        self._save_timer.stop()
+
     def regenerate_last(self) -> None:
         if self.session is None:
             return

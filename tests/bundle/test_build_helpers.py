@@ -1,0 +1,80 @@
+"""Pieces of packaging/build_linux.py and dev.py that need no bundle: wheel keys, one copy per library, the glibc floor,
+and dev.py rebuilding llama-cpp-python when CMAKE_ARGS changes."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "packaging"))
+sys.path.insert(0, str(ROOT))
+
+import build_linux  # noqa: E402
+
+import dev  # noqa: E402
+
+
+def test_a_portable_wheel_is_never_a_native_one() -> None:
+    native = build_linux.wheel_key("0.3.36", "")
+    portable = build_linux.wheel_key("0.3.36", build_linux.PORTABLE_CMAKE_ARGS)
+    assert native != portable and portable.startswith("0.3.36-")
+    assert "-DGGML_NATIVE=OFF" in build_linux.PORTABLE_CMAKE_ARGS and "-DGGML_CPU_ALL_VARIANTS=ON" in build_linux.PORTABLE_CMAKE_ARGS
+
+
+def test_runtime_requirements_hold_no_test_tools() -> None:
+    reqs = " ".join(build_linux.runtime_requirements()).lower()
+    assert "pytest" not in reqs and "ruff" not in reqs and "llama-cpp-python" not in reqs and "pyside6" in reqs
+
+
+def test_identical_libraries_become_one_copy(tmp_path: Path) -> None:
+    lib = tmp_path / "llama_cpp" / "lib"
+    lib.mkdir(parents=True)
+    blob = bytes(range(256)) * 4096
+    for name in ("libllama.so", "libllama.so.0", "libllama.so.0.0.1"):
+        (lib / name).write_bytes(blob)
+    (tmp_path / "libllama.so.0").write_bytes(blob)
+    saved = build_linux.dedupe(tmp_path)
+    assert saved == 3 * len(blob)
+    real = [p for p in tmp_path.rglob("*") if p.is_file() and not p.is_symlink()]
+    assert len(real) == 1
+    for p in tmp_path.rglob("libllama*"):
+        assert p.read_bytes() == blob
+
+
+def test_glibc_floor_is_the_highest_version_any_binary_needs(tmp_path: Path) -> None:
+    (tmp_path / "a.so").write_bytes(b"\x7fELF" + b"\0" * 12 + b"GLIBC_2.2.5\0GLIBC_2.17\0memcpy\0")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.so").write_bytes(b"\x7fELF" + b"\0" * 12 + b"GLIBC_2.34\0GLIBCXX_3.4.30\0GLIBC_2.4\0")
+    (tmp_path / "notes.txt").write_bytes(b"GLIBC_2.99\0")  # not a binary
+    floor, worst, need = build_linux.glibc_floor(tmp_path)
+    assert floor == (2, 34) and worst == "sub/b.so" and need["a.so"] == (2, 17)
+    real = Path(shutil.which("true") or "/bin/true")
+    (tmp_path / "true").write_bytes(real.read_bytes())
+    assert build_linux.glibc_floor(tmp_path)[2]["true"] >= (2, 2)
+
+
+def test_dev_py_rebuilds_llama_when_cmake_args_change(tmp_path: Path, monkeypatch) -> None:
+    calls: list[list[str]] = []
+
+    class Done:
+        stdout = "0.3.36\n"
+
+    def fake_run(cmd, **kw):
+        calls.append([str(c) for c in cmd])
+        return Done()
+
+    monkeypatch.setattr(dev, "CMAKE_STAMP", tmp_path / ".inkling-cmake-args")
+    monkeypatch.setattr(dev.subprocess, "run", fake_run)
+    pip = ["py", "-m", "pip", "install"]
+    monkeypatch.setenv("CMAKE_ARGS", "")
+    assert dev.rebuild_llama_if_needed("py", pip) is False and not calls  # nothing asked, nothing built
+    monkeypatch.setenv("CMAKE_ARGS", "-DGGML_NATIVE=OFF")
+    assert dev.rebuild_llama_if_needed("py", pip) is True
+    build = calls[-1]
+    assert {"--no-cache-dir", "--force-reinstall", "--no-deps"} <= set(build) and "llama-cpp-python==0.3.36" in build
+    calls.clear()
+    assert dev.rebuild_llama_if_needed("py", pip) is False and not calls  # the stamp says it is done
+    monkeypatch.setenv("CMAKE_ARGS", "-DGGML_CUDA=on")
+    assert dev.rebuild_llama_if_needed("py", pip) is True

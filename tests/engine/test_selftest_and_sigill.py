@@ -1,0 +1,91 @@
+"""`inkling selftest` in one process, the CPU backend report, and what an engine killed by SIGILL says."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from app import selftest
+from app.core.errors import EngineCrashed
+from app.core.events import LoadOptions
+from app.core.sampling import SamplingSettings
+from app.engine.client import EngineClient
+
+
+def test_selftest_loads_the_starter_model_generates_and_reports(starter_path: Path) -> None:
+    out = io.StringIO()
+    assert selftest.run(out=out, tokens=8) == 0, out.getvalue()
+    text = out.getvalue()
+    for line in ("llama.cpp:", "CPU backend:", "GPU offload:", "data folder:", "models folder:", "logs folder:"):
+        assert line in text, text
+    assert "8 tokens" in text and "tok/s" in text  # exactly the tokens asked for: no early end of text
+    assert str(starter_path) in text
+    assert text.rstrip().endswith("OK: this computer runs this build of Inkling.")
+
+
+def test_selftest_fails_with_a_plain_reason(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"GGUF" + b"\0" * 64)
+    out = io.StringIO()
+    assert selftest.run(model=str(bad), out=out) == 1
+    assert "FAILED while loading the model" in out.getvalue()
+    assert "Traceback" not in out.getvalue()
+
+
+def test_backend_report_names_the_cpu_code_in_use() -> None:
+    from app.engine.backends import report
+
+    rep = report()
+    assert rep.cpu_variant  # "built-in" in a native build, "haswell"/"sse42"/… in a portable one
+    assert rep.ggml_version.startswith("ggml ")
+    assert any(d.startswith("CPU") for d in rep.devices), rep.devices
+    if rep.dynamic:
+        assert rep.cpu_variant not in ("built-in", "dynamic")
+
+
+def _started(client: EngineClient) -> None:
+    client.start()
+    deadline = time.monotonic() + 60
+    while client.pid is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    client._ready.wait(60)
+
+
+def test_sigill_during_load_names_the_cpu_not_the_file(starter_path: Path) -> None:
+    client = EngineClient()
+    try:
+        _started(client)
+        future = client.load_async(starter_path, LoadOptions(n_ctx=512))
+        os.kill(client.pid, signal.SIGILL)  # what a CPU without AVX2/AVX-512 does to a native build
+        try:
+            future.result(timeout=60)
+            pytest.skip("the load finished before the signal arrived")
+        except EngineCrashed as exc:
+            message = str(exc)
+        assert "uses CPU instructions this computer lacks" in message
+        assert "damaged" not in message
+    finally:
+        client.close()
+
+
+def test_sigill_mid_reply_names_the_cpu(starter_path: Path) -> None:
+    client = EngineClient()
+    try:
+        client.load(starter_path, LoadOptions(n_ctx=512))
+        stream = client.complete("Once upon a time", SamplingSettings(temperature=0.8, max_tokens=2000, seed=7))
+        events = iter(stream)
+        next(events)
+        os.kill(client.pid, signal.SIGILL)
+        with pytest.raises(EngineCrashed) as caught:
+            for _ in events:
+                pass
+        assert "uses CPU instructions this computer lacks" in str(caught.value)
+        assert "damaged" not in str(caught.value)
+    finally:
+        client.close()
