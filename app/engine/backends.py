@@ -64,10 +64,26 @@ def variant_dirs() -> list[Path]:
     return found
 
 
-def _ggml() -> tuple[Any, Any]:
+def _loaded_path(stem: str) -> str | None:
+    """The file of ``stem`` (e.g. "libggml") that this process already mapped, if /proc tells.
+
+    A wheel turns the symlinks libggml.so -> .so.0 into copies; opening another copy by path
+    would load a second libggml with its own, empty backend registry that llama.cpp never sees.
+    """
+    maps = Path("/proc/self/maps")
+    if not maps.is_file():
+        return None
+    m = re.search(r"(/\S*/" + re.escape(stem) + r"\.so(?:\.[\d.]+)?)$", maps.read_text(errors="replace"), re.MULTILINE)
+    return m.group(1) if m else None
+
+
+def ggml_libraries() -> tuple[Any, Any]:
+    """(libggml, libggml-base) as llama.cpp itself uses them, with the backend functions typed."""
+    import llama_cpp  # noqa: F401 - maps libllama and with it the libggml llama.cpp uses
+
     base = lib_dir()
-    ggml = ctypes.CDLL(str(base / _names()[0]))
-    ggml_base = ctypes.CDLL(str(base / _names()[1]))
+    ggml = ctypes.CDLL(_loaded_path("libggml") or str(base / _names()[0]))
+    ggml_base = ctypes.CDLL(_loaded_path("libggml-base") or str(base / _names()[1]))
     ggml.ggml_backend_reg_count.restype = ctypes.c_size_t
     ggml.ggml_backend_dev_count.restype = ctypes.c_size_t
     ggml.ggml_backend_dev_get.restype = ctypes.c_void_p
@@ -87,9 +103,7 @@ def ensure_backends() -> None:
     global _loaded
     if _loaded:
         return
-    import llama_cpp  # noqa: F401 - loads libllama and with it libggml
-
-    ggml, _ = _ggml()
+    ggml, _ = ggml_libraries()
     if ggml.ggml_backend_reg_count() == 0:  # a dynamic-backend build: nothing registered yet
         for folder in variant_dirs() or [lib_dir()]:
             ggml.ggml_backend_load_all_from_path(str(folder).encode())
@@ -117,7 +131,7 @@ def _cpu_features(ggml: Any) -> tuple[str, ...]:
     reg = ggml.ggml_backend_reg_by_name(b"CPU")
     if not reg:
         return ()
-    base = ctypes.CDLL(str(lib_dir() / _names()[1]))
+    base = ctypes.CDLL(_loaded_path("libggml-base") or str(lib_dir() / _names()[1]))
     base.ggml_backend_reg_get_proc_address.restype = ctypes.c_void_p
     base.ggml_backend_reg_get_proc_address.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
     fn = base.ggml_backend_reg_get_proc_address(reg, b"ggml_backend_get_features")
@@ -144,7 +158,7 @@ def report() -> BackendReport:
     import llama_cpp
 
     ensure_backends()
-    ggml, ggml_base = _ggml()
+    ggml, ggml_base = ggml_libraries()
     version = ""
     try:
         ggml_base.ggml_version.restype = ctypes.c_char_p

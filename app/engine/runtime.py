@@ -24,7 +24,6 @@ import random
 import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,7 +37,7 @@ from app.core.gguf import read_header
 from app.core.memory import effective_context, memory_needed_for
 from app.core.sampling import SamplingSettings
 from app.core.system import available_memory, default_threads
-from app.engine.backends import ensure_backends
+from app.engine.backends import ensure_backends, ggml_libraries
 from app.engine.chat_format import ChatFormat, tolerate_broken_templates_in_llama
 from app.engine.llama_log import LlamaLog
 from app.engine.sampler import build_sampler, prime_history
@@ -68,15 +67,9 @@ def gpu_free_memory() -> int:
 
     llama-cpp-python does not wrap ggml's device API, so it is called through ctypes.
     """
-    import llama_cpp
-
     ensure_backends()
-    lib_dir = Path(llama_cpp.__file__).parent / "lib"
-    names = {"linux": ("libggml.so", "libggml-base.so"), "darwin": ("libggml.dylib", "libggml-base.dylib"),
-             "win32": ("ggml.dll", "ggml-base.dll")}.get(sys.platform, ("libggml.so", "libggml-base.so"))
     try:
-        ggml = ctypes.CDLL(str(lib_dir / names[0]))
-        base = ctypes.CDLL(str(lib_dir / names[1]))
+        ggml, base = ggml_libraries()  # the copies llama.cpp uses (a second copy has an empty registry)
         ggml.ggml_backend_dev_count.restype = ctypes.c_size_t
         ggml.ggml_backend_dev_get.restype = ctypes.c_void_p
         ggml.ggml_backend_dev_get.argtypes = [ctypes.c_size_t]

@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import __version__
 from app.core.errors import FeatureUnavailable, InklingError
 from app.core.events import ModelInfo
 from app.core.paths import AppPaths
