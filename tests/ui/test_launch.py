@@ -52,7 +52,7 @@ def test_a_gguf_argument_is_loaded_and_its_folder_added(qtbot, tmp_path: Path, m
     window = _window(qtbot, tmp_path / "home", monkeypatch, files=[str(model), str(tmp_path / "notes.txt")])
     try:
         qtbot.waitUntil(lambda: window.bridge.info is not None and window.bridge.info.path == str(model), timeout=60_000)
-        assert model.parent in window.library.extra_folders
+        assert model.parent in window.models.manager.library.extra_folders
         assert "not a GGUF model file" in window.notice.label.text()
         assert window.prefs.model_path == str(model)
     finally:
