@@ -31,7 +31,17 @@ import numpy as np
 
 from app.core.context import BanGuard, StopMatcher, fit_messages, keep_tail
 from app.core.errors import ContextOverflow, EngineError, InsufficientMemory, Interrupted, ModelFileError, NoModelLoaded
-from app.core.events import Alternative, Finished, LoadOptions, ModelInfo, ScoredToken, ScoreResult, Timings, TokenEvent
+from app.core.events import (
+    Alternative,
+    Finished,
+    LoadOptions,
+    ModelInfo,
+    PromptProgress,
+    ScoredToken,
+    ScoreResult,
+    Timings,
+    TokenEvent,
+)
 from app.core.gguf import read_header
 from app.core.memory import effective_context, memory_needed_for
 from app.core.sampling import SamplingSettings
@@ -40,8 +50,9 @@ from app.engine.chat_format import ChatFormat, tolerate_broken_templates_in_llam
 from app.engine.llama_log import LlamaLog
 from app.engine.sampler import build_sampler
 
-Emit = Callable[[TokenEvent], None]
+Emit = Callable[[TokenEvent | PromptProgress], None]
 _MIN_REPLY = 16  # a reply shorter than this is not worth starting
+PROMPT_STEP = 128  # prompt tokens evaluated between two progress reports
 
 
 def _libc_strlen() -> Any:
@@ -298,6 +309,23 @@ class LlamaRuntime:
         llm._ctx.kv_cache_seq_rm(-1, 0, -1)
         return 0
 
+    def _read_prompt(self, tokens: list[int], emit: Emit) -> None:
+        """Evaluate the prompt batch by batch, telling ``emit`` how far it got after each batch.
+
+        A long prompt can take many seconds on a CPU; the progress lets the window say so.
+        Batches of PROMPT_STEP tokens cost no measurable speed here and give a smooth percentage.
+        """
+        llm = self.llm
+        step = min(llm.n_batch, PROMPT_STEP)
+        if len(tokens) <= step:
+            llm.eval(tokens)
+            return
+        for i in range(0, len(tokens), step):
+            llm.eval(tokens[i:i + step])
+            if self.cancelled():
+                raise RuntimeError("cancelled while reading the prompt")
+            emit(PromptProgress(min(i + step, len(tokens)), len(tokens)))
+
     def _generate(self, tokens: list[int], s: SamplingSettings, n_alt: int, emit: Emit, *, max_tokens: int,
                   dropped: int = 0, truncated: int = 0, strip_first: bool = False) -> Finished:
         import llama_cpp
@@ -309,7 +337,7 @@ class LlamaRuntime:
         bias = {int(t): float(b) for t, b in s.logit_bias}
         sampler = build_sampler(llm, s, seed, bias)
         try:
-            llm.eval(tokens[reused:])
+            self._read_prompt(tokens[reused:], emit)
         except RuntimeError as exc:
             if self.cancelled():
                 return Finished("cancelled", "", Timings(len(tokens), len(tokens) - reused, _ms(start)), seed, dropped, truncated)
