@@ -139,8 +139,10 @@ def create_main_window(*, load_model: bool = True) -> MainWindow:
 
 
 def main() -> int:
-    app = QApplication.instance() or QApplication(sys.argv)
+    # the X11 WM_CLASS instance name is argv[0]'s base name: "__main__.py" under `python -m app`
+    app = QApplication.instance() or QApplication(["inkling", *sys.argv[1:]])
     app.setApplicationName("Inkling")
+    app.setDesktopFileName("inkling")  # Wayland's app id, matching packaging/inkling.desktop
     app.setOrganizationName("Inkling")
     apply_theme(app)  # type: ignore[arg-type]
     app.setWindowIcon(QIcon(str(Path(__file__).resolve().parents[1] / "resources" / "inkling.svg")))  # type: ignore[union-attr]
