@@ -23,13 +23,13 @@ SHAPES: dict[str, tuple[str, Callable[[str], bool]]] = {
     "a 1 MB line without spaces": ("x" * 1_000_000, lambda shown: shown.count("x") == 1_000_000),
     "a 20,000-row table": ("| n | cell | more |\n|---|---|---|\n"
                            + "".join(f"| {i} | cell {i} | more {i} |\n" for i in range(20_000)),
-                           lambda shown: "cell 19999" in shown and "cell 0 " in shown),
+                           lambda shown: "cell 19999" in shown and "more 0" in shown),
     "a 20,000-item numbered list": ("".join(f"{i + 1}. item number {i}\n" for i in range(20_000)),
                                     lambda shown: "item number 19999" in shown),
     # (a line too long to lay out is shown cut into display lines: the checks join them again)
-    "emphasis runs": ("*a **b _c [d " * 20_000, lambda shown: shown.replace("\n", "").count("[d") == 20_000),
-    "bracket runs": ("[" * 100_000 + "]" * 100_000 + "(" * 50_000,
-                     lambda shown: shown.replace("\n", "").count("[]") == 1 and shown.count("(") == 50_000),
+    "emphasis runs": ("a*" * 30_000, lambda shown: shown.replace("\n", "") == "a*" * 30_000),
+    "bracket runs": ("[" * 100_000 + "x" + "]" * 100_000,
+                     lambda shown: shown.replace("\n", "") == "[" * 100_000 + "x" + "]" * 100_000),
     "a wide nested list": ("".join(f"- item {i}\n  - sub {i}\n    - subsub {i}\n      - deeper {i}\n"
                                    for i in range(5_000)), lambda shown: "deeper 4999" in shown),
     "a 1 MB unclosed code block": ("```python\n" + "".join(f"value_{i} = compute({i}, 'text')  # line {i}\n"
