@@ -189,13 +189,14 @@ def serve_later_launches(window: MainWindow, name: str) -> SingleInstance:
 
 def main(files: list[str] | None = None) -> int:
     files = list(files or [])
-    app = QApplication.instance() or QApplication(sys.argv)
+    # the X11 WM_CLASS instance name is argv[0]'s base name: "__main__.py" under `python -m app`
+    app = QApplication.instance() or QApplication(["inkling", *sys.argv[1:]])
     name = server_name(app_paths().data)
     if hand_over(name, files):
         return 0  # the running Inkling opens them and comes to the front
     app.setApplicationName("Inkling")
+    app.setDesktopFileName("inkling")  # Wayland's app id, matching packaging/inkling.desktop
     app.setOrganizationName("Inkling")
-    app.setDesktopFileName("inkling")  # type: ignore[union-attr]
     apply_theme(app)  # type: ignore[arg-type]
     app.setWindowIcon(QIcon(str(Path(__file__).resolve().parents[1] / "resources" / "inkling.svg")))  # type: ignore[union-attr]
     window = create_main_window(files=files)

@@ -39,6 +39,7 @@ class Reply:
     base: str  # text the message already had (Continue)
     text: str
     saved_text: str
+    first_token_ms: float = 0.0  # from Send to the first text shown, as the person lived it (0: not known)
 
     def add(self, text: str) -> None:
         self.text += text
@@ -291,7 +292,7 @@ class ChatSession:
         """The reply ended normally or by Stop: saved as done or stopped, with its statistics."""
         t = fin.timings
         stats: dict[str, Any] = {
-            "tokens": t.generated_tokens, "tok_s": round(t.tokens_per_second, 2), "ttft_ms": round(t.first_token_ms),
+            "tokens": t.generated_tokens, "tok_s": round(t.tokens_per_second, 2), "ttft_ms": round(reply.first_token_ms or t.first_token_ms),
             "finish": fin.reason, "prompt_tokens": t.prompt_tokens, "prompt_evaluated": t.prompt_evaluated,
             "seed": fin.seed, "dropped": fin.dropped_messages, "model": model_name,
         }

@@ -149,6 +149,20 @@ class HubOffline(HubError):
                 "Local models still work; unset HF_HUB_OFFLINE to search and download.")
 
 
+class HubUnreachable(HubError):
+    """The Hub's name could not be looked up: this computer is offline (or has no DNS)."""
+
+    title = "Offline"
+
+    def __init__(self, host: str) -> None:
+        super().__init__(host)
+        self.host = host
+
+    def __str__(self) -> str:
+        return (f"You seem to be offline: {self.host} could not be found. Installed models work as usual; "
+                "to add a model without the internet, import a GGUF file you already have.")
+
+
 class DownloadError(InklingError):
     """A download could not finish; what was downloaded so far is kept to resume."""
 

@@ -75,6 +75,22 @@ class TokenEvent:
 
 
 @dataclass(frozen=True)
+class PromptProgress:
+    """How much of the prompt llama.cpp has read, sent after each batch of a long prompt.
+
+    ``done`` and ``total`` count the prompt tokens that had to be evaluated
+    (a reused cached prefix is not counted).
+    """
+
+    done: int
+    total: int
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+
+@dataclass(frozen=True)
 class Timings:
     """How long a request took. ``prompt_evaluated`` < ``prompt_tokens`` means reuse."""
 

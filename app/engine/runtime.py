@@ -32,7 +32,17 @@ from app.core.context import BanGuard, StopMatcher, fit_messages, keep_tail
 from app.core.document_view import layout_document, middle_end, middle_stops
 from app.core.drafting import DraftIndex
 from app.core.errors import ContextOverflow, EngineError, InsufficientMemory, Interrupted, ModelFileError, NoModelLoaded
-from app.core.events import Alternative, Finished, LoadOptions, ModelInfo, ScoredToken, ScoreResult, Timings, TokenEvent
+from app.core.events import (
+    Alternative,
+    Finished,
+    LoadOptions,
+    ModelInfo,
+    PromptProgress,
+    ScoredToken,
+    ScoreResult,
+    Timings,
+    TokenEvent,
+)
 from app.core.gguf import read_header
 from app.core.memory import effective_context, memory_needed_for
 from app.core.sampling import SamplingSettings
@@ -42,12 +52,13 @@ from app.engine.chat_format import ChatFormat, tolerate_broken_templates_in_llam
 from app.engine.llama_log import LlamaLog
 from app.engine.sampler import build_sampler, prime_history
 
-Emit = Callable[[TokenEvent], None]
+Emit = Callable[[TokenEvent | PromptProgress], None]
 _MIN_REPLY = 16  # a reply shorter than this is not worth starting
 MAX_SEQUENCES = 4  # texts that can be generated side by side in one batch (alternatives)
 _DRAFT_NGRAM = 2  # tokens that must match before the text's n-grams are used as a draft
 _DRAFT_FIRST = 4  # drafted tokens checked in the first batch at a new match (a wrong guess is cheap)
 _DRAFT_MAX = 16  # ... doubling while the model agrees with the whole draft, up to this many
+PROMPT_STEP = 128  # prompt tokens evaluated between two progress reports
 
 
 def _libc_strlen() -> Any:
@@ -342,6 +353,23 @@ class LlamaRuntime:
         llm._ctx.kv_cache_seq_rm(-1, 0, -1)
         return 0
 
+    def _read_prompt(self, tokens: list[int], emit: Emit) -> None:
+        """Evaluate the prompt batch by batch, telling ``emit`` how far it got after each batch.
+
+        A long prompt can take many seconds on a CPU; the progress lets the window say so.
+        Batches of PROMPT_STEP tokens cost no measurable speed here and give a smooth percentage.
+        """
+        llm = self.llm
+        step = min(llm.n_batch, PROMPT_STEP)
+        if len(tokens) <= step:
+            llm.eval(tokens)
+            return
+        for i in range(0, len(tokens), step):
+            llm.eval(tokens[i:i + step])
+            if self.cancelled():
+                raise RuntimeError("cancelled while reading the prompt")
+            emit(PromptProgress(min(i + step, len(tokens)), len(tokens)))
+
     def _generate(self, tokens: list[int], s: SamplingSettings, n_alt: int, emit: Emit, *, max_tokens: int,
                   dropped: int = 0, truncated: int = 0, strip_first: bool = False, middle: str = "",
                   view_start: int = 0, words_outside: int = 0, seed: int | None = None) -> Finished:
@@ -359,7 +387,7 @@ class LlamaRuntime:
         self.last_prompt = list(tokens)
         extra = {"view_start": view_start, "words_outside": words_outside}
         try:
-            llm.eval(tokens[reused:])
+            self._read_prompt(tokens[reused:], emit)
         except RuntimeError as exc:
             if self.cancelled():
                 return Finished("cancelled", "", Timings(len(tokens), len(tokens) - reused, _ms(start)), seed, dropped,

@@ -14,9 +14,9 @@ import threading
 from collections.abc import Callable, Iterator
 
 from app.core.errors import InklingError
-from app.core.events import Finished, Timings, TokenEvent
+from app.core.events import Finished, PromptProgress, Timings, TokenEvent
 
-StreamEvent = TokenEvent | Finished | InklingError
+StreamEvent = TokenEvent | PromptProgress | Finished | InklingError
 Listener = Callable[[StreamEvent], None]
 log = logging.getLogger(__name__)
 
@@ -48,11 +48,13 @@ class Stream:
                 return
             if isinstance(event, TokenEvent):
                 self._text.append(event.text)
+            elif isinstance(event, PromptProgress):
+                pass  # listeners see it; iteration skips it
             elif isinstance(event, Finished):
                 self.finished = event
             else:
                 self.error = event
-            final = not isinstance(event, TokenEvent)
+            final = not isinstance(event, TokenEvent | PromptProgress)
             if final:
                 self._done.set()
         if self._listener is None:
@@ -98,6 +100,8 @@ class Stream:
             event = self._queue.get()
             if isinstance(event, TokenEvent):
                 yield event
+            elif isinstance(event, PromptProgress):
+                continue
             elif isinstance(event, Finished):
                 return
             else:

@@ -8,11 +8,13 @@ Every Hub failure becomes a HubError with a message a person can act on.
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-from app.core.errors import HubError, HubOffline
+from app.core.errors import HubError, HubOffline, HubUnreachable
 from app.models.quant import QuantGroup, group_by_quant
 
 
@@ -22,6 +24,28 @@ def offline() -> bool:
 
 def endpoint() -> str:
     return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+
+
+def check_reachable() -> None:
+    """Raise HubUnreachable at once when the Hub's host name cannot be looked up.
+
+    huggingface_hub retries a failed connection five times with back-off (~23 s);
+    a name that does not resolve will not resolve on a retry, so that is checked first.
+    """
+    host = urlsplit(endpoint()).hostname or ""
+    if not host:
+        return
+    try:
+        socket.getaddrinfo(host, None)
+    except socket.gaierror as exc:
+        if exc.errno in _NAME_FAILURES:
+            raise HubUnreachable(host) from None
+    except (UnicodeError, OSError):
+        return  # let the request itself report anything else
+
+
+_NAME_FAILURES = {getattr(socket, name) for name in ("EAI_NONAME", "EAI_AGAIN", "EAI_FAIL", "EAI_NODATA")
+                  if hasattr(socket, name)}
 
 
 def token() -> str | None:
@@ -68,11 +92,24 @@ class RepoFiles:
         return next(f for f in self.files if f.path == path)
 
 
+def _name_not_found(exc: BaseException) -> bool:
+    """A failed name lookup anywhere in the exception's chain (httpx wraps socket.gaierror)."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, socket.gaierror) or "Name or service not known" in str(exc) or "nodename nor servname" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+        seen += 1
+    return False
+
+
 def _explain(exc: Exception, what: str) -> HubError:
     from huggingface_hub import errors
 
     if isinstance(exc, errors.OfflineModeIsEnabled):
         return HubOffline()
+    if _name_not_found(exc):
+        return HubUnreachable(urlsplit(endpoint()).hostname or endpoint())
     if isinstance(exc, errors.GatedRepoError):
         return HubError(f"{what} is gated: accept its terms on the Hub, then log in with `hf auth login` "
                         "so Inkling can use your token.")
@@ -101,6 +138,7 @@ class HubClient:
     def _api(self) -> Any:
         if offline():
             raise HubOffline()
+        check_reachable()
         from huggingface_hub import HfApi
 
         return HfApi(endpoint=endpoint(), token=token() or False)

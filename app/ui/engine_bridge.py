@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from app.core.errors import InklingError
-from app.core.events import Finished, LoadOptions, ModelInfo, TokenEvent
+from app.core.events import Finished, LoadOptions, ModelInfo, PromptProgress, TokenEvent
 from app.core.ports import EnginePort, StreamPort
 from app.core.sampling import SamplingSettings
 from app.ui.jobs import when_done
@@ -26,6 +26,8 @@ class StreamHandle(QObject):
 
     tokens_arrived = Signal(list)
     """A batch of TokenEvents (in order) arrived."""
+    prompt_progressed = Signal(object)
+    """The engine read another batch of the prompt (a PromptProgress)."""
     finished = Signal(object)
     """The stream ended normally or by Stop (a Finished)."""
     failed = Signal(object)
@@ -58,9 +60,14 @@ class StreamHandle(QObject):
             self._queue.clear()
             self._scheduled = False
         batch: list[TokenEvent] = []
+        progress = [e for e in events if isinstance(e, PromptProgress)]
+        if progress:  # only the latest matters
+            self.prompt_progressed.emit(progress[-1])
         for event in events:
             if isinstance(event, TokenEvent):
                 batch.append(event)
+                continue
+            if isinstance(event, PromptProgress):
                 continue
             if batch:
                 self.tokens.extend(batch)

@@ -3,15 +3,22 @@
 - Raw HTML is not interpreted (``MarkdownNoHTML``): ``<script>`` shows as text.
 - No resource is ever loaded: images (remote or ``file://``) become a placeholder.
 - Links open only on a click, only for http(s), and only after the user confirms.
-- Fenced code is monospace and highlighted, with a "Copy code" link per block.
+- Fenced code is a card: its language, a "Copy" link, monospace highlighted lines.
+- Single newlines of the model's text stay line breaks.
+- No text can freeze the window: the text is cut into blocks (``app.core.markdown``)
+  and rendered block by block within a shared time budget per event-loop turn;
+  blocks too big for Qt's Markdown renderer are shown as plain text.
 - The widget grows to its content, so a transcript is one scrolling column.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from PySide6.QtCore import QRegularExpression, QSize, Qt, QUrl
+import shiboken6
+from PySide6.QtCore import QObject, QRegularExpression, QSize, Qt, QTimer, QUrl
 from PySide6.QtGui import (
     QColor,
     QCursor,
@@ -20,6 +27,7 @@ from PySide6.QtGui import (
     QGuiApplication,
     QImage,
     QSyntaxHighlighter,
+    QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
     QTextDocument,
@@ -27,9 +35,20 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QFrame, QMessageBox, QSizePolicy, QTextBrowser, QToolTip, QWidget
 
-from app.core.markdown import COPY_SCHEME, prepare, safe_link, stable_boundary
+from app.core.markdown import (
+    COPY_SCHEME,
+    MARKDOWN_MAX_CHARS,
+    Block,
+    BlockSplitter,
+    cut_long_lines,
+    fits_markdown,
+    keep_line_breaks,
+    safe_link,
+)
 
-INCREMENTAL_FROM = 4000  # characters: beyond this a streaming reply is rendered piece by piece
+INCREMENTAL_FROM = 4000  # characters: a reply longer than this gets its final render a turn after it ends
+PIECE = 4000  # characters of plain text or code appended per step (~4 ms of layout here)
+TURN_BUDGET_S = 0.010  # rendering time shared by all views per event-loop turn
 
 FEATURES = QTextDocument.MarkdownFeature(
     QTextDocument.MarkdownFeature.MarkdownDialectGitHub.value | QTextDocument.MarkdownFeature.MarkdownNoHTML.value
@@ -71,8 +90,70 @@ class CodeHighlighter(QSyntaxHighlighter):
                 self.setFormat(m.capturedStart(), m.capturedLength(), style)
 
 
+class _Scheduler(QObject):
+    """One time budget per event-loop turn, shared by every view that still has text to render.
+
+    A view asks for work; the first views render at once while the turn's budget
+    lasts, the rest continue on the next turns (a zero timer runs once per turn,
+    after input and paint events), so rendering never holds a frame for long.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._views: list[MarkdownView] = []
+        self._spent = 0.0
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._on_timer_timeout)
+
+    def request(self, view: MarkdownView) -> None:
+        if view not in self._views:
+            self._views.append(view)
+        self._run()
+        self._timer.start()  # also starts the next turn's budget afresh
+
+    def _on_timer_timeout(self) -> None:
+        self._spent = 0.0
+        self._run()
+        if self._views:
+            self._timer.start()
+
+    def _run(self) -> None:
+        started = time.perf_counter()
+        while self._views and self._spent + time.perf_counter() - started < TURN_BUDGET_S:
+            view = self._views[0]
+            # a view not on screen yet waits (its showEvent asks again): its width is not known, and
+            # laying its text out at a guessed width would only have to be done again
+            if not shiboken6.isValid(view) or not view.isVisible() or not view.render_step():
+                self._views.pop(0)
+        self._spent += time.perf_counter() - started
+
+
+_scheduler: _Scheduler | None = None
+
+
+def _schedule(view: MarkdownView) -> None:
+    global _scheduler
+    if _scheduler is None or not shiboken6.isValid(_scheduler):
+        _scheduler = _Scheduler()
+    _scheduler.request(view)
+
+
+@dataclass
+class _Shown:
+    """A block as the document shows it: from ``position``; ``chars`` of its display text so far."""
+
+    index: int
+    position: int
+    final: bool = False
+    plain: bool = True
+    chars: int = 0
+    column: int = 0
+
+
 class MarkdownView(QTextBrowser):
-    """Renders one message's Markdown safely and sizes itself to fit."""
+    """Renders one message's Markdown safely, in bounded steps, and sizes itself to fit."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -84,87 +165,177 @@ class MarkdownView(QTextBrowser):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.viewport().setAutoFillBackground(False)
+        self.document().setUndoRedoEnabled(False)  # read-only: an undo history would only cost time and memory
         self.blocked_resources: list[str] = []
         self.opened_links: list[str] = []
         self.refused_links: list[str] = []
         self.code_blocks: list[str] = []
         self.source_text = ""
-        self._stream: list | None = None  # [source chars rendered as Markdown, doc position after them, plain tail]
-        self._partial = False
+        self._splitter = BlockSplitter()
+        self._shown: list[_Shown] = []
+        self._plain_mode = False
         self.confirm_link: Callable[[str], bool] = self._ask_to_open
         self._highlighter = CodeHighlighter(self.document())
         self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
         self.anchorClicked.connect(self._on_self_anchor_clicked)
 
+    @property
+    def rendered(self) -> bool:
+        """The text is final and all of it is on screen."""
+        blocks = self._splitter.blocks
+        return self._splitter.finished and len(self._shown) == len(blocks) and all(s.final for s in self._shown)
+
+    @property
+    def _partial(self) -> bool:
+        return not self.rendered
+
     def set_markdown_text(self, text: str) -> None:
-        """Render the whole text (a finished message)."""
-        self._stream = None
-        if text == self.source_text and not self._partial:
+        """Show a finished message (rendered now, or over the next turns if it is long)."""
+        if text == self.source_text and self._splitter.finished and not self._plain_mode:
             return
-        self._partial = False
-        self.source_text = text
-        prepared = prepare(text)
-        self.code_blocks = prepared.code_blocks
-        self.document().setMarkdown(prepared.markdown, FEATURES)
-        self._fit_height()
+        self._take(text, plain=False)
+        self._splitter.finish(text)
+        _schedule(self)
 
     def set_streaming_text(self, text: str) -> None:
-        """Show a reply that is still growing, at a cost that does not grow with its length.
-
-        Short replies are simply re-rendered. Past INCREMENTAL_FROM characters,
-        finished paragraphs are appended once as Markdown and the growing tail is
-        appended as plain text, only the new characters each time; the final
-        ``set_markdown_text`` renders the whole reply properly once.
-        """
-        if len(text) < INCREMENTAL_FROM or not text.startswith(self.source_text):
-            self.set_markdown_text(text)
-            self._partial = True
-            return
-        cursor = QTextCursor(self.document())
-        if self._stream is None:  # switch to incremental: render the finished part once
-            boundary = stable_boundary(text)
-            prepared = prepare(text[:boundary])
-            self.code_blocks = prepared.code_blocks
-            self.document().setMarkdown(prepared.markdown, FEATURES)
-            cursor.movePosition(QTextCursor.MoveOperation.End)
-            self._stream = [boundary, cursor.position(), ""]  # source chars kept, doc position, tail shown
-        kept, position, tail = self._stream
-        boundary = stable_boundary(text)
-        if boundary > kept:  # another paragraph finished: replace the plain tail by its Markdown
-            cursor.setPosition(position)
-            cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
-            cursor.removeSelectedText()
-            prepared = prepare(text[kept:boundary], first_index=len(self.code_blocks))
-            self.code_blocks += prepared.code_blocks
-            cursor.insertBlock()
-            cursor.insertMarkdown(prepared.markdown, FEATURES)
-            cursor.movePosition(QTextCursor.MoveOperation.End)
-            kept, position, tail = boundary, cursor.position(), ""
-        new_tail = text[kept:]
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        if new_tail.startswith(tail):
-            cursor.insertText(new_tail[len(tail):], self._plain_format())
-        else:
-            cursor.setPosition(position)
-            cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
-            cursor.insertText(new_tail, self._plain_format())
-        self._stream = [kept, position, new_tail]
-        self.source_text = text
-        self._partial = True
-
-    def _plain_format(self) -> QTextCharFormat:
-        fmt = QTextCharFormat()
-        if self.source_text.count("```") % 2:  # inside a code block: look like code already
-            fmt.setFontFamilies(["monospace"])
-        return fmt
+        """Show a reply that is still growing; each step costs what the new text costs."""
+        self._take(text, plain=False)
+        _schedule(self)
 
     def set_plain(self, text: str) -> None:
-        self._stream = None
-        self._partial = False
+        """Show text as it is, never as Markdown (a person's own message)."""
+        if text == self.source_text and self._plain_mode:
+            return
+        self._restart(plain=True)
         self.source_text = text
+        self._splitter.blocks.append(Block("plain", 0, len(text), complete=True))
+        self._splitter.finished = True
+        _schedule(self)
+
+    def _take(self, text: str, plain: bool) -> None:
+        """Bring the splitter up to ``text``; drop what is shown of blocks that changed."""
+        if plain != self._plain_mode or not text.startswith(self.source_text):
+            self._restart(plain)
+        elif self._splitter.finished and text != self.source_text:  # a finished reply grows again (Continue)
+            old = self._splitter.blocks
+            self._splitter = BlockSplitter()
+            self._splitter.feed(text)
+            new = self._splitter.blocks
+            keep = 0
+            for shown in self._shown:
+                i = shown.index
+                if not shown.final or i >= len(new) or not new[i].complete or _key(new[i]) != _key(old[i]):
+                    break
+                keep += 1
+            self._clear_from(keep)
+        self.source_text = text
+        self._splitter.feed(text)
+
+    def _restart(self, plain: bool) -> None:
+        self._plain_mode = plain
+        self._splitter = BlockSplitter()
+        self._shown = []
         self.code_blocks = []
-        self.setPlainText(text)
-        self._fit_height()
+        self.source_text = ""
+        self.document().clear()
+
+    def _clear_from(self, keep: int) -> None:
+        """Take blocks ``keep`` and after off the document."""
+        if keep < len(self._shown):
+            cursor = QTextCursor(self.document())
+            cursor.setPosition(self._shown[keep].position)
+            cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+            cursor.removeSelectedText()
+            del self._shown[keep:]
+            blocks = self._splitter.blocks
+            self.code_blocks = self.code_blocks[: sum(1 for s in self._shown if blocks[s.index].kind == "code")]
+
+    def _end_cursor(self) -> QTextCursor:
+        cursor = QTextCursor(self.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        return cursor
+
+    def render_step(self) -> bool:
+        """Do one bounded piece of rendering; False when nothing is left to do for now."""
+        blocks = self._splitter.blocks
+        if self._shown and not self._shown[-1].final:
+            shown = self._shown[-1]
+        elif len(self._shown) < len(blocks):
+            shown = self._open(len(self._shown))
+        else:
+            return False
+        block = blocks[shown.index]
+        size = block.end - block.start
+        if block.kind == "text" and size <= MARKDOWN_MAX_CHARS:
+            source = self.source_text[block.start:block.end]
+            if fits_markdown(source):
+                changed = shown.plain or shown.chars != len(source)
+                if changed:
+                    self._clear_from(len(self._shown) - 1)
+                    shown = self._open(shown.index)
+                    shown.plain, shown.chars = False, len(source)
+                    self._end_cursor().insertMarkdown(keep_line_breaks(source), FEATURES)
+                shown.final = block.complete
+                return changed or shown.final
+        if not shown.plain:  # it outgrew the Markdown budget: show it as plain text from its start
+            self._clear_from(len(self._shown) - 1)
+            shown = self._open(shown.index)
+        end = block.end - 1 if block.end > block.start and self.source_text[block.end - 1] == "\n" else block.end
+        if block.start + shown.chars < end:
+            piece = self.source_text[block.start + shown.chars: min(end, block.start + shown.chars + PIECE)]
+            self._append(shown, piece, code=block.kind == "code")
+            if block.kind == "code":
+                self.code_blocks[-1] = self.source_text[block.start: block.start + shown.chars]
+            return True
+        if block.complete:
+            shown.final = True
+            return True
+        return False
+
+    def _open(self, index: int) -> _Shown:
+        """Start showing block ``index`` at the end of the document."""
+        cursor = self._end_cursor()
+        shown = _Shown(index, cursor.position())
+        self._shown.append(shown)
+        if index:
+            cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+        block = self._splitter.blocks[index]
+        if block.kind == "code":
+            self._insert_code_header(cursor, block.language or "code", len(self.code_blocks))
+            self.code_blocks.append("")
+        return shown
+
+    def _append(self, shown: _Shown, text: str, code: bool) -> None:
+        cursor = self._end_cursor()
+        pieces, shown.column = cut_long_lines(text, shown.column)
+        block_format, char_format = _code_formats() if code else (QTextBlockFormat(), QTextCharFormat())
+        cursor.beginEditBlock()  # one layout pass for the whole piece, not one per line
+        if code and shown.chars == 0:
+            cursor.insertBlock(block_format, char_format)
+        for i, piece in enumerate(pieces):
+            if i:
+                cursor.insertBlock(block_format, char_format)
+            if piece:
+                cursor.insertText(piece, char_format)
+        cursor.endEditBlock()
+        shown.chars += len(text)
+
+    def _insert_code_header(self, cursor: QTextCursor, language: str, index: int) -> None:
+        block_format = QTextBlockFormat()
+        block_format.setBackground(QColor("#e6eaef"))
+        block_format.setTopMargin(4)
+        block_format.setLeftMargin(0)
+        label = QTextCharFormat()
+        label.setForeground(QColor("#57606a"))
+        label.setFontPointSize(max(7.0, self.font().pointSizeF() - 1))
+        cursor.setBlockFormat(block_format)
+        cursor.insertText(f" {language}    ", label)
+        link = QTextCharFormat(label)
+        link.setAnchor(True)
+        link.setAnchorHref(f"{COPY_SCHEME}:{index}")
+        link.setForeground(QColor("#0969da"))
+        cursor.insertText("⧉ Copy", link)
+        cursor.insertText(" ", label)
 
     def loadResource(self, kind: int, url: QUrl | str) -> object:  # noqa: N802 - Qt override
         """Never load anything a model's text points at."""
@@ -183,6 +354,11 @@ class MarkdownView(QTextBrowser):
             height += self.horizontalScrollBar().sizeHint().height()
         if self.height() != height:
             self.setFixedHeight(height)
+
+    def showEvent(self, event: object) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)  # type: ignore[arg-type]
+        if not self.rendered:
+            _schedule(self)
 
     def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)  # type: ignore[arg-type]
@@ -209,3 +385,19 @@ class MarkdownView(QTextBrowser):
     def _ask_to_open(self, target: str) -> bool:
         answer = QMessageBox.question(self, "Open link?", f"Open this link in your browser?\n\n{target}")
         return answer == QMessageBox.StandardButton.Yes
+
+
+def _key(block: Block) -> tuple[str, int, int, str, bool]:
+    return block.kind, block.start, block.end, block.language, block.complete
+
+
+def _code_formats() -> tuple[QTextBlockFormat, QTextCharFormat]:
+    """A code line: a grey band (the card), no wrapping, monospace, marked for the highlighter."""
+    block_format = QTextBlockFormat()
+    block_format.setBackground(QColor("#f6f8fa"))
+    block_format.setNonBreakableLines(True)
+    block_format.setProperty(QTextFormat.Property.BlockCodeFence, "`")
+    char_format = QTextCharFormat()
+    char_format.setFontFamilies(["monospace"])
+    char_format.setFontFixedPitch(True)
+    return block_format, char_format

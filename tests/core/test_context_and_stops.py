@@ -77,13 +77,3 @@ def test_ban_guard_respects_word_starts() -> None:
     guard = BanGuard(["cat"])
     assert guard.add("concatenate") is None
     assert guard.add(" Cats") == 1
-
-
-def test_stable_boundary_is_the_last_finished_paragraph_outside_code() -> None:
-    from app.core.markdown import prepare, stable_boundary
-
-    text = "Intro para.\n\nSecond para.\n\n```python\nx = 1\n\ny = 2\n"
-    assert stable_boundary(text) == text.index("```")  # the blank line inside the open fence does not count
-    closed = text + "```\n\nAfter"
-    assert stable_boundary(closed) == closed.index("After")
-    assert "inkling-copy:3" in prepare("```\na\n```\n", first_index=3).markdown

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QWidget
 from app.core.chat_session import ChatSession, Reply
 from app.core.conversation import from_json, to_json, to_markdown
 from app.core.errors import InklingError, NoModelLoaded
-from app.core.events import Finished, TokenEvent
+from app.core.events import Finished, PromptProgress, TokenEvent
 from app.core.presets import PresetStore
 from app.core.sampling import SamplingSettings
 from app.core.storage import MessageRow, Storage
@@ -45,6 +45,7 @@ class _Streaming:
     reply: Reply
     handle: StreamHandle
     widget: MessageWidget
+    sent_at: float = 0.0  # perf_counter when Send (or Regenerate, Continue) was pressed
 
     @property
     def text(self) -> str:
@@ -271,6 +272,7 @@ class ChatPane(ChatView):
     # -- sending and streaming -----------------------------------------------------------
 
     def send(self) -> None:
+        sent_at = time.perf_counter()
         text = self.composer.toPlainText().strip()
         if not text:
             return
@@ -283,10 +285,11 @@ class ChatPane(ChatView):
         self.composer.clear()
         self.save_draft()
         self._sync_transcript()
-        self._start_reply(user)
+        self._start_reply(user, sent_at=sent_at)
 
-    def _start_reply(self, parent: MessageRow, continuing: int | None = None) -> None:
+    def _start_reply(self, parent: MessageRow, continuing: int | None = None, sent_at: float = 0.0) -> None:
         """Ask the engine for a reply. A model that is still loading is waited for, not refused."""
+        sent_at = sent_at or time.perf_counter()
         session = self.session
         assert session is not None
         if self.bridge.state in ("empty", "error") and self.bridge.engine.info is None:
@@ -304,9 +307,10 @@ class ChatPane(ChatView):
         widget = self.transcript.widgets[reply.message.id]
         widget.refresh_status()
         handle = self.bridge.chat(history, session.sampling, continue_last=continuing is not None)
-        self.reply = _Streaming(session, reply, handle, widget)
+        self.reply = _Streaming(session, reply, handle, widget, sent_at)
         self._streams.append(self.reply)
         handle.tokens_arrived.connect(self._on_reply_tokens_arrived)
+        handle.prompt_progressed.connect(self._on_reply_prompt_progressed)
         handle.finished.connect(self._on_reply_finished)
         handle.failed.connect(self._on_reply_failed)
         self._save_timer.start()
@@ -322,10 +326,25 @@ class ChatPane(ChatView):
         if reply is None:
             return
         reply.reply.add("".join(t.text for t in batch))
+        if not reply.reply.first_token_ms and reply.reply.text != reply.reply.base:
+            reply.reply.first_token_ms = (time.perf_counter() - reply.sent_at) * 1000
+            if shiboken6.isValid(reply.widget):
+                reply.widget.set_note("")
+            if reply is self.reply:
+                self.status_message.emit("Writing…")
         if reply is self.reply and not self._render_pending:
             self._render_pending = True
             # one repaint per frame at most; slower if a huge reply makes rendering itself slow
             QTimer.singleShot(max(16, int(self._render_cost_ms * 4)), self._render_streaming)
+
+    def _on_reply_prompt_progressed(self, progress: PromptProgress) -> None:
+        reply = self._current()
+        if reply is None or reply.reply.first_token_ms or not shiboken6.isValid(reply.widget):
+            return
+        note = f"Reading the prompt… {progress.fraction:.0%}"
+        reply.widget.set_note(note)
+        if reply is self.reply:
+            self.status_message.emit(f"{note} ({progress.done:,} of {progress.total:,} tokens)")
 
     def _render_streaming(self) -> None:
         self._render_pending = False

@@ -53,6 +53,7 @@ class MessageWidget(QFrame):
     def __init__(self, message: MessageRow, version: tuple[int, int], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.message = message
+        self._note = ""
         self.setObjectName(f"message-{message.role}")
         self.setProperty("role", message.role)
         self.setFrameShape(QFrame.Shape.StyledPanel)
@@ -181,8 +182,16 @@ class MessageWidget(QFrame):
         self.message.content = text
         self.body.set_streaming_text(text)
 
+    def set_note(self, note: str) -> None:
+        """A passing state of a reply being made (e.g. "Reading the prompt… 45%"); "" goes back to the status."""
+        self._note = note
+        self.refresh_status()
+
     def refresh_status(self) -> None:
         m = self.message
+        if self._note and m.status == "streaming":
+            self.status_label.setText(self._note)
+            return
         parts = [stats_text(m.stats)] if m.role == "assistant" else []
         note = STATUS_NOTES.get(m.status)
         if note and m.stats.get("finish") != note:

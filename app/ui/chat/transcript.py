@@ -33,6 +33,9 @@ class TranscriptView(QScrollArea):
         self.setObjectName("chatTranscript")
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # a scroll bar that came and went would change every message's width, and a width change
+        # lays out each message's whole text again in one go (a long reply: hundreds of ms)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self._column = QWidget()
         self._column.setObjectName("transcriptColumn")
         self._layout = QVBoxLayout(self._column)

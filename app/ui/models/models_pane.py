@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.errors import InklingError
+from app.core.errors import HubOffline, HubUnreachable, InklingError
 from app.core.ports import ModelEntry, ModelManagerPort
 from app.core.storage import Storage
 from app.ui.jobs import run_in_background
@@ -63,7 +63,7 @@ class ModelsPane(QWidget):
     status_message = Signal(str)
     """A short line for the status bar."""
     search_finished = Signal()
-    """Hub search results are shown."""
+    """A Hub search ended: its results, or why there are none, are shown."""
     files_shown = Signal()
     """A repo's files are shown."""
     comparison_finished = Signal(list)
@@ -87,6 +87,9 @@ class ModelsPane(QWidget):
         self.repo_files: Any = None
         self.ask_copy: Callable[[Path], bool | None] = self._ask_copy
         self._relay = _DownloadRelay()
+        self._search_serial = 0
+        self._search_busy_id = 0  # the search being waited for; 0 when none
+        self._unreachable = False
         self.setAcceptDrops(True)
         self._build()
         self._connect_signals()
@@ -149,7 +152,23 @@ class ModelsPane(QWidget):
         self.offline_label = QLabel()
         self.offline_label.setObjectName("offlineState")
         self.offline_label.setWordWrap(True)
-        self.offline_label.hide()
+        self.hub_import_button = QPushButton("Import a GGUF file…")
+        self.hub_import_button.setObjectName("hubImportButton")
+        self.offline_row = QWidget()
+        offline_layout = QHBoxLayout(self.offline_row)
+        offline_layout.setContentsMargins(0, 0, 0, 0)
+        offline_layout.addWidget(self.offline_label, 1)
+        offline_layout.addWidget(self.hub_import_button)
+        self.offline_row.hide()
+        self.search_busy = QProgressBar()
+        self.search_busy.setObjectName("hubSearchBusy")
+        self.search_busy.setRange(0, 0)  # a busy indicator: how long the Hub takes is not known
+        self.search_busy.setMaximumWidth(90)
+        self.search_busy.setTextVisible(False)
+        self.search_busy.hide()
+        self.search_cancel_button = QPushButton("Cancel")
+        self.search_cancel_button.setObjectName("hubSearchCancelButton")
+        self.search_cancel_button.hide()
         search_row = QHBoxLayout()
         self.search_input = QLineEdit()
         self.search_input.setObjectName("hubSearchInput")
@@ -162,6 +181,8 @@ class ModelsPane(QWidget):
         search_row.addWidget(self.search_input, 1)
         search_row.addWidget(self.sort_combo)
         search_row.addWidget(self.search_button)
+        search_row.addWidget(self.search_busy)
+        search_row.addWidget(self.search_cancel_button)
         self.results_view = QListWidget()
         self.results_view.setObjectName("hubResultsView")
         self.files_view = QTreeWidget()
@@ -189,7 +210,7 @@ class ModelsPane(QWidget):
         vsplit.addWidget(split)
         vsplit.addWidget(self.downloads_view)
         vsplit.setSizes([420, 180])
-        hub_layout.addWidget(self.offline_label)
+        hub_layout.addWidget(self.offline_row)
         hub_layout.addLayout(search_row)
         hub_layout.addWidget(vsplit, 1)
         self.tabs.addTab(hub, "Get models")
@@ -216,6 +237,7 @@ class ModelsPane(QWidget):
         self.compare_table.setHorizontalHeaderLabels(["Model", "Perplexity", "Bits per token", "Tokens"])
         self.compare_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.compare_table.verticalHeader().hide()
+        self.compare_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)  # results, not a form
         cmp_layout.addWidget(intro)
         cmp_layout.addWidget(QLabel("Text: a document from Write"))
         cmp_layout.addWidget(self.compare_source)
@@ -240,6 +262,8 @@ class ModelsPane(QWidget):
         self.delete_button.clicked.connect(self._on_delete_button_clicked)
         self.search_button.clicked.connect(self.search)
         self.search_input.returnPressed.connect(self.search)
+        self.search_cancel_button.clicked.connect(self.cancel_search)
+        self.hub_import_button.clicked.connect(self._on_import_button_clicked)
         self.results_view.currentItemChanged.connect(self._on_results_current_item_changed)
         self.files_view.currentItemChanged.connect(self._on_files_current_item_changed)
         self.download_button.clicked.connect(self.download_selected)
@@ -374,11 +398,17 @@ class ModelsPane(QWidget):
 
     def _show_offline_state(self) -> None:
         off = self.manager.offline()
-        self.offline_label.setVisible(off)
-        self.offline_label.setText("Offline mode (HF_HUB_OFFLINE is set): the Hub is not contacted. Your installed "
-                                   "models work as usual; unset HF_HUB_OFFLINE to search and download.")
+        if off:
+            self._show_offline_notice("Offline mode (HF_HUB_OFFLINE is set): the Hub is not contacted. Your installed "
+                                      "models work as usual; unset HF_HUB_OFFLINE to search and download.")
+        elif self._search_busy_id == 0 and not self._unreachable:
+            self.offline_row.hide()
         for w in (self.search_input, self.search_button, self.download_button):
             w.setEnabled(not off and (w is not self.download_button or self.files_view.currentItem() is not None))
+
+    def _show_offline_notice(self, text: str) -> None:
+        self.offline_label.setText(text)
+        self.offline_row.show()
 
     def _show_catalog(self) -> None:
         self.results_view.clear()
@@ -389,14 +419,50 @@ class ModelsPane(QWidget):
             self.results_view.addItem(item)
 
     def search(self) -> None:
+        """Ask the Hub in the background; a busy sign and Cancel show until it answers."""
         if self.manager.offline():
             self._show_offline_state()
             return
         query = self.search_input.text().strip()
         sort = SORTS[self.sort_combo.currentText()]
         self.status_message.emit(f"Searching the Hub for “{query}”…")
-        self.search_button.setEnabled(False)
-        run_in_background(lambda: self.manager.search(query, sort), self._show_results, self._on_hub_failed, context=self)
+        self._search_serial += 1
+        serial = self._search_serial
+        self._search_busy_id = serial
+        self._set_searching(True)
+        run_in_background(lambda: self.manager.search(query, sort),
+                          lambda results: self._on_search_answered(serial, results),
+                          lambda exc: self._on_search_failed(serial, exc), context=self)
+
+    def cancel_search(self) -> None:
+        """Stop waiting for the Hub (its answer, if it comes, is dropped)."""
+        if not self._search_busy_id:
+            return
+        self._search_busy_id = 0
+        self._set_searching(False)
+        self.status_message.emit("Search cancelled")
+
+    def _set_searching(self, busy: bool) -> None:
+        self.search_busy.setVisible(busy)
+        self.search_cancel_button.setVisible(busy)
+        self.search_button.setEnabled(not busy and not self.manager.offline())
+
+    def _on_search_answered(self, serial: int, results: list[Any]) -> None:
+        if serial != self._search_busy_id:
+            return  # cancelled, or a newer search is running
+        self._search_busy_id = 0
+        self._unreachable = False
+        self._set_searching(False)
+        self._show_offline_state()
+        self._show_results(results)
+
+    def _on_search_failed(self, serial: int, exc: BaseException) -> None:
+        if serial != self._search_busy_id:
+            return
+        self._search_busy_id = 0
+        self._set_searching(False)
+        self._on_hub_failed(exc)
+        self.search_finished.emit()
 
     def _show_results(self, results: list[Any]) -> None:
         self.search_button.setEnabled(True)
@@ -410,7 +476,11 @@ class ModelsPane(QWidget):
 
     def _on_hub_failed(self, exc: BaseException) -> None:
         self.search_button.setEnabled(not self.manager.offline())
-        self.repo_label.setText(f"⚠ {exc}")
+        if isinstance(exc, (HubUnreachable, HubOffline)):
+            self._unreachable = isinstance(exc, HubUnreachable)
+            self._show_offline_notice(str(exc))
+        else:
+            self.repo_label.setText(f"⚠ {exc}")
         self.status_message.emit(str(exc))
 
     def _on_results_current_item_changed(self, current: QListWidgetItem | None, _prev: object) -> None:
@@ -516,11 +586,15 @@ class ModelsPane(QWidget):
         self.compare_table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             ok = not math.isnan(row.perplexity)
-            values = [row.name + ("" if ok else f" — {row.error}"), f"{row.perplexity:.2f}" if ok else "—",
+            name = self._library_name(row.path) or row.name  # the name the Library shows, not the GGUF's own
+            values = [name + ("" if ok else f" — {row.error}"), f"{row.perplexity:.2f}" if ok else "—",
                       f"{row.bits_per_token:.2f}" if ok else "—", str(row.tokens)]
             for c, v in enumerate(values):
                 self.compare_table.setItem(r, c, QTableWidgetItem(v))
         self.comparison_finished.emit(rows)
+
+    def _library_name(self, path: str) -> str:
+        return next((e.name for e in self.entries if e.path == path), "")
 
     def _on_compare_failed(self, exc: BaseException) -> None:
         self.compare_button.setEnabled(True)

@@ -184,7 +184,7 @@ class SamplingPanel(QWidget):
         self.seed_spin.setObjectName("seedSpin")
         self.seed_spin.setRange(0, 2_147_483_647)
         self.seed_spin.setToolTip("The same seed with the same settings and text gives the same reply.")
-        self.dice_button = QToolButton(text="🎲")
+        self.dice_button = QToolButton(text="New seed")  # words: a dice emoji is a missing-glyph box on many systems
         self.dice_button.setObjectName("seedDiceButton")
         self.dice_button.setToolTip("Pick a new fixed seed")
         seed_row.addWidget(QLabel("<b>Seed</b>"))
@@ -285,7 +285,14 @@ class SamplingPanel(QWidget):
         self.reload_button.clicked.connect(self._on_reload_button_clicked)
 
     def _on_mirostat_combo_index_changed(self, index: int) -> None:
+        self._show_mirostat_enabled(index)
         self._on_control_value_changed("mirostat_mode", index)
+
+    def _show_mirostat_enabled(self, mode: int) -> None:
+        """tau and eta mean something only while Mirostat is on."""
+        for field, *_ in MIROSTAT_ROWS:
+            self.controls[field].setEnabled(mode != 0)
+            self.controls[field].setToolTip("" if mode else "Used only when Mirostat is on")
 
     def _on_reload_button_clicked(self) -> None:
         self.reload_requested.emit(self.load_options())
@@ -392,6 +399,7 @@ class SamplingPanel(QWidget):
         for field, control in self.controls.items():
             control.set_value(getattr(settings, field))
         self.mirostat_combo.setCurrentIndex(int(settings.mirostat_mode))
+        self._show_mirostat_enabled(int(settings.mirostat_mode))
         self.random_seed_check.setChecked(settings.seed is None)
         self.seed_spin.setEnabled(settings.seed is not None)
         if settings.seed is not None:

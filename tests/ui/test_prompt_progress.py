@@ -1,0 +1,44 @@
+"""A long prompt says how far it has been read, and time to first token counts from Send."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from PySide6.QtWidgets import QApplication
+
+from app.core.sampling import SamplingSettings
+from app.ui.main_window import MainWindow
+
+LONG = " ".join(f"word{i % 50}" for i in range(450))  # ~900 tokens: several seconds of prompt reading here
+
+
+def test_a_long_prompt_shows_reading_progress_and_honest_first_token_time(qtbot, window: MainWindow) -> None:
+    chat = window.chat
+    chat.set_sampling(SamplingSettings(temperature=0.0, max_tokens=4))
+    seen: list[tuple[float, str, str]] = []
+
+    def watch() -> None:
+        if chat.reply is not None:
+            seen.append((time.perf_counter(), chat.reply.widget.status_label.text(),
+                         window.statusBar().currentMessage()))
+
+    chat.composer.setPlainText(LONG)
+    sent = time.perf_counter()
+    with qtbot.waitSignal(chat.reply_finished, timeout=120_000) as done:
+        chat.send_button.click()
+        while not done.signal_triggered:
+            watch()
+            QApplication.processEvents()
+            qtbot.wait(20)
+    notes = [(t, bubble, bar) for t, bubble, bar in seen if bubble.startswith("Reading the prompt…")]
+    assert notes, f"no progress was shown; the bubble said {sorted({b for _, b, _ in seen})}"
+    percents = [int(re.search(r"(\d+)%", bubble).group(1)) for _, bubble, _ in notes]
+    assert len(set(percents)) >= 2 and percents == sorted(percents)  # it moves, forwards
+    assert any(bar.startswith("Reading the prompt…") for _, _, bar in notes)  # the status bar says it too
+    reading = (notes[-1][0] - sent) * 1000
+    reply = next(m for m in window.storage.messages(chat.conversation.id) if m.role == "assistant")
+    stats = reply.stats
+    assert done.args[0].reason in ("stop", "length")
+    assert stats["ttft_ms"] >= reading, "time to first token must count the prompt reading, from Send"
+    assert stats["ttft_ms"] <= (time.perf_counter() - sent) * 1000
