@@ -42,10 +42,11 @@ class LlamaServer:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
-def start_server(model: Path, log_path: Path, api_key: str = API_KEY, threads: int = 2) -> LlamaServer:
+def start_server(model: Path, log_path: Path, api_key: str = API_KEY, threads: int = 2,
+                 port: int | None = None) -> LlamaServer:
     import httpx
 
-    port = free_port()
+    port = port or free_port()
     log = open(log_path, "wb")  # noqa: SIM115 - the server writes to it until it ends
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(

@@ -164,3 +164,33 @@ def test_write_on_a_chat_only_server_continues_through_chat_and_says_so(proxy: F
         engine.close()
         proxy.reset(no_completions=False)
         proxy.wait_idle()
+
+
+def test_the_real_server_killed_mid_stream_keeps_the_partial_reply_and_a_restart_answers(
+        starter_path, tmp_path) -> None:
+    """Not a simulated drop: the server process itself dies part-way through a reply."""
+    from remote_server import start_server, stop_server
+
+    server = start_server(starter_path, tmp_path / "doomed.log", threads=1)
+    engine = RemoteEngine(Connection.new("doomed", server.url, API_KEY), first_byte_timeout=30, stall_timeout=5)
+    try:
+        engine.load_async("").result(60)
+        arrived: list[str] = []
+        stream = engine.chat(HELLO, LONG, listener=lambda e: arrived.append(getattr(e, "text", "")))
+        deadline = time.monotonic() + 60
+        while len(arrived) < 8 and time.monotonic() < deadline and not stream.done:
+            time.sleep(0.02)  # polling a plain list filled by the backend's thread
+        assert len(arrived) >= 8 and not stream.done, "the reply never got going"
+        server.proc.kill()
+        server.proc.wait(10)
+        with pytest.raises(InklingError) as info:
+            stream.wait(30)
+        assert isinstance(info.value, ServerDisconnected | ServerUnreachable), repr(info.value)
+        assert API_KEY not in str(info.value)
+        assert stream.text.strip() and stream.text.startswith("".join(arrived[:8]))  # the partial reply is kept
+        server = start_server(starter_path, tmp_path / "again.log", threads=1, port=server.port)
+        fin = engine.chat(HELLO, SHORT).wait(60)
+        assert fin.reason == "length" and fin.text
+    finally:
+        engine.close()
+        stop_server(server)

@@ -126,6 +126,9 @@ def test_load_options_are_apart_and_gpu_layers_say_why_when_unavailable(qtbot, f
 
 def test_every_control_explains_itself_and_resets(qtbot, fake) -> None:
     window, _ = fake
+    window.sampling.mirostat_combo.setCurrentIndex(0)
+    assert not window.sampling.controls["mirostat_tau"].isEnabled()  # tau/eta mean nothing while mirostat is off
+    window.sampling.mirostat_combo.setCurrentIndex(2)  # so that every control can be operated
     for control in window.sampling.controls.values():
         assert len(control.help.text()) > 20
         control.spin.setValue(control.high)
