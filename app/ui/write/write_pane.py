@@ -304,7 +304,11 @@ class WritePane(WriteView):
         words = len(text.split())
         self.counts.setText(f"{words:,} words · {len(text):,} characters")
         if self.bridge.state == "ready" and not self.bridge.busy and text:
-            when_done(self.bridge.engine.count_text_async(text),
+            try:
+                counting = self.bridge.engine.count_text_async(text)
+            except InklingError:
+                return  # the engine is gone (shut down with the window): the count is a nicety, words will do
+            when_done(counting,
                       lambda n: self.counts.setText(f"{words:,} words · {n:,} tokens · {len(text):,} characters"),
                       lambda _exc: None, context=self)
 
