@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
-import io
+import ast
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from app import selftest
 from app.core.errors import EngineCrashed
 from app.core.events import LoadOptions
 from app.core.sampling import SamplingSettings
 from app.engine.client import EngineClient, EngineState
 
 
+def _selftest(*args: str) -> tuple[int, str]:
+    """Run `inkling selftest` as a person would, in its own process.
+
+    Not in the test process: the self-test loads llama.cpp's CPU backends there, and a
+    later in-process ``Llama`` of another test would then meet a second backend registry.
+    """
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, "-m", "app", "selftest", *args], capture_output=True, text=True,
+                          env=env, timeout=240)
+    return done.returncode, done.stdout + done.stderr
+
+
 def test_selftest_loads_the_starter_model_generates_and_reports(starter_path: Path) -> None:
-    out = io.StringIO()
-    assert selftest.run(out=out, tokens=8) == 0, out.getvalue()
-    text = out.getvalue()
+    code, text = _selftest("--tokens", "8")
+    assert code == 0, text
     for line in ("llama.cpp:", "CPU backend:", "GPU offload:", "data folder:", "models folder:", "logs folder:"):
         assert line in text, text
     assert "8 tokens" in text and "tok/s" in text  # exactly the tokens asked for: no early end of text
@@ -31,21 +43,24 @@ def test_selftest_loads_the_starter_model_generates_and_reports(starter_path: Pa
 def test_selftest_fails_with_a_plain_reason(tmp_path: Path) -> None:
     bad = tmp_path / "broken.gguf"
     bad.write_bytes(b"GGUF" + b"\0" * 64)
-    out = io.StringIO()
-    assert selftest.run(model=str(bad), out=out) == 1
-    assert "FAILED while loading the model" in out.getvalue()
-    assert "Traceback" not in out.getvalue()
+    code, text = _selftest("--model", str(bad))
+    assert code == 1
+    assert "FAILED while loading the model" in text
+    assert "Traceback" not in text
 
 
 def test_backend_report_names_the_cpu_code_in_use() -> None:
-    from app.engine.backends import report
-
-    rep = report()
-    assert rep.cpu_variant  # "built-in" in a native build, "haswell"/"sse42"/… in a portable one
-    assert rep.ggml_version.startswith("ggml ")
-    assert any(d.startswith("CPU") for d in rep.devices), rep.devices
-    if rep.dynamic:
-        assert rep.cpu_variant not in ("built-in", "dynamic")
+    code = ("from app.engine.backends import report; r = report(); "
+            "print(repr((r.cpu_variant, r.ggml_version, list(r.devices), r.dynamic)))")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    cpu_variant, ggml_version, devices, dynamic = ast.literal_eval(done.stdout.strip().splitlines()[-1])
+    assert cpu_variant  # "built-in" in a native build, "haswell"/"sse42"/… in a portable one
+    assert ggml_version.startswith("ggml ")
+    assert any(d.startswith("CPU") for d in devices), devices
+    if dynamic:
+        assert cpu_variant not in ("built-in", "dynamic")
 
 
 def _wait(cond, timeout: float = 60) -> None:
