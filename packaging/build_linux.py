@@ -171,7 +171,28 @@ def pyinstaller(py: Path, out: Path, icons: Path) -> Path:
          PACKAGING / "inkling.spec"], env=env, cwd=ROOT)
     bundle = dist / "inkling"
     dedupe(bundle)
+    strip_symbols(bundle)
     return bundle
+
+
+def strip_symbols(bundle: Path) -> int:
+    """Drop symbol tables from the libraries built without care for size (libpython 23 → 5 MB, llama.cpp's).
+
+    Never the wheels' vendored libraries (numpy.libs, *.libs): auditwheel patched them with
+    patchelf, and `strip` leaves those unloadable.
+    """
+    if not shutil.which("strip"):
+        return 0
+    internal = bundle / "_internal"
+    targets = [*internal.glob("libpython3*.so*"), *internal.glob("python3*/lib-dynload/*.so"),
+               *internal.glob("llama_cpp/lib/*.so*")]
+    before = sum(p.stat().st_size for p in targets if not p.is_symlink())
+    for path in targets:
+        if not path.is_symlink():
+            subprocess.run(["strip", "--strip-unneeded", str(path)], check=True)
+    saved = before - sum(p.stat().st_size for p in targets if not p.is_symlink())
+    log(f"symbol tables stripped: {saved / 1e6:.1f} MB")
+    return saved
 
 
 def dedupe(bundle: Path) -> int:
