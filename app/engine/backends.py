@@ -73,8 +73,12 @@ def _loaded_path(stem: str) -> str | None:
     maps = Path("/proc/self/maps")
     if not maps.is_file():
         return None
-    m = re.search(r"(/\S*/" + re.escape(stem) + r"\.so(?:\.[\d.]+)?)$", maps.read_text(errors="replace"), re.MULTILINE)
-    return m.group(1) if m else None
+    pattern = re.compile(re.escape(stem) + r"\.so(?:\.[\d.]+)?$")
+    for line in maps.read_text(errors="replace").splitlines():
+        fields = line.split(maxsplit=5)  # address perms offset dev inode path (the path may hold spaces)
+        if len(fields) == 6 and pattern.match(Path(fields[5]).name):
+            return fields[5]
+    return None
 
 
 def ggml_libraries() -> tuple[Any, Any]:

@@ -82,7 +82,12 @@ def test_selftest_passes_on_an_older_cpu(tmp_path: Path, cpu: str) -> None:
     qemu = shutil.which("qemu-x86_64")
     if not qemu:
         pytest.skip("qemu-user is not installed (apt-get install qemu-user)")
-    out = subprocess.run([qemu, "-cpu", cpu, str(EXE), "selftest", "--tokens", "4"], env=_env(tmp_path),
+    # PyInstaller's bootloader re-executes itself to set LD_LIBRARY_PATH, and qemu-user does not follow an
+    # execve (the re-run would be native): hand it the environment of the re-executed process
+    internal = str(BUNDLE / "_internal")
+    env = _env(tmp_path, LD_LIBRARY_PATH=internal, _PYI_APPLICATION_HOME_DIR=internal, _PYI_ARCHIVE_FILE=str(EXE),
+               _PYI_PARENT_PROCESS_LEVEL="0")
+    out = subprocess.run([qemu, "-cpu", cpu, str(EXE), "selftest", "--tokens", "4"], env=env,
                          capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stdout + out.stderr[-3000:]
     backend = next(line for line in out.stdout.splitlines() if line.startswith("CPU backend:"))
