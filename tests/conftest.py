@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+import llama_cpp  # noqa: F401  (before anything imports numpy: with a CUDA build, the other order crashes a model load)
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

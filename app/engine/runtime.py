@@ -26,6 +26,9 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+# llama.cpp's libraries must be mapped before numpy's: with a CUDA build, numpy's
+# bundled OpenBLAS loaded first makes the next model load crash (SIGSEGV, FACTS.md).
+import llama_cpp as _mapped_first  # noqa: F401
 import numpy as np
 
 from app.core.context import BanGuard, StopMatcher, fit_messages, keep_tail
