@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 # llama.cpp's libraries must be mapped before numpy's: with a CUDA build, numpy's
-# bundled OpenBLAS loaded first makes the next model load crash (SIGSEGV, FACTS.md).
+# bundled OpenBLAS loaded first makes the next model load crash (SIGSEGV; seen on an H200 with numpy 2.5).
 import llama_cpp as _mapped_first  # noqa: F401
 import numpy as np
 
