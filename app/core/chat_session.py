@@ -272,6 +272,19 @@ class ChatSession:
         self.reply = Reply(message, message.content, message.content, message.content)
         return self.reply, self.history(self.path)
 
+    def settle_interrupted(self, live: set[int] | frozenset[int] = frozenset()) -> int:
+        """Replies saved as "streaming" that nothing writes any more (``live`` are being written) end as stopped.
+
+        A crash or kill leaves them so (the text that was committed is kept); they must
+        not show "writing…" forever. Returns how many were settled.
+        """
+        stale = [m for m in self.tree.by_id.values() if m.status == "streaming" and m.id not in live]
+        for m in stale:
+            stats = {**m.stats, "finish": m.stats.get("finish") or "interrupted"}
+            self.storage.update_message(m.id, status="stopped", stats=stats)
+            m.status, m.stats = "stopped", stats
+        return len(stale)
+
     def fail_without_engine(self, parent: MessageRow, error: str) -> MessageRow:
         """A reply that could not even start: an empty error message that says why."""
         message = self.storage.add_message(self.id, parent.id, "assistant", "", status="error",
@@ -312,7 +325,9 @@ class ChatSession:
         self.storage.update_message(reply.message.id, content=reply.text, status=status, stats=stats)
         self.remember_model(model_path)
         message = reply.message
-        message.content, message.status, message.stats = reply.text, status, stats
+        copies = [m for m in self.path if m.id == message.id and m is not message]  # the branch re-read meanwhile
+        for m in (message, *copies):
+            m.content, m.status, m.stats = reply.text, status, stats
         reply.saved_text = reply.text
         return message
 

@@ -100,6 +100,8 @@ class EngineBridge(QObject):
     """A model finished loading (ModelInfo)."""
     model_failed = Signal(object)
     """Loading a model failed (an exception)."""
+    busy_changed = Signal(bool)
+    """A stream started (True) or the last one ended (False): whether there is anything to stop."""
     deviation_noted = Signal(str)
     """A request could not be served exactly as asked (a remote server ignoring a setting): what and why."""
 
@@ -178,11 +180,13 @@ class EngineBridge(QObject):
         if self.active is not None:
             self.active.cancel()
         handle = StreamHandle()
-        self.active = handle
+        was_busy, self.active = self.active is not None, handle
         handle.finished.connect(self._on_handle_finished)
         handle.failed.connect(self._on_handle_failed)
         if self.state != "loading":  # a request made during a load waits for it; the state stays "loading"
             self._set_state("generating")
+        if not was_busy:
+            self.busy_changed.emit(True)
         return handle
 
     def _on_handle_finished(self, _fin: object) -> None:
@@ -196,6 +200,7 @@ class EngineBridge(QObject):
             self.active = None
             if self.state != "loading":
                 self._set_state("ready" if self.engine.info is not None or exc is None else "error")
+            self.busy_changed.emit(False)
 
     def stop(self) -> None:
         if self.active is not None:

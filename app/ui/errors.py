@@ -45,6 +45,7 @@ class NoticeBar(QFrame):
         layout.addWidget(self.action)
         layout.addWidget(close)
         self._callback: Callable[[], None] | None = None
+        self.topic = ""  # what the message shown is about ("" for anything)
         self.action.clicked.connect(self._on_action_clicked)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -52,7 +53,9 @@ class NoticeBar(QFrame):
         self.hide()
 
     def show_message(self, text: str, *, level: str = "error", action: str = "",
-                     callback: Callable[[], None] | None = None, timeout_ms: int = 0) -> None:
+                     callback: Callable[[], None] | None = None, timeout_ms: int = 0, topic: str = "") -> None:
+        """Show ``text``; a ``topic`` (e.g. "model") lets ``clear`` take it away when its problem is gone."""
+        self.topic = topic
         self.setProperty("level", level)
         self.style().unpolish(self)
         self.style().polish(self)
@@ -65,6 +68,11 @@ class NoticeBar(QFrame):
             self._timer.start(timeout_ms)
         else:
             self._timer.stop()
+
+    def clear(self, topic: str) -> None:
+        """The problem behind the message about ``topic`` is gone: hide it (a message about anything else stays)."""
+        if self.topic == topic:
+            self.hide()
 
     def _on_action_clicked(self) -> None:
         callback = self._callback

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import cast
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import FeatureUnavailable, InklingError
 from app.core.events import ModelInfo
+from app.core.gguf import read_header
 from app.core.paths import AppPaths
 from app.core.ports import EnginePort, ModelCatalogPort, ModelEntry, ModelManagerPort
 from app.core.preferences import Preferences
@@ -51,11 +52,16 @@ from app.ui.write.write_pane import WritePane
 
 OPEN_FILE = "__open__"
 SHORTCUTS = [
-    ("Enter", "Send the message"), ("Shift+Enter", "New line in the message"), ("Esc", "Stop the reply"),
-    ("Ctrl+R", "Regenerate the last reply"), ("Ctrl+N", "New chat"), ("Ctrl+F", "Search chats"),
-    ("Ctrl+E", "Export the chat"), ("Ctrl+O", "Open a model file"), ("Ctrl+1 / 2 / 3", "Chat / Write / Models"),
+    ("Esc", "Stop generating, in any pane (Write keeps the text so far as a suggestion)"),
+    ("<i>Chat</i>", ""), ("Enter", "Send the message (while a reply is written, it waits its turn)"),
+    ("Shift+Enter", "New line in the message"), ("Ctrl+R", "Regenerate the last reply"), ("Ctrl+N", "New chat"),
+    ("Ctrl+F", "Search chats"), ("F2", "Rename the chat"), ("Ctrl+E", "Export the chat"),
+    ("<i>Write</i>", ""), ("Ctrl+Space", "Continue at the cursor"), ("Tab", "Accept the suggestion"),
+    ("Esc", "Reject the suggestion (once it has stopped)"), ("Ctrl+S", "Save a revision"),
+    ("<i>Anywhere</i>", ""), ("Ctrl+O", "Open a model file"), ("Ctrl+1 / 2 / 3", "Chat / Write / Models"),
     ("F1", "This list"),
 ]
+STOP_KEY = "Esc"
 
 
 class MainWindow(QMainWindow):
@@ -77,6 +83,7 @@ class MainWindow(QMainWindow):
         self._build()
         self._connect_signals()
         self._show_pane_settings()
+        self.update_title()
         self.refresh_models()
         self._restore_geometry()
 
@@ -177,7 +184,12 @@ class MainWindow(QMainWindow):
         action(file_menu, "Quit", self.close, "Ctrl+Q")
         chat_menu = self.menuBar().addMenu("&Chat")
         action(chat_menu, "Regenerate last reply", self.chat.regenerate_last, "Ctrl+R")
-        action(chat_menu, "Stop", self.chat.stop)
+        # one Stop for every pane; enabled only while something is generated, so that otherwise Esc
+        # reaches the widget with focus (in Write it rejects a suggestion that has stopped)
+        self.stop_action = action(chat_menu, "Stop generating", self.stop_generating, STOP_KEY)
+        self.stop_action.setObjectName("stopAction")
+        self.stop_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.stop_action.setEnabled(False)
         action(chat_menu, "Search chats", self._focus_search, "Ctrl+F")
         action(chat_menu, "Rename chat…", self._on_rename_chat, "F2")
         model_menu = self.menuBar().addMenu("&Model")
@@ -192,9 +204,6 @@ class MainWindow(QMainWindow):
         action(help_menu, "Keyboard shortcuts", self.show_shortcuts, "F1")
         action(help_menu, "Check this computer…", self.check_computer)
         action(help_menu, "About Inkling", self.show_about)
-        stop = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.chat)  # in Write, Esc rejects a suggestion
-        stop.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        stop.activated.connect(self.chat.stop)
 
     def _connect_signals(self) -> None:
         self.model_selector.activated.connect(self._on_model_selector_activated)
@@ -202,17 +211,23 @@ class MainWindow(QMainWindow):
         self.bridge.model_loaded.connect(self._on_bridge_model_loaded)
         self.bridge.model_failed.connect(self._on_bridge_model_failed)
         self.bridge.deviation_noted.connect(self._on_bridge_deviation_noted)
+        self.bridge.busy_changed.connect(self._on_bridge_busy_changed)
         self.sampling.settings_changed.connect(self._on_sampling_settings_changed)
         self.sampling.reload_requested.connect(self._on_sampling_reload_requested)
         for _title, pane in self.panes:
             pane.status_message.connect(self._on_pane_status_message)
             pane.session_changed.connect(self._on_pane_session_changed)
             pane.preview_changed.connect(self._preview_timer.start)
+            pane.session_changed.connect(self.update_title)
         self.chat.model_wanted.connect(self._on_chat_model_wanted)
         self.chat.context_changed.connect(self._on_chat_context_changed)
         self.chat.speed_changed.connect(self._on_chat_speed_changed)
         self.chat.choose_model_requested.connect(self._on_choose_model_requested)
         self.chat.reload_model_requested.connect(self.reload_model)
+        self.chat.reply_finished.connect(self.update_title)  # a new chat is named after its first exchange
+        self.chat.list_model.modelReset.connect(self.update_title)  # renamed
+        self.write.saved.connect(self.update_title)
+        self.write.doc_list.model().rowsInserted.connect(self.update_title)  # the list is refilled after a rename
         self._preview_timer.timeout.connect(self.refresh_preview)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
         self.sampling_dock.visibilityChanged.connect(self._on_sampling_dock_visibility_changed)
@@ -233,7 +248,8 @@ class MainWindow(QMainWindow):
 
     def _fill_model_selector(self, entries: list[ModelEntry]) -> None:
         self.entries = entries
-        current = self.bridge.loading_path or (self.bridge.info.path if self.bridge.info else self.prefs.model_path)
+        loading = self.bridge.loading_path if self.bridge.state == "loading" else ""
+        current = loading or (self.bridge.info.path if self.bridge.info else self.prefs.model_path)
         self.model_selector.blockSignals(True)
         self.model_selector.clear()
         for entry in self.entries:
@@ -251,10 +267,37 @@ class MainWindow(QMainWindow):
         self.model_selector.blockSignals(False)
 
     def load_model(self, path: str) -> None:
+        """Load ``path``; a file that is not known to be a model is checked first, and a bad one changes nothing."""
         entry = next((e for e in self.entries if e.path == path), None)
         if entry is not None and entry.error:
-            self.presenter.present(InklingError(f"{path}: {entry.error}"))
+            self._reject_model_file(path, entry.error)
             return
+        if entry is None and not path.startswith("remote:"):
+            run_in_background(lambda: read_header(path), lambda _header: self._load_checked(path),
+                              lambda exc: self._reject_model_file(path, getattr(exc, "reason", str(exc))), context=self)
+            return
+        self._load_checked(path)
+
+    def _reject_model_file(self, path: str, reason: str) -> None:
+        """Say why the file can't be used; the loaded model stays loaded and selected."""
+        kept = self.bridge.info.name if self.bridge.info is not None else ""
+        still = f" {kept} is still loaded." if kept else ""
+        self.notice.show_message(f"<b>{Path(path).name} is not a model Inkling can load:</b> "
+                                 f"{reason.rstrip('.')}.{still}", topic="model-file")
+        self._select_loaded_model()
+
+    def _select_loaded_model(self) -> None:
+        """Show the model that is loaded (or loading) in the selector, and no file that failed."""
+        current = self.bridge.loading_path if self.bridge.state == "loading" else (
+            self.bridge.info.path if self.bridge.info is not None else "")
+        for i in reversed(range(self.model_selector.count())):
+            data = self.model_selector.itemData(i)
+            if data not in (OPEN_FILE, current) and not any(e.path == data for e in self.entries):
+                self.model_selector.removeItem(i)  # a file opened by hand that did not load
+        index = self.model_selector.findData(current)
+        self.model_selector.setCurrentIndex(max(index, 0) if current else self.model_selector.count() - 1)
+
+    def _load_checked(self, path: str) -> None:
         self.bridge.load(path, self.bridge.options)
         index = self.model_selector.findData(path)
         if index < 0:
@@ -304,6 +347,9 @@ class MainWindow(QMainWindow):
             self._preview_timer.start()
 
     def _on_bridge_model_loaded(self, info: ModelInfo) -> None:
+        self.notice.clear("model")  # the problem a banner was about is gone
+        self.notice.clear("model-file")
+        self._select_loaded_model()
         self.prefs.model_path = info.path
         self._save_prefs()
         self.sampling.show_load_options(self.bridge.options, info.gpu_offload_supported)
@@ -317,7 +363,23 @@ class MainWindow(QMainWindow):
     def _on_bridge_model_failed(self, exc: BaseException) -> None:
         self.presenter.present(exc)
         self.notice.show_message(f"<b>The model could not be loaded.</b> {exc}", action="Choose another model",
-                                 callback=self._on_choose_model_requested)
+                                 callback=self._on_choose_model_requested, topic="model")
+        if self.bridge.state != "loading":
+            self._select_loaded_model()
+
+    def _on_bridge_busy_changed(self, busy: bool) -> None:
+        self.stop_action.setEnabled(busy)
+
+    def stop_generating(self) -> None:
+        """The one Stop: every pane stops what it is generating and keeps what was written."""
+        for _title, pane in self.panes:
+            pane.stop()
+
+    def update_title(self) -> None:
+        """The title names what is in view: "<chat or document> — Inkling"."""
+        owner = self._current_pane().sampling_owner()
+        name = getattr(owner, "title", "") if owner is not None else self.tabs.tabText(self.tabs.currentIndex())
+        self.setWindowTitle(f"{name} — Inkling" if name else "Inkling")
 
     def _on_sampling_reload_requested(self, options: object) -> None:
         self.bridge.options = options  # type: ignore[assignment]
@@ -356,6 +418,7 @@ class MainWindow(QMainWindow):
     def _on_tabs_current_changed(self, _index: int) -> None:
         """The Sampling pane follows the visible pane's own settings."""
         self._show_pane_settings()
+        self.update_title()
         self._preview_timer.start()
 
     def refresh_preview(self) -> None:
@@ -416,7 +479,8 @@ class MainWindow(QMainWindow):
     # -- help and lifecycle -------------------------------------------------------------------
 
     def show_shortcuts(self) -> None:
-        rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
+        rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" if v else
+                       f"<tr><td colspan=2><br>{k}</td></tr>" for k, v in SHORTCUTS)
         box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", f"<table>{rows}</table>", parent=self)
         box.setObjectName("shortcutsHelp")
         box.open()

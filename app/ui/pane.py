@@ -5,6 +5,7 @@ document, whose sampling settings the Sampling panel should show), and when the
 text the next token would follow has changed (the next-token chart refreshes).
 The window asks it for the session whose settings the Sampling panel edits and
 for what the chart should look at; a pane with neither (Models) answers None.
+The window's one Stop (Esc, Chat ▸ Stop generating) asks every pane to stop.
 """
 
 from __future__ import annotations
@@ -54,4 +55,8 @@ class Pane(Protocol):
 
     def flush(self) -> None:
         """Save anything pending (the window is closing)."""
+        ...
+
+    def stop(self) -> None:
+        """Stop anything this pane is generating, keeping what was written (the window's one Stop)."""
         ...

@@ -5,6 +5,10 @@ writes to SQLite as things happen; this class turns clicks into session calls
 and session state into widgets. A reply being streamed is committed at least
 every second and at its end, so a killed app loses at most a second of it; the
 composer's draft is saved as the user types.
+
+While a reply is written, Send gives its place to Stop, and a message sent with
+Enter waits its turn: it goes when the reply ends (however it ends), so a reply
+is never cut off by the next question.
 """
 
 from __future__ import annotations
@@ -86,6 +90,7 @@ class ChatPane(ChatView):
         self.reply: _Streaming | None = None  # the newest reply; older ones may still be ending
         self._streams: list[_Streaming] = []
         self._shown_ids: list[int] = []
+        self._send_waiting = False  # Enter was pressed during a reply: send the composer's text when it ends
         self._render_pending = False
         self._render_cost_ms = 0.0
         self._save_timer = QTimer(self)
@@ -189,7 +194,10 @@ class ChatPane(ChatView):
             return False
         self.save_draft()
         self.stop()
+        self._send_waiting = False
         self.session = session
+        live = {s.reply.message.id for s in self._streams if s.session.id == session.id}
+        session.settle_interrupted(live)  # a reply left "writing…" by an earlier run or stream is shown as stopped
         self._shown_ids = []
         self._sync_transcript()
         self.system_edit.setText(session.system_prompt)
@@ -276,7 +284,10 @@ class ChatPane(ChatView):
         text = self.composer.toPlainText().strip()
         if not text:
             return
-        self.stop()
+        if self.reply is not None:  # the message waits its turn; the reply being written is not cut off
+            self._send_waiting = True
+            self.status_message.emit("Your message is sent when this reply ends (Esc stops the reply)")
+            return
         if self.session is None:
             self.new_conversation()
         assert self.session is not None
@@ -400,6 +411,9 @@ class ChatPane(ChatView):
             self._save_timer.stop()
         if self.reply is reply:
             self.reply = None
+            if self._send_waiting:  # the waiting message's turn
+                self._send_waiting = False
+                QTimer.singleShot(0, self.send)
         self._update_buttons()
         if reply.session is not self.session or not shiboken6.isValid(reply.widget):
             return
@@ -478,6 +492,9 @@ class ChatPane(ChatView):
     def _update_buttons(self) -> None:
         streaming = self.reply is not None
         self.stop_button.setEnabled(streaming)
+        self.stop_button.setVisible(streaming)  # Stop takes Send's place while a reply is written
+        self.send_button.setVisible(not streaming)
+        self.send_button.setEnabled(not streaming)
         self.regen_button.setEnabled(not streaming and bool(self.path))
 
     # -- export and import ---------------------------------------------------------------

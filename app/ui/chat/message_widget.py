@@ -20,6 +20,8 @@ from app.ui.markdown_view import MarkdownView
 
 ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System"}
 STATUS_NOTES = {"stopped": "stopped", "streaming": "writing…", "error": "failed"}
+EMPTY_REASONS = {"stopped": "stopped before the model wrote anything",
+                 "done": "the model ended its reply at once, without writing anything"}
 
 
 def stats_text(stats: dict[str, object]) -> str:
@@ -196,6 +198,8 @@ class MessageWidget(QFrame):
         note = STATUS_NOTES.get(m.status)
         if note and m.stats.get("finish") != note:
             parts.append(note)
+        if m.role == "assistant" and not m.content and m.status in EMPTY_REASONS:
+            parts.append(EMPTY_REASONS[m.status])  # an empty reply always says why
         self.status_label.setText(" · ".join(p for p in parts if p))
         error = str(m.stats.get("error", "")) if m.status == "error" else ""
         self.error_label.setText(error)

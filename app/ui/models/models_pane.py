@@ -111,6 +111,9 @@ class ModelsPane(QWidget):
     def flush(self) -> None:
         pass
 
+    def stop(self) -> None:
+        pass  # nothing here is generated (downloads have their own Pause)
+
     # -- layout -----------------------------------------------------------------------------
 
     def _build(self) -> None:

@@ -17,6 +17,7 @@ class AlternativesView(QWidget):
         self.setObjectName("alternativesView")
         self.columns: list[QPlainTextEdit] = []
         self.buttons: list[QPushButton] = []
+        self.used = -1  # the column that went into the document (-1: none yet)
         self.title = QLabel("Alternatives appear here: choose how many, then “Alternatives”.")
         self.title.setWordWrap(True)
         self._row = QHBoxLayout()
@@ -30,6 +31,7 @@ class AlternativesView(QWidget):
             w.setParent(None)
             w.deleteLater()
         self.columns, self.buttons = [], []
+        self.used = -1
         for child in list(self._row.children()):
             child.setParent(None)
         self.title.setText(title or f"{count} alternatives — pick one to insert it at the cursor")
@@ -56,7 +58,22 @@ class AlternativesView(QWidget):
         column.insertPlainText(text)
 
     def finish(self, index: int) -> None:
-        self.buttons[index].setEnabled(True)
+        if self.used < 0 and index < len(self.buttons):
+            self.buttons[index].setEnabled(True)
+
+    def finish_written(self) -> None:
+        """Stopped: every column with text so far can be used."""
+        for i, column in enumerate(self.columns):
+            if column.toPlainText():
+                self.finish(i)
+
+    def mark_used(self, index: int) -> None:
+        """Column ``index`` went into the document: no other can be inserted as well."""
+        self.used = index
+        for i, button in enumerate(self.buttons):
+            button.setEnabled(False)
+            button.setText(f"Used #{i + 1}" if i == index else f"Use #{i + 1}")
+        self.title.setText(f"#{index + 1} was used — make new alternatives to choose again")
 
     def text(self, index: int) -> str:
         return self.columns[index].toPlainText()

@@ -38,8 +38,10 @@ class WriterEditor(QPlainTextEdit):
 
     accept_requested = Signal()
     """Tab pressed while a suggestion is shown."""
-    reject_requested = Signal()
-    """Esc pressed (or other typing) while a suggestion is shown."""
+    escape_pressed = Signal()
+    """Esc pressed while a suggestion is shown (stop it if it streams, else reject it)."""
+    typed_over = Signal()
+    """The writer edits while a suggestion is shown: it is kept as their text before the edit applies."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -90,7 +92,7 @@ class WriterEditor(QPlainTextEdit):
         self.begin_suggestion()
         self.append_suggestion(text)
 
-    def accept_suggestion(self) -> str:
+    def accept_suggestion(self, move_cursor: bool = True) -> str:
         """Make the suggestion ordinary text, joined to its own undo step; return it."""
         if not self.has_suggestion:
             return ""
@@ -102,9 +104,10 @@ class WriterEditor(QPlainTextEdit):
             cursor.joinPreviousEditBlock()
             cursor.setCharFormat(QTextCharFormat())
             cursor.endEditBlock()
-            end = QTextCursor(self.document())
-            end.setPosition(self.suggestion_start + len(text))
-            self.setTextCursor(end)
+            if move_cursor:
+                end = QTextCursor(self.document())
+                end.setPosition(self.suggestion_start + len(text))
+                self.setTextCursor(end)
         self.suggestion_start = -1
         self.suggestion_text = ""
         return text
@@ -142,10 +145,10 @@ class WriterEditor(QPlainTextEdit):
                 self.accept_requested.emit()
                 return
             if event.key() == Qt.Key.Key_Escape:
-                self.reject_requested.emit()
+                self.escape_pressed.emit()
                 return
             if event.text() or event.key() in (Qt.Key.Key_Backspace, Qt.Key.Key_Delete, Qt.Key.Key_Return):
-                self.reject_requested.emit()
+                self.typed_over.emit()
         super().keyPressEvent(event)
 
     # -- surprise shading ------------------------------------------------------------------

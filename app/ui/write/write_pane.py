@@ -1,7 +1,9 @@
 """The Write pane's controller: a view over a ``DocumentSession``, continuing at the cursor, alternatives, surprise.
 
 The model continues the text before the cursor (filling in the middle when the
-model can) as an inline suggestion. Every suggestion token carries its
+model can) as an inline suggestion. Stop (the button, Esc, the window's Stop)
+ends it where it is and keeps what was written as the suggestion on offer;
+typing over a suggestion keeps it as the writer's text, never silently drops it. Every suggestion token carries its
 probability and the top alternatives, for the inspector. The document's state
 (saved text, suggestion prompt and tokens, revisions, settings) lives in its
 ``DocumentSession``; the text is saved within a second of the last keystroke,
@@ -87,6 +89,7 @@ class WritePane(WriteView):
         self.export_txt_action.triggered.connect(self._on_export_txt)
         self.revisions_menu.aboutToShow.connect(self._fill_revisions_menu)
         self.continue_button.clicked.connect(self.continue_at_cursor)
+        self.stop_button.clicked.connect(self.stop)
         self.accept_button.clicked.connect(self.accept)
         self.reject_button.clicked.connect(self.reject)
         self.regenerate_button.clicked.connect(self.regenerate)
@@ -97,7 +100,8 @@ class WritePane(WriteView):
         self.editor.textChanged.connect(self._on_editor_text_changed)
         self.editor.cursorPositionChanged.connect(self.preview_changed)
         self.editor.accept_requested.connect(self.accept)
-        self.editor.reject_requested.connect(self.reject)
+        self.editor.escape_pressed.connect(self._on_editor_escape_pressed)
+        self.editor.typed_over.connect(self._on_editor_typed_over)
         self.inspector.alternative_chosen.connect(self.rewrite_from)
         self.alternatives.chosen.connect(self.use_alternative)
         self.variants.finished.connect(self._on_variants_finished)
@@ -344,8 +348,15 @@ class WritePane(WriteView):
             return
         self.handle = None
         t = fin.timings
-        self.status_message.emit(f"Suggestion: {t.generated_tokens} tokens at {t.tokens_per_second:.1f} tok/s "
-                                 f"({fin.reason}) — Tab accepts, Esc rejects")
+        if fin.reason == "cancelled" and not self.editor.suggestion_text:
+            self.reject()
+            self.status_message.emit("Stopped before the model wrote anything")
+        elif fin.reason == "cancelled":
+            self.status_message.emit(f"Stopped — the {len(self.editor.suggestion_text):,} characters written so far "
+                                     "are kept as the suggestion: Tab accepts, Esc rejects")
+        else:
+            self.status_message.emit(f"Suggestion: {t.generated_tokens} tokens at {t.tokens_per_second:.1f} tok/s "
+                                     f"({fin.reason}) — Tab accepts, Esc rejects")
         self._update_buttons()
         self.suggestion_finished.emit(fin)
 
@@ -357,7 +368,40 @@ class WritePane(WriteView):
         self.status_message.emit(f"The model could not continue: {exc}")
         self.suggestion_finished.emit(Finished("error", self.editor.suggestion_text, error=str(exc)))
 
+    @property
+    def generating(self) -> bool:
+        """A suggestion or alternatives are being written."""
+        return self.handle is not None or self.variants.busy
+
+    def stop(self) -> None:
+        """Stop what is being written; a suggestion keeps its text so far, pending (Tab accepts, Esc rejects)."""
+        if self.variants.busy:
+            self.variants.stop()
+            self.alternatives.finish_written()
+            self.status_message.emit("Alternatives stopped — the ones written so far can be used")
+        if self.handle is not None:
+            self.handle.cancel()  # its "cancelled" end keeps the suggestion (_on_suggestion_finished)
+        self._update_buttons()
+
+    def _on_editor_escape_pressed(self) -> None:
+        """Esc stops a suggestion that is being written and rejects one that has stopped."""
+        if self.handle is not None:
+            self.stop()
+        else:
+            self.reject()
+
+    def _on_editor_typed_over(self) -> None:
+        """The writer types while a suggestion is shown: it stops and becomes their text, then the key applies."""
+        self._stop()
+        kept = self.editor.accept_suggestion(move_cursor=False)
+        if self.session is not None:
+            self.session.end_suggestion()
+        self._update_buttons()
+        if kept:
+            self.status_message.emit("The suggestion was kept as your text (Ctrl+Z removes it)")
+
     def _stop(self) -> None:
+        """Stop and forget the streams (their late events are ignored)."""
         self.variants.stop()
         if self.handle is not None:
             handle, self.handle = self.handle, None
@@ -451,6 +495,7 @@ class WritePane(WriteView):
         if not text:
             return
         self.variants.stop()
+        self.alternatives.mark_used(index)  # the others are not inserted too
         if self._selection_range is not None:
             start, end = self._selection_range
             cursor = self.editor.textCursor()
@@ -498,7 +543,8 @@ class WritePane(WriteView):
 
     def _update_buttons(self) -> None:
         usable = self.bridge.state in USABLE_STATES
-        streaming = self.handle is not None or self.variants.busy
+        streaming = self.generating
+        self.stop_button.setEnabled(streaming)
         self.continue_button.setEnabled(usable)
         self.alt_button.setEnabled(usable)
         caps = getattr(self.bridge.engine, "capabilities", None)

@@ -1,7 +1,7 @@
 """The Write pane's widgets and their layout, and nothing else (the behaviour is in ``WritePane``).
 
 Left: the documents, with rename, delete, undo, export and revisions. Centre: the
-toolbar (Continue, Accept, Reject, Regenerate, Alternatives, How surprising?,
+toolbar (Continue, Stop, Accept, Reject, Regenerate, Alternatives, How surprising?,
 Selection), the editor, and the token inspector and alternatives below it.
 """
 
@@ -93,12 +93,16 @@ class WriteView(QWidget):
         self.continue_button = QPushButton("Continue")
         self.continue_button.setObjectName("continueButton")
         self.continue_button.setToolTip("The model continues at the cursor (Ctrl+Space)")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setObjectName("writeStopButton")
+        self.stop_button.setToolTip("Stop writing; what was written so far stays as a suggestion to accept or reject (Esc)")
+        self.stop_button.setEnabled(False)
         self.accept_button = QPushButton("Accept")
         self.accept_button.setObjectName("acceptButton")
         self.accept_button.setToolTip("Keep the suggestion (Tab)")
         self.reject_button = QPushButton("Reject")
         self.reject_button.setObjectName("rejectButton")
-        self.reject_button.setToolTip("Remove the suggestion (Esc)")
+        self.reject_button.setToolTip("Remove the suggestion (Esc once it has stopped)")
         self.regenerate_button = QPushButton("Regenerate")
         self.regenerate_button.setObjectName("regenerateSuggestionButton")
         self.alt_count = QSpinBox()
@@ -119,7 +123,7 @@ class WriteView(QWidget):
         self.selection_actions = {name: selection_menu.addAction(name) for name in SELECTION_ACTIONS}
         self.selection_button.setMenu(selection_menu)
         bar = QHBoxLayout()
-        for w in (self.continue_button, self.accept_button, self.reject_button, self.regenerate_button):
+        for w in (self.continue_button, self.stop_button, self.accept_button, self.reject_button, self.regenerate_button):
             bar.addWidget(w)
         bar.addSpacing(12)
         bar.addWidget(self.alt_count)
