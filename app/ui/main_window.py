@@ -267,16 +267,20 @@ class MainWindow(QMainWindow):
         self.model_selector.blockSignals(False)
 
     def load_model(self, path: str) -> None:
-        """Load ``path``; a file that is not known to be a model is checked first, and a bad one changes nothing."""
+        """Load ``path`` (a library entry, the remembered model, a chat's model); a known-bad file changes nothing."""
         entry = next((e for e in self.entries if e.path == path), None)
         if entry is not None and entry.error:
             self._reject_model_file(path, entry.error)
             return
-        if entry is None and not path.startswith("remote:"):
-            run_in_background(lambda: read_header(path), lambda _header: self._load_checked(path),
-                              lambda exc: self._reject_model_file(path, getattr(exc, "reason", str(exc))), context=self)
-            return
         self._load_checked(path)
+
+    def open_model_path(self, path: str) -> None:
+        """A file chosen by hand is checked first (as Library ▸ Import does): a bad one unloads nothing."""
+        if any(e.path == path and not e.error for e in self.entries):
+            self.load_model(path)
+            return
+        run_in_background(lambda: read_header(path), lambda _header: self._load_checked(path),
+                          lambda exc: self._reject_model_file(path, getattr(exc, "reason", str(exc))), context=self)
 
     def _reject_model_file(self, path: str, reason: str) -> None:
         """Say why the file can't be used; the loaded model stays loaded and selected."""
@@ -308,7 +312,7 @@ class MainWindow(QMainWindow):
     def open_model_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a model", str(Path.home()), "GGUF models (*.gguf);;All files (*)")
         if path:
-            self.load_model(path)
+            self.open_model_path(path)
 
     def reload_model(self) -> None:
         path = self.bridge.loading_path or (self.bridge.info.path if self.bridge.info else "")
