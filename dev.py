@@ -3,7 +3,8 @@
 
     python3 dev.py          set up (first time: a few minutes) and open Inkling
     python3 dev.py test     set up and run the test suite (pytest arguments may follow)
-    python3 dev.py bench    run the benchmarks in tests/bench
+    python3 dev.py bench    run the benchmarks in tests/bench and print one summary table
+                            (run it on a quiet machine; names after "bench" pick some)
 
 Set-up makes a virtual environment in .venv, installs Inkling with its
 dependencies (llama-cpp-python is built from source; set CMAKE_ARGS first for
@@ -70,6 +71,38 @@ def rebuild_llama_if_needed(py: str, pip: list[str]) -> bool:
     return True
 
 
+def bench(py: str, names: list[str]) -> int:
+    """Run each benchmark (its own output streams through), then one table of what they reported."""
+    import json
+
+    files = sorted((ROOT / "tests/bench").glob("[!_]*.py"))
+    if names:
+        files = [f for f in files if f.stem in names]
+    rows: list[tuple[str, dict]] = []
+    failed: list[str] = []
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for path in files:
+        print(f"\n=== {path.stem} ===", flush=True)
+        proc = subprocess.Popen([py, str(path)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("BENCH-JSON "):
+                rows += [(path.stem, r) for r in json.loads(line[len("BENCH-JSON "):])["rows"]]
+            else:
+                print(line, end="", flush=True)
+        if proc.wait() != 0:
+            failed.append(path.stem)
+    print("\n=== summary ===")
+    print(f"{'bench':<12}{'metric':<58}{'value':>12}  {'target':<10}{'':<6}spread")
+    for name, r in rows:
+        value = f"{r['value']:,.3f}" if r["unit"] == "×" else f"{r['value']:,.1f}"
+        verdict = {True: "PASS", False: "MISS", None: ""}[r["ok"]]
+        print(f"{name:<12}{r['metric']:<58}{value:>8} {r['unit']:<3}  {r['target']:<10}{verdict:<6}{r['spread']}")
+    for name in failed:
+        print(f"{name:<12}FAILED (see its output above)")
+    return 1 if failed else 0
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "run"
     if command in ("-h", "--help", "help"):
@@ -81,8 +114,7 @@ def main(argv: list[str]) -> int:
     if command == "test":
         return subprocess.call([py, "-m", "pytest", *argv[1:]], cwd=ROOT)
     if command == "bench":
-        codes = [subprocess.call([py, str(b)], cwd=ROOT) for b in sorted((ROOT / "tests/bench").glob("[!_]*.py"))]
-        return max(codes, default=0)
+        return bench(py, argv[1:])
     if command == "setup":
         return 0
     print(f"unknown command {command!r}\n{__doc__}")

@@ -19,8 +19,8 @@ FORBIDDEN = {
 }
 
 
-def _layer(path: Path) -> str | None:
-    rel = path.relative_to(APP)
+def _layer(path: Path, root: Path = APP) -> str | None:
+    rel = path.relative_to(root)
     if rel.parts[0] in FORBIDDEN:
         return rel.parts[0]
     if rel.name == "main.py":
@@ -40,16 +40,16 @@ def _imports(tree: ast.AST) -> list[tuple[str, bool, int]]:
     return found
 
 
-def _violations() -> list[str]:
+def _violations(root: Path = APP) -> list[str]:
     bad = []
-    for path in APP.rglob("*.py"):
-        layer = _layer(path)
+    for path in root.rglob("*.py"):
+        layer = _layer(path, root)
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for module, top_level, line in _imports(tree):
             if layer and any(module == f or module.startswith(f + ".") for f in FORBIDDEN[layer]):
-                bad.append(f"{path.relative_to(APP)}:{line} ({layer}) imports {module}")
+                bad.append(f"{path.relative_to(root)}:{line} ({layer}) imports {module}")
             if module.split(".")[0] == "llama_cpp" and top_level:
-                bad.append(f"{path.relative_to(APP)}:{line} imports llama_cpp at module level")
+                bad.append(f"{path.relative_to(root)}:{line} imports llama_cpp at module level")
     return bad
 
 
@@ -58,9 +58,22 @@ def test_the_import_table_of_design_md_holds() -> None:
 
 
 def test_the_checker_catches_a_violation(tmp_path: Path) -> None:
-    tree = ast.parse("import llama_cpp\nfrom PySide6 import QtCore\n")
-    mods = _imports(tree)
-    assert ("llama_cpp", True, 1) in mods and ("PySide6", True, 2) in mods
+    # a small app tree with one violation of each kind, and lawful code beside them
+    files = {
+        "core/bad_qt.py": "from PySide6 import QtCore\n",
+        "core/bad_engine.py": "def f():\n    from app.engine.client import EngineClient\n",
+        "engine/bad_llama.py": "import llama_cpp\n",
+        "engine/good_llama.py": "def f():\n    import llama_cpp\n",
+        "models/bad_ui.py": "import app.ui.widgets\n",
+        "ui/bad_hub.py": "from huggingface_hub import HfApi\n",
+        "ui/good.py": "from app.core.events import Finished\nfrom PySide6.QtCore import Qt\n",
+        "main.py": "import app.engine.client\nimport app.ui.main_window\n",
+    }
+    for name, code in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(code)
+    found = sorted(v.split(":")[0] for v in _violations(tmp_path))
+    assert found == ["core/bad_engine.py", "core/bad_qt.py", "engine/bad_llama.py", "models/bad_ui.py", "ui/bad_hub.py"]
 
 
 def test_opening_the_window_code_does_not_import_llama_cpp() -> None:

@@ -4,7 +4,9 @@ Mirrors the engine's llama.cpp chain order: top-nσ → top-k → typical → to
 min-p → XTC → temperature. Repetition penalties and DRY depend on the tokens so far
 and are left out of the picture (the chart says so). XTC fires at random: the
 picture is the average over firing and not firing, and it marks the tokens XTC
-sets aside when it fires.
+sets aside when it fires. Mirostat replaces top-nσ … XTC in the engine and cuts
+adaptively, from the surprise of the text so far: the picture then shows the
+temperature alone and a note says that mirostat's cut is not pictured.
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ class Picture:
     xtc_cut: tuple[int, ...] = ()
     sigma_cut: tuple[int, ...] = ()
     notes: tuple[str, ...] = field(default=())
+
+
+MIROSTAT_NOT_PICTURED = ("Mirostat is on: it ignores top-k, top-p, min-p, typical-p, top-nσ and XTC and cuts "
+                         "candidates by the surprise of the text so far. That cut is not pictured: the bars show "
+                         "temperature only.")
 
 
 def _softmax(logits: list[float]) -> list[float]:
@@ -76,6 +83,10 @@ def picture(candidates: list[Candidate], log_normaliser: float, s: SamplingSetti
         return Picture([], [], [], notes=notes)
     if s.temperature <= 0:
         return Picture(cands, before, [1.0] + [0.0] * (n - 1), notes=notes)
+    if s.mirostat_mode:
+        # the engine skips top-nσ … XTC under mirostat; its own cut depends on the text so far
+        return Picture(cands, before, _softmax([c.logit / s.temperature for c in cands]),
+                       notes=(*notes, MIROSTAT_NOT_PICTURED))
     keep = n
     sigma_cut: tuple[int, ...] = ()
     if s.top_n_sigma > 0 and logit_sigma is not None:

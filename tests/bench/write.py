@@ -18,7 +18,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import report, row
 
 from app.core.events import LoadOptions
 from app.core.sampling import SamplingSettings
@@ -97,6 +102,9 @@ def main() -> None:
     print(f"selection rewrite at temperature 0: {plain:.1f} tok/s plain, {drafted_speed:.1f} tok/s drafted from the "
           f"text ({drafted} tokens drafted and kept), identical text: {same}; "
           f"drafted ÷ plain = {gain:.2f} (target ≥ 1.50) {verdict(gain >= 1.5 and same)}")
+    report("write", [row(f"{args.alternatives} alternatives ÷ 1 (time)", ratio, "×", "≤ 1.30", ratio <= 1.3),
+                     row("rewrite drafted ÷ plain (tok/s, identical text)", gain, "×", "≥ 1.50",
+                         gain >= 1.5 and same)])
 
 
 if __name__ == "__main__":

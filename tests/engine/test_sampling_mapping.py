@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
+import pytest
+from long_reply import forced
+
+from app.core.events import TokenEvent
 from app.core.sampling import SamplingSettings
 from app.engine.client import EngineClient
 
@@ -50,14 +55,14 @@ def test_a_grammar_constrains_the_output(engine: EngineClient) -> None:
 
 
 def test_a_broken_grammar_is_a_clear_error_not_a_crash(engine: EngineClient) -> None:
-    import pytest
-
     from app.core.errors import InvalidSetting
 
+    pid = engine.pid
     with pytest.raises(InvalidSetting, match="grammar"):
         engine.complete("x", SamplingSettings(grammar="root ::= (unclosed")).wait()
-    assert engine.crashes == 0
-    assert engine.complete("Hello", SamplingSettings(max_tokens=2)).wait().text is not None
+    assert engine.crashes == 0 and engine.pid == pid  # refused before llama.cpp saw it: the same engine lives
+    fin = engine.complete("Hello", forced(SamplingSettings(max_tokens=2))).wait()
+    assert fin.timings.generated_tokens == 2 and fin.text
 
 
 def test_a_banned_word_never_appears(engine: EngineClient) -> None:
@@ -79,3 +84,61 @@ def test_logit_bias_steers_the_next_token(engine: EngineClient) -> None:
     fin = engine.complete("My favourite word is", SamplingSettings(temperature=0.0, max_tokens=1,
                                                                    logit_bias=((target, 50.0),))).wait()
     assert fin.text == " banana"
+
+
+# -- each sampler reaches llama.cpp: the spread of first tokens over fixed seeds ----------------
+
+WIDE = SamplingSettings(temperature=1.5, top_k=0, top_p=1.0, min_p=0.0, typical_p=1.0, repeat_penalty=1.0, max_tokens=1)
+OPEN_PROMPT = "My favourite animal is the"
+SEEDS = range(24)
+
+
+def _first_tokens(engine: EngineClient, settings: SamplingSettings) -> Counter[str]:
+    """Which first token each of 24 fixed seeds picks: the shape of the sampled distribution."""
+    return Counter(engine.complete(OPEN_PROMPT, settings.replace(seed=seed)).wait().text for seed in SEEDS)
+
+
+def test_without_truncation_the_first_token_varies(engine: EngineClient) -> None:
+    assert len(_first_tokens(engine, WIDE)) >= 6  # the baseline the tests below narrow down
+
+
+@pytest.mark.parametrize(("change", "at_most"), [
+    ({"top_k": 1}, 1),
+    ({"top_k": 3}, 3),
+    ({"top_p": 0.02}, 1),
+    ({"min_p": 0.9}, 1),
+    ({"typical_p": 0.02}, 8),  # keeps the few tokens nearest the typical surprise, not the likeliest
+    ({"mirostat_mode": 1, "mirostat_tau": 0.5}, 2),
+    ({"mirostat_mode": 2, "mirostat_tau": 0.5}, 2),
+], ids=["top_k=1", "top_k=3", "top_p", "min_p", "typical_p", "mirostat1", "mirostat2"])
+def test_each_truncating_sampler_narrows_the_first_token(engine: EngineClient, change: dict, at_most: int) -> None:
+    wide = _first_tokens(engine, WIDE)
+    narrow = _first_tokens(engine, WIDE.replace(**change))
+    assert len(narrow) <= at_most < len(wide), (narrow, wide)
+
+
+def _repeats(engine: EngineClient, prompt: str, settings: SamplingSettings) -> int:
+    """How many of the generated tokens repeat one generated before (penalties see only those)."""
+    events: list[object] = []
+    engine.complete(prompt, settings, listener=events.append).wait()
+    ids = [e.token_id for e in events if isinstance(e, TokenEvent) and e.token_id >= 0]
+    return len(ids) - len(set(ids))
+
+
+GREEDY_32 = SamplingSettings(temperature=0.0, repeat_penalty=1.0, max_tokens=32)
+
+
+@pytest.mark.parametrize("change", [{"repeat_penalty": 2.0}, {"presence_penalty": 2.0}, {"frequency_penalty": 2.0}],
+                         ids=["repeat", "presence", "frequency"])
+def test_each_penalty_breaks_a_loop_the_model_would_repeat(engine: EngineClient, change: dict) -> None:
+    prompt = "List of fruits: apple, banana,"  # left alone, greedy decoding loops: " pear, pear, pear, …"
+    free = _repeats(engine, prompt, GREEDY_32)
+    assert free >= 20
+    assert _repeats(engine, prompt, GREEDY_32.replace(**change)) <= free // 3
+
+
+@pytest.mark.parametrize("change", [{"repeat_penalty": 0.5}, {"presence_penalty": -2.0}, {"frequency_penalty": -2.0}],
+                         ids=["repeat", "presence", "frequency"])
+def test_each_penalty_below_neutral_makes_repeats_likelier(engine: EngineClient, change: dict) -> None:
+    prompt = "Once upon a time"
+    assert _repeats(engine, prompt, GREEDY_32.replace(**change)) >= _repeats(engine, prompt, GREEDY_32) + 4

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from long_reply import forced
 from models.fake_hub import FakeHub
+from PySide6.QtCore import QCoreApplication, QThreadPool
 from ui.conftest import open_window, send
 
 from app.core.sampling import SamplingSettings
@@ -48,7 +50,7 @@ def test_search_pick_a_quantization_download_and_chat_with_it(qtbot, window) -> 
     window.model_selector.activated.emit(index)
     qtbot.waitUntil(lambda: window.bridge.info is not None and window.bridge.info.path == download.dest, timeout=30_000)
     window.tabs.setCurrentWidget(window.chat)
-    window.chat.set_sampling(SamplingSettings(temperature=0.0, max_tokens=16))
+    window.chat.set_sampling(forced(SamplingSettings(temperature=0.0, max_tokens=16)))
     fin = send(qtbot, window, "Say hello.")
     assert fin.reason in ("stop", "length") and fin.text.strip()
 
@@ -67,7 +69,10 @@ def test_offline_mode_is_shown_as_a_state(qtbot, window, monkeypatch) -> None:
     assert not pane.offline_label.isHidden() and "Offline mode" in pane.offline_label.text()
     assert not pane.search_button.isEnabled()
     pane.search()  # nothing happens, no error storm
+    QThreadPool.globalInstance().waitForDone(10_000)  # a search started by mistake would have ended by now
+    QCoreApplication.processEvents()  # and told the pane
     assert window.presenter.shown == []
+    assert "⚠" not in pane.repo_label.text() and not pane.search_button.isEnabled()
 
 
 def test_library_lists_imports_and_flags_a_corrupt_file(qtbot, window, tmp_path: Path, starter_path: Path) -> None:

@@ -2,11 +2,14 @@
 
 Run by test_durability.py, which SIGKILLs it mid-stream. Each line printed is
 ``<kind> <unix time> <json text>`` so the test knows what was on screen when.
+The long reply is forced (max tokens plus the logit bias in INKLING_TEST_BIAS,
+against every end-of-generation token): it streams until killed on any CPU.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
@@ -36,9 +39,8 @@ def main() -> None:
         if state["phase"] == "first":
             print("FIRST", time.time(), json.dumps(fin.text), flush=True)  # type: ignore[attr-defined]
             state["phase"] = "long"
-            # forced long: no end-of-generation token (SmolLM2: 0, 1, 2), whatever this CPU makes of the seed
-            chat.set_sampling(SamplingSettings(temperature=0.9, max_tokens=3000, seed=5,
-                                               logit_bias=((0, -100.0), (1, -100.0), (2, -100.0))))
+            bias = tuple((int(t), float(b)) for t, b in json.loads(os.environ["INKLING_TEST_BIAS"]))
+            chat.set_sampling(SamplingSettings(temperature=0.9, max_tokens=3000, seed=5, logit_bias=bias))
             chat.composer.setPlainText("Write a very long story about a lighthouse keeper and the sea.")
             chat.send()
 

@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 
 import pytest
+from long_reply import forced
 from PySide6.QtCore import Qt
 from ui.conftest import open_window, send
 
@@ -15,7 +16,7 @@ from app.core.sampling import SamplingSettings
 from app.ui.main_window import MainWindow
 
 SHORT = SamplingSettings(temperature=0.0, max_tokens=40)
-LONG = SamplingSettings(temperature=0.9, max_tokens=1500, seed=3)
+LONG = forced(SamplingSettings(temperature=0.9, max_tokens=1500, seed=3))  # still streaming when stopped or killed
 
 
 def _assistant_widgets(window: MainWindow) -> list:
@@ -125,8 +126,12 @@ def test_conversations_new_rename_search_delete_and_undo(qtbot, window: MainWind
     send(qtbot, window, "Recommend a book.")
     chat.rename_conversation("Reading list")
     assert next(r.title for r in chat.list_model.rows) == "Reading list"
+    window.storage.update_conversation(volcano, title="Geography homework")  # the word is now only in a message
     chat.search_edit.setText("volcano")  # searches contents as well as titles
     assert [r.id for r in chat.list_model.rows] == [volcano]
+    assert "volcano" not in chat.list_model.rows[0].title.lower()
+    chat.search_edit.setText("reading")  # and titles
+    assert [r.title for r in chat.list_model.rows] == ["Reading list"]
     chat.search_edit.clear()
     chat.delete_conversation(volcano)
     assert volcano not in [r.id for r in chat.list_model.rows]
@@ -191,7 +196,7 @@ def test_enter_sends_and_shift_enter_adds_a_line(qtbot, window: MainWindow) -> N
 
 
 def test_continue_makes_a_reply_longer_in_place(qtbot, window: MainWindow) -> None:
-    window.chat.set_sampling(SamplingSettings(temperature=0.0, max_tokens=12))
+    window.chat.set_sampling(forced(SamplingSettings(temperature=0.0, max_tokens=12)))
     first = send(qtbot, window, "Tell me about the history of Rome.")
     assert first.reason == "length"
     reply = _assistant_widgets(window)[-1]

@@ -10,14 +10,19 @@ import sys
 import time
 from pathlib import Path
 
+from long_reply import NEVER, end_of_generation_ids
+
 from app.core.storage import Storage
 
 APP = Path(__file__).with_name("durability_app.py")
 
 
-def test_sigkill_while_streaming_and_typing_loses_at_most_one_second(tmp_path: Path) -> None:
+def test_sigkill_while_streaming_and_typing_loses_at_most_one_second(tmp_path: Path, starter_path: Path) -> None:
+    # the reply that gets killed is forced to run on (3,000 tokens, no end token): on any CPU it
+    # is still streaming when the test has seen 2.5 s of it
+    bias = [[t, NEVER] for t in end_of_generation_ids(str(starter_path))]
     env = {**os.environ, "INKLING_HOME": str(tmp_path / "home"), "QT_QPA_PLATFORM": "offscreen",
-           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "INKLING_TEST_BIAS": json.dumps(bias)}
     proc = subprocess.Popen([sys.executable, str(APP)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             env=env, text=True)
     streams: list[tuple[float, str]] = []

@@ -146,3 +146,18 @@ def test_a_bad_json_schema_is_shown_not_applied(qtbot, fake) -> None:
     panel.constraint_edit.setPlainText('{"type": "object"}')
     qtbot.waitUntil(lambda: panel.settings.json_schema == '{"type": "object"}', timeout=3_000)
     assert panel.constraint_error.text() == ""
+
+
+def test_mirostat_is_shown_honestly_in_the_chart(qtbot, fake) -> None:
+    window, _ = fake
+    panel = window.sampling
+    panel.set_candidates([(" the", 1, 5.0), (" a", 2, 4.0), (" an", 3, 3.0), (" one", 4, 1.0)], 5.5)
+    panel.controls["top_k"].spin.setValue(1)
+    assert [a for _, _, a in panel.chart.rows()][1:] == [0.0, 0.0, 0.0]  # top-k 1 leaves one candidate
+    assert "not pictured" not in panel.chart_note.text()
+    panel.mirostat_combo.setCurrentIndex(2)
+    after = [a for _, _, a in panel.chart.rows()]
+    assert all(a > 0 for a in after)  # under mirostat the engine skips top-k: the chart must not cut by it
+    assert "not pictured" in panel.chart_note.text() and "Mirostat" in panel.chart_note.text()
+    panel.mirostat_combo.setCurrentIndex(0)
+    assert "not pictured" not in panel.chart_note.text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from long_reply import forced
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
 
@@ -9,7 +10,7 @@ from app.core.sampling import SamplingSettings
 from app.ui.main_window import MainWindow
 
 STORY = "The old lighthouse keeper climbed the stairs. The sea below was restless, and"
-SETTINGS = SamplingSettings(temperature=0.8, max_tokens=24, seed=5)
+SETTINGS = forced(SamplingSettings(temperature=0.8, max_tokens=24, seed=5))  # always 24 tokens, never empty
 
 
 def _write(window: MainWindow, text: str = STORY):
@@ -181,3 +182,23 @@ def test_alternatives_after_an_unused_rework_go_in_at_the_cursor_not_over_the_ol
     chosen = pane.alternatives.text(1)
     pane.alternatives.buttons[1].click()
     assert pane.editor.content() == text + chosen  # the first sentence is untouched
+
+
+def test_continue_with_the_cursor_mid_document_writes_there_and_keeps_what_follows(qtbot, window: MainWindow,
+                                                                                   monkeypatch) -> None:
+    before = "Dear Anna,\n\nThank you for the lovely"
+    after = " that you sent me last week.\n\nLove, Tom"
+    pane = _write(window, before + after)
+    cursor = pane.editor.textCursor()
+    cursor.setPosition(len(before))
+    pane.editor.setTextCursor(cursor)
+    asked: list[tuple[str, str]] = []
+    complete = window.bridge.complete
+    monkeypatch.setattr(window.bridge, "complete",
+                        lambda prompt, settings, **kw: asked.append((prompt, kw.get("suffix", ""))) or complete(prompt, settings, **kw))
+    fin = _continue(qtbot, pane)
+    assert asked == [(before, after)]  # the engine sees both sides of the cursor
+    assert fin.text and pane.editor.toPlainText() == before + fin.text + after
+    assert pane.editor.content() == before + after  # pending: not yet part of the document
+    qtbot.keyClick(pane.editor, Qt.Key.Key_Tab)
+    assert pane.editor.content() == before + fin.text + after
