@@ -12,6 +12,10 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
+# llama.cpp with one thread (the engine, the test server and the self-test inherit it): with two
+# threads a step waits for both, and on a machine whose cores are busy elsewhere decode falls
+# under 1 tok/s (FACTS.md); one thread keeps the suite's timing bounds on a loaded 2-core machine
+os.environ.setdefault("INKLING_THREADS", "1")
 
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -8,6 +8,8 @@ reply ends exactly at ``max_tokens`` ("length") whatever the model would have sa
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,17 +18,25 @@ from app.core.sampling import SamplingSettings
 NEVER = -100.0  # a logit bias that no real logit overcomes
 
 
+_EOG_IDS = """
+import sys, llama_cpp
+llm = llama_cpp.Llama(sys.argv[1], vocab_only=True, verbose=False)
+print(" ".join(str(t) for t in range(llm.n_vocab()) if llama_cpp.llama_vocab_is_eog(llm._model.vocab, t)))
+"""
+
+
 @lru_cache(maxsize=4)
 def end_of_generation_ids(model: str) -> tuple[int, ...]:
-    """Every token llama.cpp treats as the end of a reply (eos, eot, <|im_end|>, …) for ``model``."""
-    import llama_cpp
+    """Every token llama.cpp treats as the end of a reply (eos, eot, <|im_end|>, …) for ``model``.
 
-    llm = llama_cpp.Llama(str(model), vocab_only=True, verbose=False)
-    try:
-        vocab = llm._model.vocab
-        return tuple(t for t in range(llm.n_vocab()) if llama_cpp.llama_vocab_is_eog(vocab, t))
-    finally:
-        llm.close()
+    Asked in a child process: the test process never loads llama.cpp itself (a Llama
+    in the test process beside the engine's backends once crashed a later one).
+    """
+    out = subprocess.run([sys.executable, "-c", _EOG_IDS, str(model)], capture_output=True, text=True,
+                         check=True, timeout=60)
+    ids = tuple(int(t) for t in out.stdout.split())
+    assert ids, f"no end-of-generation token found in {model}"
+    return ids
 
 
 def forced(settings: SamplingSettings, model: str | Path | None = None) -> SamplingSettings:

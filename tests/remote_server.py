@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from app.core.system import default_threads
+
 API_KEY = "sk-test-8c1f2e7d"
 
 
@@ -42,16 +44,17 @@ class LlamaServer:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
-def start_server(model: Path, log_path: Path, api_key: str = API_KEY, threads: int = 2,
+def start_server(model: Path, log_path: Path, api_key: str = API_KEY, threads: int | None = None,
                  port: int | None = None) -> LlamaServer:
     import httpx
 
     port = port or free_port()
+    threads = threads or default_threads()  # INKLING_THREADS=1 in the suite (conftest)
     log = open(log_path, "wb")  # noqa: SIM115 - the server writes to it until it ends
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "2048", "--n_threads", str(threads), "--api_key", api_key],
+         "--port", str(port), "--n_ctx", "2048", "--n_threads", str(threads), "--n_threads_batch", str(threads), "--api_key", api_key],
         stdout=log, stderr=subprocess.STDOUT, env=env)
     log.close()
     url = f"http://127.0.0.1:{port}/v1"

@@ -19,7 +19,6 @@ import contextlib
 import ctypes
 import gc
 import io
-import os
 import random
 import sys
 import time
@@ -49,7 +48,7 @@ from app.core.events import (
 from app.core.gguf import read_header
 from app.core.memory import effective_context, memory_needed_for
 from app.core.sampling import SamplingSettings
-from app.core.system import available_memory, default_threads
+from app.core.system import available_memory, batch_threads, default_threads
 from app.engine.backends import ensure_backends, ggml_libraries
 from app.engine.chat_format import ChatFormat, tolerate_broken_templates_in_llama
 from app.engine.llama_log import LlamaLog
@@ -181,7 +180,7 @@ class LlamaRuntime:
                     _parallel_sequences(MAX_SEQUENCES):
                 llm = llama_cpp.Llama(
                     model_path=str(path), n_ctx=n_ctx, n_gpu_layers=gpu_layers, n_threads=threads,
-                    n_threads_batch=os.cpu_count() or threads, n_batch=opts.n_batch, verbose=True,
+                    n_threads_batch=batch_threads(threads), n_batch=opts.n_batch, verbose=True,
                     chat_format="chatml",  # Inkling renders prompts itself; don't guess one
                 )
             llm.verbose = False

@@ -20,12 +20,9 @@ STORY = ("The keeper climbed the tower every night. He lit the lamp, wiped the g
 @pytest.fixture(scope="module")
 def no_end(starter_path: Path) -> tuple[tuple[int, float], ...]:
     """A logit bias against every end-of-text token, so a test can force a long reply."""
-    import llama_cpp
+    from long_reply import NEVER, end_of_generation_ids  # asked in a child process: no Llama in the test process
 
-    vocab = llama_cpp.Llama(model_path=str(starter_path), vocab_only=True, verbose=False)
-    ids = {vocab.token_eos(), *(t for t in range(vocab.n_vocab()) if llama_cpp.llama_vocab_is_eog(vocab._model.vocab, t))}
-    vocab.close()
-    return tuple((int(t), -100.0) for t in ids)
+    return tuple((t, NEVER) for t in end_of_generation_ids(str(starter_path)))
 
 
 def repeated_4grams(text: str) -> int:

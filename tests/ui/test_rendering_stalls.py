@@ -3,6 +3,11 @@
 Each shape below once stalled the GUI thread for seconds (up to minutes) in one
 ``setMarkdown``. Measured here through the real window's transcript with a 5 ms
 heartbeat timer: the longest gap between beats is the longest frozen frame.
+
+The bound is on the GUI thread's own work (its CPU time between two beats), which is
+what the renderer controls: on a machine whose cores are busy elsewhere the same work
+also waits for the CPU, so the wall-clock gap gets a looser bound that still catches a
+thread that blocks (waits on a lock, a pipe, a sleep) rather than computes.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from ui.conftest import open_window
 from app.core.storage import MessageRow
 from app.ui.main_window import MainWindow
 
-FROZEN_MS = 100  # a person notices; the design aims at ~20 ms so a loaded machine stays under it
+FROZEN_MS = 100  # GUI-thread CPU time in one stretch: a person notices; the design aims at ~20 ms
+WAITED_MS = 400  # wall clock, which also counts the time a loaded machine gives other programs
 
 SHAPES: dict[str, tuple[str, Callable[[str], bool]]] = {
     "a 1 MB line without spaces": ("x" * 1_000_000, lambda shown: shown.count("x") == 1_000_000),
@@ -41,24 +47,29 @@ SHAPES: dict[str, tuple[str, Callable[[str], bool]]] = {
 
 
 class Heartbeat:
-    """A 5 ms timer; the longest gap between its beats is the longest frozen frame."""
+    """A 5 ms timer; the longest gap between its beats is the longest frozen frame.
+
+    ``stop`` returns the longest gap twice, in ms: as GUI-thread CPU time (the work that
+    froze the window) and as wall-clock time (that work plus waiting for a busy CPU).
+    """
 
     def __init__(self) -> None:
-        self.longest = 0.0
-        self._last = time.perf_counter()
+        self.longest_cpu = self.longest_wall = 0.0
+        self._last_cpu, self._last_wall = time.thread_time(), time.perf_counter()
         self._timer = QTimer()
         self._timer.timeout.connect(self._beat)
         self._timer.start(5)
 
     def _beat(self) -> None:
-        now = time.perf_counter()
-        self.longest = max(self.longest, now - self._last)
-        self._last = now
+        cpu, wall = time.thread_time(), time.perf_counter()  # the timer fires on the GUI thread
+        self.longest_cpu = max(self.longest_cpu, cpu - self._last_cpu)
+        self.longest_wall = max(self.longest_wall, wall - self._last_wall)
+        self._last_cpu, self._last_wall = cpu, wall
 
-    def stop(self) -> float:
+    def stop(self) -> tuple[float, float]:
         self._beat()
         self._timer.stop()
-        return self.longest * 1000
+        return self.longest_cpu * 1000, self.longest_wall * 1000
 
 
 @pytest.fixture(scope="module")
@@ -89,9 +100,10 @@ def test_opening_a_chat_with_this_reply_never_freezes_the_window(qtbot, qapp, wi
     window.chat.open_conversation(conv.id)
     view = _reply_view(window)
     qtbot.waitUntil(lambda: view.rendered, timeout=120_000)
-    frozen = beat.stop()
+    frozen, waited = beat.stop()
     assert all_there(view.toPlainText()), "some of the text is missing"
-    assert frozen < FROZEN_MS, f"opening {shape} froze the window for {frozen:.0f} ms"
+    assert frozen < FROZEN_MS, f"opening {shape} froze the window for {frozen:.0f} ms of work"
+    assert waited < WAITED_MS, f"opening {shape} froze the window for {waited:.0f} ms (wall clock)"
 
 
 @pytest.mark.parametrize("shape", list(SHAPES))
@@ -117,11 +129,12 @@ def test_streaming_and_finishing_this_reply_never_freezes_the_window(qtbot, qapp
     feeder.timeout.connect(stream)
     feeder.start(16)
     qtbot.waitUntil(lambda: widget.body.source_text == text and widget.body.rendered, timeout=120_000)
-    frozen = beat.stop()
+    frozen, waited = beat.stop()
     shown = widget.body.toPlainText()
     transcript.remove([10**9])
     assert all_there(shown), "some of the text is missing"
-    assert frozen < FROZEN_MS, f"streaming {shape} froze the window for {frozen:.0f} ms"
+    assert frozen < FROZEN_MS, f"streaming {shape} froze the window for {frozen:.0f} ms of work"
+    assert waited < WAITED_MS, f"streaming {shape} froze the window for {waited:.0f} ms (wall clock)"
 
 
 def _reply_view(window: MainWindow):

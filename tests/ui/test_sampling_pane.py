@@ -154,10 +154,10 @@ def test_mirostat_is_shown_honestly_in_the_chart(qtbot, fake) -> None:
     panel.set_candidates([(" the", 1, 5.0), (" a", 2, 4.0), (" an", 3, 3.0), (" one", 4, 1.0)], 5.5)
     panel.controls["top_k"].spin.setValue(1)
     assert [a for _, _, a in panel.chart.rows()][1:] == [0.0, 0.0, 0.0]  # top-k 1 leaves one candidate
-    assert "not pictured" not in panel.chart_note.text()
+    assert "Mirostat" not in panel.chart_note.text()
     panel.mirostat_combo.setCurrentIndex(2)
     after = [a for _, _, a in panel.chart.rows()]
     assert all(a > 0 for a in after)  # under mirostat the engine skips top-k: the chart must not cut by it
     assert "not pictured" in panel.chart_note.text() and "Mirostat" in panel.chart_note.text()
     panel.mirostat_combo.setCurrentIndex(0)
-    assert "not pictured" not in panel.chart_note.text()
+    assert "Mirostat" not in panel.chart_note.text()
