@@ -43,7 +43,11 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGING = ROOT / "packaging"
 LLAMA_CPP_PYTHON = "0.3.36"  # the version FACTS.md was measured with; pyproject's `==` pin wins if it has one
 PORTABLE_CMAKE_ARGS = "-DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON"
+# numpy without OpenBLAS: llama-cpp-python only makes arrays with numpy (no matrix algebra), and the
+# PyPI wheel's OpenBLAS + gfortran are 28 MB of the bundle. Its own wheel cache key, like llama.cpp's.
+NUMPY_NOBLAS_ARGS = ("-Csetup-args=-Dallow-noblas=true", "-Csetup-args=-Dblas=none", "-Csetup-args=-Dlapack=none")
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
+GLIBC_TARGET = (2, 31)  # Ubuntu 20.04, Debian 11
 DEB_DEPENDS = ("libc6 (>= {glibc}), libgl1, libegl1, libxkbcommon0, libxkbcommon-x11-0, libfontconfig1, "
                "libfreetype6, libdbus-1-3, libglib2.0-0, libx11-xcb1, libxcb-cursor0 | libxcb-xinerama0")
 
@@ -100,6 +104,37 @@ def portable_wheel(out: Path, py: Path, cmake_args: str) -> Path:
          "-w", folder, f"llama-cpp-python=={version}"], env=env)
     (folder / "CMAKE_ARGS").write_text(cmake_args + "\n")
     return sorted(folder.glob("llama_cpp_python-*.whl"))[-1]
+
+
+def numpy_noblas_wheel(out: Path, py: Path, version: str) -> Path | None:
+    """numpy `version` built from source with no BLAS/LAPACK library (numpy's own lapack_lite), cached by key."""
+    folder = out / "wheels" / wheel_key(f"numpy-{version}", " ".join(NUMPY_NOBLAS_ARGS))
+    found = sorted(folder.glob("numpy-*.whl"))
+    if found:
+        return found[-1]
+    folder.mkdir(parents=True, exist_ok=True)
+    nice = ["nice", "-n", "19"] if os.environ.get("INKLING_BUILD_NICE") and shutil.which("nice") else []
+    log(f"building numpy {version} without OpenBLAS (a few minutes) …")
+    try:
+        run([*nice, py, "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "--no-binary", "numpy", "-w", folder,
+             f"numpy=={version}", *NUMPY_NOBLAS_ARGS])
+    except subprocess.CalledProcessError:
+        log("numpy without OpenBLAS did not build: the bundle keeps PyPI's numpy (28 MB more)")
+        return None
+    return sorted(folder.glob("numpy-*.whl"))[-1]
+
+
+def slim_numpy(out: Path, py: Path, tools_py: Path) -> None:
+    """Replace the build venv's numpy by the same version built without OpenBLAS."""
+    res = subprocess.run([py, "-c", "import numpy; print(numpy.__version__); print(numpy.__file__)"],
+                         capture_output=True, text=True, check=True)
+    version, where = res.stdout.split()
+    if not any((Path(where).parent.parent / "numpy.libs").glob("*openblas*")):
+        return  # already the slim one
+    wheel = numpy_noblas_wheel(out, tools_py, version)
+    if wheel is not None:
+        run([py, "-m", "pip", "install", "--disable-pip-version-check", "--force-reinstall", "--no-deps", wheel])
+        shutil.rmtree(Path(where).parent.parent / "numpy.libs", ignore_errors=True)  # pip leaves it when empty
 
 
 # -- 2. build venv -------------------------------------------------------------------------
@@ -172,6 +207,7 @@ def pyinstaller(py: Path, out: Path, icons: Path) -> Path:
     bundle = dist / "inkling"
     dedupe(bundle)
     strip_symbols(bundle)
+    slim_icu(bundle)
     return bundle
 
 
@@ -179,13 +215,15 @@ def strip_symbols(bundle: Path) -> int:
     """Drop symbol tables from the libraries built without care for size (libpython 23 → 5 MB, llama.cpp's).
 
     Never the wheels' vendored libraries (numpy.libs, *.libs): auditwheel patched them with
-    patchelf, and `strip` leaves those unloadable.
+    patchelf, and `strip` leaves those unloadable. numpy's modules only when numpy was built here.
     """
     if not shutil.which("strip"):
         return 0
     internal = bundle / "_internal"
     targets = [*internal.glob("libpython3*.so*"), *internal.glob("python3*/lib-dynload/*.so"),
                *internal.glob("llama_cpp/lib/*.so*")]
+    if not (internal / "numpy.libs").exists():  # numpy built here (no OpenBLAS), not patched by auditwheel
+        targets += internal.glob("numpy/**/*.so")
     before = sum(p.stat().st_size for p in targets if not p.is_symlink())
     for path in targets:
         if not path.is_symlink():
@@ -195,13 +233,84 @@ def strip_symbols(bundle: Path) -> int:
     return saved
 
 
+ICU_KEEP_LOCALES = {"res_index.res", "root.res", "en.res", "en_001.res", "en_GB.res", "en_US.res", "en_US_POSIX.res"}
+ICU_LOCALE_ITEM = re.compile(r"^[a-z]{2,3}(_[A-Za-z0-9]*)*\.res$")
+
+
+def icu_items_to_drop(items: list[str]) -> list[str]:
+    """ICU data items Qt never reads for Inkling: other languages' locale data (Qt's QLocale has its own
+    CLDR tables; collation falls back to the root order), legacy character-set converters (.cnv: Python
+    does Inkling's text I/O) and CJK/Thai word-break dictionaries (Qt breaks lines with its own tables)."""
+    drop = []
+    for item in items:
+        base = item.rsplit("/", 1)[-1]
+        if (base.endswith((".cnv", ".dict")) or (item.startswith("translit/") and base not in ICU_KEEP_LOCALES)
+                or (ICU_LOCALE_ITEM.match(base) and base not in ICU_KEEP_LOCALES)):
+            drop.append(item)
+    return drop
+
+
+def slim_icu(bundle: Path) -> int:
+    """PySide6's libicudata (32 MB) holds ICU's data for every language; rebuild it with English only (~5 MB).
+
+    The library is one symbol (icudtNN_dat) holding an ICU common-data package: cut it out, drop items
+    with icupkg (icu-devtools), and assemble a library of the same name and symbol around the rest.
+    """
+    libs = sorted(bundle.rglob("libicudata.so.*"))
+    if not libs or not shutil.which("icupkg") or not shutil.which("cc") or not shutil.which("nm"):
+        log("ICU data kept whole (needs icupkg from icu-devtools, cc and nm)")
+        return 0
+    saved = 0
+    for lib in (p for p in libs if not p.is_symlink()):
+        syms = subprocess.run(["nm", "-D", "-S", "--defined-only", str(lib)], capture_output=True, text=True).stdout
+        m = re.search(r"^([0-9a-f]+) ([0-9a-f]+) R (icudt(\d+)_dat)$", syms, re.M)
+        if not m:
+            log(f"{lib.name}: no ICU data symbol found, kept")
+            continue
+        addr, size, symbol, major = int(m.group(1), 16), int(m.group(2), 16), m.group(3), m.group(4)
+        offset = _vaddr_to_offset(lib, addr)
+        work = bundle.parent / "icu-slim"
+        shutil.rmtree(work, ignore_errors=True)
+        (work / "out").mkdir(parents=True)
+        package = f"icudt{major}l.dat"  # icupkg names the items after the file: it must keep this name
+        with open(lib, "rb") as f:
+            f.seek(offset)
+            (work / package).write_bytes(f.read(size))
+        items = subprocess.run(["icupkg", "-l", package], cwd=work, capture_output=True, text=True, check=True).stdout.split()
+        (work / "drop.txt").write_text("\n".join(icu_items_to_drop(items)) + "\n")
+        subprocess.run(["icupkg", "--ignore-deps", "-r", "drop.txt", package, f"out/{package}"], cwd=work, check=True,
+                       capture_output=True)
+        (work / "data.S").write_text(
+            f"\t.section .rodata\n\t.globl {symbol}\n\t.type {symbol}, @object\n\t.balign 16\n{symbol}:\n"
+            f"\t.incbin \"out/{package}\"\n\t.size {symbol}, .-{symbol}\n\t.section .note.GNU-stack,\"\",@progbits\n")
+        soname = re.search(r"SONAME\s+(\S+)", subprocess.run(["objdump", "-p", str(lib)], capture_output=True, text=True).stdout)
+        subprocess.run(["cc", "-shared", "-nostdlib", f"-Wl,-soname,{soname.group(1) if soname else lib.name}",
+                        "-o", "libicudata.so", "data.S"], cwd=work, check=True)
+        before = lib.stat().st_size
+        shutil.copy(work / "libicudata.so", lib)
+        saved += before - lib.stat().st_size
+        shutil.rmtree(work)
+    log(f"ICU data cut to English: {saved / 1e6:.1f} MB saved")
+    return saved
+
+
+def _vaddr_to_offset(lib: Path, addr: int) -> int:
+    """File offset of a virtual address, from the library's LOAD segments."""
+    out = subprocess.run(["readelf", "-lW", str(lib)], capture_output=True, text=True, check=True).stdout
+    for m in re.finditer(r"LOAD\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+0x[0-9a-f]+\s+0x([0-9a-f]+)", out):
+        off, vaddr, filesz = (int(g, 16) for g in m.groups())
+        if vaddr <= addr < vaddr + filesz:
+            return addr - vaddr + off
+    raise ValueError(f"{lib}: address {addr:#x} is in no LOAD segment")
+
+
 def dedupe(bundle: Path) -> int:
     """Identical library files (a wheel's copies of one symlink chain) become relative symlinks to one copy."""
     by_hash: dict[tuple[int, str], Path] = {}
     saved = 0
     for path in sorted(bundle.rglob("*"), key=lambda p: (len(p.parts), str(p))):
-        if path.is_symlink() or not path.is_file() or path.stat().st_size < 256 * 1024:
-            continue
+        if path.is_symlink() or not path.is_file() or (path.stat().st_size < 256 * 1024 and not is_elf(path)):
+            continue  # every library (libggml.so is 47 kB), and big data files
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         key = (path.stat().st_size, digest)
         first = by_hash.setdefault(key, path)
@@ -236,6 +345,24 @@ def glibc_floor(bundle: Path) -> tuple[tuple[int, ...], str, dict[str, tuple[int
         return (0,), "", need
     worst = max(need, key=lambda k: need[k])
     return need[worst], worst, need
+
+
+def _group_by_origin(files: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
+    """Files above the glibc target, by where they come from (what would have to change to lower them)."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for path, version in files.items():
+        if "/llama_cpp/" in path:
+            group = "llama.cpp (built here)"
+        elif "/PySide6/" in path or "/shiboken6/" in path:
+            group = "PySide6 wheels"
+        elif "/numpy" in path:
+            group = "numpy"
+        elif "/lib-dynload/" in path or Path(path).name.startswith("libpython"):
+            group = "the build's Python"
+        else:
+            group = "libraries of the build machine"
+        groups.setdefault(group, []).append((path, version))
+    return groups
 
 
 def dir_size(path: Path) -> int:
@@ -354,18 +481,27 @@ def main(argv: list[str]) -> int:
     variants = wheel_variants(wheel)
     log(f"CPU variants in the wheel: {', '.join(variants) or 'none'}")
     py = build_venv(out, wheel)
+    slim_numpy(out, py, tools / "bin" / "python")
     info = check_variants_load(py)
     icons = render_icons(py, out)
     bundle = pyinstaller(py, out, icons)
 
-    floor, worst, _need = glibc_floor(bundle)
+    floor, worst, need = glibc_floor(bundle)
     floor_text = ".".join(map(str, floor))
     size = dir_size(bundle)
     log(f"bundle {bundle}: {size / 1e6:.0f} MB unpacked")
     log(f"glibc floor: {floor_text} (needed by {worst})")
+    above = {k: ".".join(map(str, v)) for k, v in sorted(need.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)
+             if v > GLIBC_TARGET}
+    if above:
+        target = ".".join(map(str, GLIBC_TARGET))
+        log(f"{len(above)} files need a glibc newer than {target} (see packaging/README.md, 'glibc floor'):")
+        for group, files in _group_by_origin(above).items():
+            log(f"  {group}: " + ", ".join(f"{Path(f).name} {v}" for f, v in files))
     variant_note = f"{len(variants)} CPU variants: " + ", ".join(re.sub(r"^libggml-cpu-|\.so$", "", v) for v in variants)
     notes = install_notes(version, floor_text, variant_note)
     report = {"bundle": str(bundle), "bundle_bytes": size, "glibc_floor": floor_text, "glibc_floor_file": worst,
+              "glibc_above_target": above,
               "variants": variants, "cpu_variant_here": info["cpu_variant"], "cmake_args": args.cmake_args}
     if not args.no_tarball:
         tgz = make_tarball(bundle, out, icons, version, notes)

@@ -43,6 +43,27 @@ def test_identical_libraries_become_one_copy(tmp_path: Path) -> None:
         assert p.read_bytes() == blob
 
 
+def test_small_identical_libraries_become_one_copy_too(tmp_path: Path) -> None:
+    elf = b"\x7fELF" + bytes(range(256)) * 180  # a 46 kB library, like the wheel's libggml.so and libggml.so.0
+    (tmp_path / "libggml.so").write_bytes(elf)
+    (tmp_path / "libggml.so.0").write_bytes(elf)
+    (tmp_path / "a.txt").write_bytes(b"same")
+    (tmp_path / "b.txt").write_bytes(b"same")  # small data files are left as they are
+    assert build_linux.dedupe(tmp_path) == len(elf)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_symlink()) == ["libggml.so.0"]
+
+
+def test_icu_keeps_english_root_and_shared_data_only() -> None:
+    items = ["root.res", "en.res", "en_GB.res", "de.res", "zh_Hant_TW.res", "res_index.res", "pool.res",
+             "coll/root.res", "coll/de.res", "coll/ucadata.icu", "coll/res_index.res", "brkitr/line.brk",
+             "brkitr/cjdict.dict", "ibm-943_P15A-2003.cnv", "cnvalias.icu", "nfkc.nrm", "unames.icu",
+             "translit/root.res", "translit/Any_Latin.res", "zoneinfo64.res", "supplementalData.res", "curr/en.res",
+             "curr/fr_CA.res", "zone/tzdbNames.res", "likelySubtags.res"]
+    dropped = set(build_linux.icu_items_to_drop(items))
+    assert dropped == {"de.res", "zh_Hant_TW.res", "coll/de.res", "brkitr/cjdict.dict", "ibm-943_P15A-2003.cnv",
+                       "translit/Any_Latin.res", "curr/fr_CA.res"}
+
+
 def test_glibc_floor_is_the_highest_version_any_binary_needs(tmp_path: Path) -> None:
     (tmp_path / "a.so").write_bytes(b"\x7fELF" + b"\0" * 12 + b"GLIBC_2.2.5\0GLIBC_2.17\0memcpy\0")
     (tmp_path / "sub").mkdir()
