@@ -114,7 +114,7 @@ def test_too_little_memory_is_refused_with_a_clear_message(starter_path: Path, m
     monkeypatch.setattr(runtime, "available_memory", lambda: 50 * 1024**2)
     rt = runtime.LlamaRuntime()
     with pytest.raises(InsufficientMemory) as caught:
-        rt.load(str(starter_path), LoadOptions(n_ctx=2048))
+        rt.load(str(starter_path), LoadOptions(n_ctx=2048, n_gpu_layers=0))  # on the CPU: RAM is what counts
     assert "0.0 GiB" in str(caught.value) and "free" in str(caught.value)
     assert rt.llm is None
 

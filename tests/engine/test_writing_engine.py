@@ -112,11 +112,19 @@ def test_side_by_side_greedy_alternatives_follow_the_single_greedy_text(engine: 
     cache cells than a batch of one, and a near-tie can then go the other way
     (FACTS.md: even a cached and a cold run can differ).
     """
+    import llama_cpp
+
     greedy = SamplingSettings(temperature=0.0, max_tokens=32, logit_bias=no_end)
+    flush = SamplingSettings(max_tokens=2)
+    engine.complete("Unrelated text to change the cache.", flush).wait()  # both read the prompt whole
     single = engine.complete(STORY, greedy).wait().text
+    engine.complete("Unrelated text to change the cache.", flush).wait()
     fin = engine.complete(STORY, greedy, sequences=3).wait()
+    # a GPU picks other kernels for a batch of three than for one, and on an H200 the texts
+    # parted after a dozen characters; a mix-up of sequences garbles them from the second token
+    same = 12 if llama_cpp.llama_supports_gpu_offload() else 40
     for text in fin.texts:
-        assert text[:40] == single[:40], (text, single)
+        assert text[:same] == single[:same], (text, single)
 
 
 # -- drafting from the text --------------------------------------------------------------------
