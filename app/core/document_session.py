@@ -1,13 +1,12 @@
-"""One document as plain Python: its saved text, the pending suggestion, revisions and settings.
+"""One document as plain Python: its saved text, the pending suggestion, revisions, settings, memory.
 
 ``DocumentSession`` is the model the Write pane mirrors. The editor widget
 shows the text and the suggestion inline; what the document *is* lives here:
 the text as last saved (a pending suggestion is never part of it), when the
 next automatic revision is due, the prompt and tokens of the suggestion being
-offered, and the document's own sampling settings, resolved when it is opened.
-
-Room for more per-document state (a "memory" text the model always sees, for
-instance) is one field on the row and one here.
+offered, the document's own sampling settings, resolved when it is opened, and
+its memory: notes (synopsis, characters, style) that the model sees before the
+text however long the text grows (``app.core.document_view`` lays that out).
 """
 
 from __future__ import annotations
@@ -97,6 +96,11 @@ class DocumentSession:
         return self.row.content
 
     @property
+    def memory(self) -> str:
+        """Notes kept in the model's view before the text (may be empty)."""
+        return self.row.memory
+
+    @property
     def cursor(self) -> int:
         return min(self.row.cursor, len(self.row.content))
 
@@ -110,6 +114,14 @@ class DocumentSession:
         self.row.content, self.row.cursor = content, cursor
         if self._clock() - self._revision_at > REVISION_EVERY:
             self.save_revision()
+        return True
+
+    def set_memory(self, memory: str) -> bool:
+        """Save the document's memory. True if it changed (then the model re-reads the whole prompt)."""
+        if memory == self.row.memory:
+            return False
+        self.storage.update_document(self.id, memory=memory)
+        self.row.memory = memory
         return True
 
     def set_sampling(self, settings: SamplingSettings, preset: str = "") -> bool:

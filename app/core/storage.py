@@ -20,7 +20,7 @@ from typing import Any
 
 from app.core.errors import StorageError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -72,6 +72,10 @@ _MIGRATIONS: dict[int, str] = {
         updated REAL NOT NULL
     );
     """,
+    # 2: a document's memory (notes the model always sees before the text); old documents get none
+    2: """
+    ALTER TABLE documents ADD COLUMN memory TEXT NOT NULL DEFAULT ''
+    """,
 }
 
 
@@ -113,6 +117,7 @@ class DocumentRow:
     preset: str
     created: float
     updated: float
+    memory: str = ""
 
 
 class Storage:
@@ -271,7 +276,7 @@ class Storage:
         return [_document(r) for r in rows]
 
     def update_document(self, document_id: int, **fields: Any) -> None:
-        allowed = {"title", "content", "cursor", "settings", "preset"}
+        allowed = {"title", "content", "cursor", "settings", "preset", "memory"}
         if set(fields) - allowed:
             raise ValueError(f"unknown document fields {set(fields) - allowed}")
         sets = ", ".join(f"{k}=?" for k in fields)
@@ -328,5 +333,6 @@ def _message(r: sqlite3.Row) -> MessageRow:
 
 
 def _document(r: sqlite3.Row) -> DocumentRow:
-    return DocumentRow(r["id"], r["title"], r["content"], r["cursor"], r["settings"], r["preset"], r["created"], r["updated"])
+    return DocumentRow(r["id"], r["title"], r["content"], r["cursor"], r["settings"], r["preset"], r["created"], r["updated"],
+                       r["memory"])
 

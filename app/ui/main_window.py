@@ -49,6 +49,7 @@ from app.ui.pane import Pane
 from app.ui.sampling.panel import SamplingPanel
 from app.ui.widgets import human_size
 from app.ui.write.write_pane import WritePane
+from app.ui.write.write_view import EXPORT_NAMES
 
 OPEN_FILE = "__open__"
 SHORTCUTS = [
@@ -180,6 +181,10 @@ class MainWindow(QMainWindow):
         action(file_menu, "New chat", self.chat.new_conversation, "Ctrl+N")
         action(file_menu, "Import chat (JSON)…", self._on_import_chat)
         action(file_menu, "Export chat…", self._on_export_chat, "Ctrl+E")
+        export_menu = file_menu.addMenu("Export document")  # the Write pane's open document
+        export_menu.setObjectName("exportDocumentMenu")
+        for suffix, name in EXPORT_NAMES.items():
+            action(export_menu, f"as {name} ({suffix})…", lambda suffix=suffix: self._on_export_document(suffix))
         file_menu.addSeparator()
         action(file_menu, "Quit", self.close, "Ctrl+Q")
         chat_menu = self.menuBar().addMenu("&Chat")
@@ -204,6 +209,10 @@ class MainWindow(QMainWindow):
         action(help_menu, "Keyboard shortcuts", self.show_shortcuts, "F1")
         action(help_menu, "Check this computer…", self.check_computer)
         action(help_menu, "About Inkling", self.show_about)
+
+    def _on_export_document(self, suffix: str) -> None:
+        self.tabs.setCurrentWidget(self.write)
+        self.write.export_as(suffix)
 
     def _connect_signals(self) -> None:
         self.model_selector.activated.connect(self._on_model_selector_activated)

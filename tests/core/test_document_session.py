@@ -101,3 +101,13 @@ def test_delete_hides_the_document_until_undone(db: Storage) -> None:
     assert DocumentSession.open(db, PresetStore(db), doc.id) is None
     db.undelete_document(doc.id)
     assert DocumentSession.open(db, PresetStore(db), doc.id) is not None
+
+
+def test_memory_is_saved_with_the_document_and_read_back(db: Storage) -> None:
+    doc = DocumentSession.create(db, SamplingSettings(), content="Chapter one.")
+    assert doc.memory == ""
+    assert doc.set_memory("Synopsis: a keeper and the sea.\nStyle: short sentences.")
+    assert not doc.set_memory("Synopsis: a keeper and the sea.\nStyle: short sentences.")  # unchanged: not written
+    again = _reopen(db, doc)
+    assert again.memory == "Synopsis: a keeper and the sea.\nStyle: short sentences."
+    assert again.content == "Chapter one."

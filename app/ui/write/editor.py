@@ -5,17 +5,34 @@ undo block while it streams. Tab accepts it (it becomes ordinary text, and one
 Ctrl+Z removes it again); Esc rejects it (it is removed, and nothing remains in
 the undo history); typing anything else rejects it first. ``content()`` never
 includes a pending suggestion, so autosave only stores what the writer accepted.
+
+On a document longer than the model's context, the text before the model's view is
+shaded and a dashed marker with a caption shows where the view begins.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QHelpEvent, QKeyEvent, QTextCharFormat, QTextCursor, QTextDocument, QTextFormat
+from PySide6.QtCore import QEvent, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QHelpEvent,
+    QKeyEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+    QTextFormat,
+)
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QToolTip, QWidget
 
 from app.core.events import ScoredToken
 
 SUGGESTION_COLOR = QColor("#1f6feb")
+OUTSIDE_VIEW_SHADE = QColor(120, 120, 130, 60)
+VIEW_MARKER_COLOR = QColor("#8250df")
 
 
 def suggestion_format() -> QTextCharFormat:
@@ -53,6 +70,7 @@ class WriterEditor(QPlainTextEdit):
         self.suggestion_start = -1
         self.suggestion_text = ""
         self._scores: list[tuple[int, int, ScoredToken]] = []
+        self.view_start = 0  # where the model's view of the text begins (0: it sees all of it)
 
     # -- suggestion ------------------------------------------------------------------------
 
@@ -150,6 +168,47 @@ class WriterEditor(QPlainTextEdit):
             if event.text() or event.key() in (Qt.Key.Key_Backspace, Qt.Key.Key_Delete, Qt.Key.Key_Return):
                 self.typed_over.emit()
         super().keyPressEvent(event)
+
+    # -- the model's view -----------------------------------------------------------------
+
+    def set_view_start(self, position: int) -> None:
+        """Shade the text before ``position`` and mark where the model's view begins (0: no marker)."""
+        position = max(0, min(position, len(self.toPlainText())))
+        if position != self.view_start:
+            self.view_start = position
+            self.viewport().update()
+
+    def view_marker_y(self) -> float | None:
+        """The marker's height in the viewport, or None when there is no marker (a test reads it)."""
+        if self.view_start <= 0:
+            return None
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(min(self.view_start, len(self.toPlainText())))
+        return float(self.cursorRect(cursor).top())
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        super().paintEvent(event)
+        y = self.view_marker_y()
+        if y is None or y < 0:  # no marker, or it is scrolled above: all that shows is in view
+            return
+        painter = QPainter(self.viewport())
+        width = self.viewport().width()
+        painter.fillRect(QRectF(0, 0, width, y), OUTSIDE_VIEW_SHADE)
+        painter.fillRect(QRectF(0, 0, 5, y), VIEW_MARKER_COLOR)  # the margin of the part the model cannot see
+        pen = QPen(VIEW_MARKER_COLOR, 2, Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.drawLine(0, int(y), width, int(y))
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.0, font.pointSizeF() - 3))
+        font.setItalic(True)
+        painter.setFont(font)
+        caption = "▲ outside the model's view   ·   the model's view begins here ▼"
+        metrics = painter.fontMetrics()
+        box = QRectF(width - metrics.horizontalAdvance(caption) - 14, y - metrics.height() - 2,
+                     metrics.horizontalAdvance(caption) + 10, metrics.height() + 2)
+        painter.fillRect(box, QColor(255, 255, 255, 220))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, caption)
+        painter.end()
 
     # -- surprise shading ------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import time
 from PySide6.QtCore import QObject, Signal
 
 from app.core.errors import InklingError
-from app.core.events import TokenEvent
+from app.core.events import Finished, TokenEvent
 from app.core.sampling import SamplingSettings
 from app.ui.engine_bridge import EngineBridge, StreamHandle
 from app.ui.write.alternatives import AlternativesView
@@ -36,21 +36,26 @@ class VariantsController(QObject):
         self._prompt = ""
         self._settings = SamplingSettings()
         self._seed = 0
+        self._memory = ""
+        self.last_finished: Finished | None = None
+        """How the latest text ended (its timings, how many tokens were drafted from the text)."""
 
     @property
     def busy(self) -> bool:
         return self.handle is not None
 
-    def generate(self, prompt: str, settings: SamplingSettings, count: int) -> None:
-        """``count`` continuations of ``prompt``, each with its own seed (reproducible if the settings fix one)."""
+    def generate(self, prompt: str, settings: SamplingSettings, count: int, memory: str = "") -> None:
+        """``count`` continuations of ``prompt`` (``memory`` before it), each with its own seed (reproducible if
+        the settings fix one)."""
         self.stop()
-        self._prompt, self._settings = prompt, settings
+        self.last_finished = None
+        self._prompt, self._settings, self._memory = prompt, settings, memory
         self._seed = settings.seed if settings.seed is not None else int(time.time() * 1000) % 2**31
         self.view.reset(count)
         if 1 < count <= self.bridge.parallel_sequences:
             # the engine gives text i the seed seed + 7919·i, as the one-by-one path does
             self._queue = []
-            handle = self.bridge.complete(prompt, settings.replace(seed=self._seed), sequences=count)
+            handle = self.bridge.complete(prompt, settings.replace(seed=self._seed), sequences=count, memory=memory)
             self._watch_side_by_side(handle, count)
             return
         self._queue = list(range(count))
@@ -59,6 +64,7 @@ class VariantsController(QObject):
     def rework(self, messages: list[dict[str, str]], settings: SamplingSettings, title: str) -> None:
         """One chat-style answer (e.g. a shortened selection) into the first column."""
         self.stop()
+        self.last_finished = None
         self.view.reset(1, title)
         self._queue = []
         self._watch(self.bridge.chat(messages, settings), 0)
@@ -75,18 +81,18 @@ class VariantsController(QObject):
             return
         index = self._queue.pop(0)
         settings = self._settings.replace(seed=(self._seed + index * 7919) % 2**31)
-        self._watch(self.bridge.complete(self._prompt, settings), index)
+        self._watch(self.bridge.complete(self._prompt, settings, memory=self._memory), index)
 
     def _watch(self, handle: StreamHandle, index: int) -> None:
         self.handle = handle
         handle.tokens_arrived.connect(lambda batch: self.view.append(index, "".join(t.text for t in batch)))
-        handle.finished.connect(lambda _fin: self._on_done(handle, index))
+        handle.finished.connect(lambda fin: self._on_done(handle, index, fin))
         handle.failed.connect(lambda exc: self._on_failed(handle, exc))
 
     def _watch_side_by_side(self, handle: StreamHandle, count: int) -> None:
         self.handle = handle
         handle.tokens_arrived.connect(lambda batch: self._on_side_by_side_tokens(handle, batch))
-        handle.finished.connect(lambda _fin: self._on_side_by_side_done(handle, count))
+        handle.finished.connect(lambda fin: self._on_side_by_side_done(handle, count, fin))
         handle.failed.connect(lambda exc: self._on_failed(handle, exc))
 
     def _on_side_by_side_tokens(self, handle: StreamHandle, batch: list[TokenEvent]) -> None:
@@ -99,18 +105,20 @@ class VariantsController(QObject):
             if index < len(self.view.columns):
                 self.view.append(index, "".join(parts))
 
-    def _on_side_by_side_done(self, handle: StreamHandle, count: int) -> None:
+    def _on_side_by_side_done(self, handle: StreamHandle, count: int, fin: Finished) -> None:
         if handle is not self.handle:
             return
         self.handle = None
+        self.last_finished = fin
         for index in range(count):
             self.view.finish(index)
         self.finished.emit()
 
-    def _on_done(self, handle: StreamHandle, index: int) -> None:
+    def _on_done(self, handle: StreamHandle, index: int, fin: Finished) -> None:
         if handle is not self.handle:
             return
         self.handle = None
+        self.last_finished = fin
         self.view.finish(index)
         self._next()
 

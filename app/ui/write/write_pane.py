@@ -8,6 +8,10 @@ probability and the top alternatives, for the inspector. The document's state
 (saved text, suggestion prompt and tokens, revisions, settings) lives in its
 ``DocumentSession``; the text is saved within a second of the last keystroke,
 and a pending suggestion is never saved.
+
+The document's memory goes with every continuation, before the text; the engine
+answers where the model's view of a long text began, and the editor marks it.
+Reading a long prompt (after a memory change, the whole of it) shows its progress.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from PySide6.QtGui import QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import QFileDialog, QListWidgetItem, QWidget
 
 from app.core.document_session import DocumentSession
+from app.core.document_view import memory_block
 from app.core.errors import InklingError
-from app.core.events import Alternative, Finished, ScoreResult, TokenEvent
+from app.core.events import Alternative, Finished, PromptProgress, ScoreResult, TokenEvent
 from app.core.presets import PresetStore
 from app.core.sampling import SamplingSettings
 from app.core.storage import Storage
@@ -29,8 +34,9 @@ from app.ui.engine_bridge import EngineBridge, StreamHandle
 from app.ui.jobs import when_done
 from app.ui.pane import PreviewRequest
 from app.ui.widgets import DebouncedSaver
+from app.ui.write.export import FORMATS, export_document
 from app.ui.write.variants import VariantsController
-from app.ui.write.write_view import SELECTION_ACTIONS, WriteView
+from app.ui.write.write_view import EXPORT_NAMES, SELECTION_ACTIONS, WriteView
 
 SAVE_DELAY_MS = 400
 SAVE_MAX_AGE = 0.7  # seconds: a writer who never pauses is still saved this often
@@ -55,6 +61,10 @@ class WritePane(WriteView):
     """Surprise scores for a paragraph arrived (ScoreResult)."""
     saved = Signal()
     """The document was written to the database."""
+    memory_saved = Signal()
+    """The document's memory changed and was written to the database."""
+    prompt_progressed = Signal(object)
+    """The engine read another batch of a continuation's prompt (a PromptProgress)."""
 
     def __init__(self, storage: Storage, bridge: EngineBridge, presets: PresetStore,
                  parent: QWidget | None = None) -> None:
@@ -70,6 +80,9 @@ class WritePane(WriteView):
         self._count_timer = QTimer(self)
         self._count_timer.setSingleShot(True)
         self._count_timer.setInterval(1000)
+        self._memory_timer = QTimer(self)
+        self._memory_timer.setSingleShot(True)
+        self._memory_timer.setInterval(SAVE_DELAY_MS)
         self._connect_signals()
         docs = self.storage.documents()
         if any(self._show(DocumentSession.open(storage, presets, d.id), announce=False) for d in docs):
@@ -85,8 +98,10 @@ class WritePane(WriteView):
         self.rename_button.clicked.connect(self._on_rename_button_clicked)
         self.delete_button.clicked.connect(self.delete_document)
         self.undo_delete_button.undo_requested.connect(self.undo_delete)
-        self.export_md_action.triggered.connect(self._on_export_md)
-        self.export_txt_action.triggered.connect(self._on_export_txt)
+        for suffix, export_action in self.export_actions.items():
+            export_action.triggered.connect(lambda _=False, suffix=suffix: self.export_as(suffix))
+        self.memory_edit.textChanged.connect(self._memory_timer.start)
+        self._memory_timer.timeout.connect(self.save_memory)
         self.revisions_menu.aboutToShow.connect(self._fill_revisions_menu)
         self.continue_button.clicked.connect(self.continue_at_cursor)
         self.stop_button.clicked.connect(self.stop)
@@ -123,6 +138,9 @@ class WritePane(WriteView):
     def flush(self) -> None:
         """Save now (switching documents, closing the window)."""
         self._saver.flush()
+        if self._memory_timer.isActive():
+            self._memory_timer.stop()
+            self.save_memory()
 
     @property
     def document(self) -> DocumentSession | None:
@@ -185,6 +203,11 @@ class WritePane(WriteView):
         cursor.setPosition(session.cursor)
         self.editor.setTextCursor(cursor)
         self.editor.blockSignals(False)
+        self.memory_edit.blockSignals(True)
+        self.memory_edit.setPlainText(session.memory)
+        self.memory_edit.blockSignals(False)
+        self.memory_cost.clear()
+        self.show_view(0, 0)
         self.inspector.set_tokens([])
         self.alternatives.reset(0, "Alternatives appear here.")
         self.doc_list.blockSignals(True)  # this may run inside the list's own currentItemChanged
@@ -282,26 +305,80 @@ class WritePane(WriteView):
             action = self.revisions_menu.addAction(f"Restore {label}")
             action.triggered.connect(lambda _=False, rid=rid: self.restore_revision(rid))
 
-    def export_to(self, path: Path) -> None:
+    def export_to(self, path: Path) -> bool:
+        """Write the saved text to ``path`` in the format its suffix names (.md, .txt, .html, .odt, .pdf)."""
         self.flush()
         if self.session is None:
-            return
-        path.write_text(self.session.export_text(markdown=path.suffix.lower() == ".md"), encoding="utf-8")
+            return False
+        suffix = path.suffix.lower()
+        try:
+            if suffix in (".md", ".txt"):  # the text as written (Markdown gets the title as a heading)
+                path.write_text(self.session.export_text(markdown=suffix == ".md"), encoding="utf-8")
+            else:  # laid out by Qt from the Markdown: headings, emphasis and lists survive
+                export_document(self.session.export_text(markdown=True), path, self.session.title)
+        except OSError as exc:
+            self.status_message.emit(f"Could not export to {path}: {exc}")
+            return False
         self.status_message.emit(f"Exported to {path}")
+        return True
 
-    def _export(self, suffix: str, kind: str) -> None:
-        if self.session is None:
+    def export_as(self, suffix: str) -> None:
+        """Ask where, then export as ``suffix`` (File ▸ Export and the pane's Export menu)."""
+        if self.session is None or suffix not in FORMATS:
             return
         name = "".join(c if c.isalnum() or c in " -_" else "_" for c in self.session.title).strip() or "document"
-        path, _ = QFileDialog.getSaveFileName(self, "Export document", str(Path.home() / f"{name}{suffix}"), kind)
+        path, _ = QFileDialog.getSaveFileName(self, f"Export as {EXPORT_NAMES[suffix]}",
+                                              str(Path.home() / f"{name}{suffix}"), FORMATS[suffix])
         if path:
-            self.export_to(Path(path))
+            target = Path(path)
+            self.export_to(target if target.suffix.lower() == suffix else target.with_name(target.name + suffix))
 
-    def _on_export_md(self) -> None:
-        self._export(".md", "Markdown (*.md)")
+    # -- memory and the model's view -----------------------------------------------------
 
-    def _on_export_txt(self) -> None:
-        self._export(".txt", "Plain text (*.txt)")
+    def save_memory(self) -> None:
+        """Keep the memory with the document; a change means the next continuation re-reads everything."""
+        if self.session is None or not self.session.set_memory(self.memory_edit.toPlainText()):
+            return
+        self.memory_saved.emit()
+        self._estimate_reread()
+
+    def _estimate_reread(self) -> None:
+        """Say before it happens what a memory change costs: the whole prompt is read again."""
+        before = self.editor.context_at_cursor()[0]
+        prompt = memory_block(self.session.memory if self.session else "") + before[min(self.editor.view_start,
+                                                                                          len(before)):]
+        if not prompt.strip():
+            self.memory_cost.clear()
+            return
+        self.memory_cost.setText("Memory changed: the next continuation re-reads the memory and the text in view.")
+        if self.bridge.state != "ready" or self.bridge.busy:
+            return
+        try:
+            counting = self.bridge.engine.count_text_async(prompt)
+        except InklingError:
+            return
+        when_done(counting, lambda n: self.memory_cost.setText(
+            f"Memory changed: the next continuation re-reads about {n:,} tokens (the memory and the text in view)."),
+            lambda _exc: None, context=self)
+
+    def show_view(self, start: int, words_outside: int) -> None:
+        """Mark where the model's view of the text begins, and say how many words lie outside it."""
+        self.editor.set_view_start(start)
+        self.view_label.setText(f"{words_outside:,} words outside the model's view" if words_outside else "")
+
+    def _on_prompt_progressed(self, progress: PromptProgress) -> None:
+        if self.sender() is not self.handle:
+            return
+        self.reading_label.setText(f"Reading {progress.total:,} tokens… {progress.fraction:.0%}")
+        self.reading_bar.setRange(0, progress.total)
+        self.reading_bar.setValue(progress.done)
+        self.reading_label.show()
+        self.reading_bar.show()
+        self.prompt_progressed.emit(progress)
+
+    def _reading_done(self) -> None:
+        self.reading_label.hide()
+        self.reading_bar.hide()
 
     def _refresh_counts(self) -> None:
         text = self.editor.content()
@@ -330,7 +407,11 @@ class WritePane(WriteView):
         self._stream(before, after)
 
     def _stream(self, prompt: str, suffix: str) -> None:
-        self.handle = self.bridge.complete(prompt, self.sampling, alternatives=ALTERNATIVES_SHOWN, suffix=suffix)
+        self.flush()  # the memory as typed goes with this request
+        memory = self.session.memory if self.session is not None else ""
+        self.handle = self.bridge.complete(prompt, self.sampling, alternatives=ALTERNATIVES_SHOWN, suffix=suffix,
+                                           memory=memory)
+        self.handle.prompt_progressed.connect(self._on_prompt_progressed)
         self.handle.tokens_arrived.connect(self._on_suggestion_tokens)
         self.handle.finished.connect(self._on_suggestion_finished)
         self.handle.failed.connect(self._on_suggestion_failed)
@@ -339,6 +420,7 @@ class WritePane(WriteView):
     def _on_suggestion_tokens(self, batch: list[TokenEvent]) -> None:
         if self.sender() is not self.handle or self.session is None or self.session.suggestion is None:
             return
+        self._reading_done()
         self.editor.append_suggestion("".join(t.text for t in batch))
         self.session.suggestion.add(batch)
         self.inspector.add_tokens(batch)
@@ -347,6 +429,9 @@ class WritePane(WriteView):
         if self.sender() is not self.handle:
             return
         self.handle = None
+        self._reading_done()
+        self.memory_cost.clear()
+        self.show_view(fin.view_start, fin.words_outside)
         t = fin.timings
         if fin.reason == "cancelled" and not self.editor.suggestion_text:
             self.reject()
@@ -364,6 +449,7 @@ class WritePane(WriteView):
         if self.sender() is not self.handle:
             return
         self.handle = None
+        self._reading_done()
         self._update_buttons()
         self.status_message.emit(f"The model could not continue: {exc}")
         self.suggestion_finished.emit(Finished("error", self.editor.suggestion_text, error=str(exc)))
@@ -406,6 +492,7 @@ class WritePane(WriteView):
         if self.handle is not None:
             handle, self.handle = self.handle, None
             handle.cancel()
+        self._reading_done()
 
     def accept(self) -> None:
         if not self.editor.has_suggestion:
@@ -460,7 +547,9 @@ class WritePane(WriteView):
         self.reject()
         self._selection_range = None
         self.bottom.setCurrentWidget(self.alternatives)
-        self.variants.generate(self.editor.context_at_cursor()[0], self.sampling, count)
+        self.flush()
+        self.variants.generate(self.editor.context_at_cursor()[0], self.sampling, count,
+                               memory=self.session.memory if self.session is not None else "")
         self._update_buttons()
 
     def run_selection_action(self, name: str, start: int, end: int) -> None:
@@ -471,7 +560,9 @@ class WritePane(WriteView):
         self.bottom.setCurrentWidget(self.alternatives)
         messages = [{"role": "system", "content": "You are a careful writing assistant."},
                     {"role": "user", "content": f"{SELECTION_ACTIONS[name]}\n\n{text}"}]
-        self.variants.rework(messages, self.sampling, f"{name}: choose “Use #1” to replace the selection")
+        # a rework copies much of the selection: draft from it (same text at temperature 0, fewer model passes)
+        settings = self.sampling.replace(draft_from_text=self.draft_action.isChecked())
+        self.variants.rework(messages, settings, f"{name}: choose “Use #1” to replace the selection")
         self._update_buttons()
 
     def _on_selection_action(self, name: str) -> None:
@@ -482,6 +573,11 @@ class WritePane(WriteView):
         self.run_selection_action(name, cursor.selectionStart(), cursor.selectionEnd())
 
     def _on_variants_finished(self) -> None:
+        fin = self.variants.last_finished
+        if self._selection_range is not None and fin is not None and fin.timings.generated_tokens:
+            t = fin.timings
+            self.status_message.emit(f"{t.generated_tokens} tokens at {t.tokens_per_second:.1f} tok/s, "
+                                     f"{fin.drafted} of them drafted from the selection")
         self._update_buttons()
         self.alternatives_finished.emit()
 

@@ -2,7 +2,9 @@
 
 Left: the documents, with rename, delete, undo, export and revisions. Centre: the
 toolbar (Continue, Stop, Accept, Reject, Regenerate, Alternatives, How surprising?,
-Selection), the editor, and the token inspector and alternatives below it.
+Selection), the document's memory (notes the model always sees), the editor, and
+the token inspector and alternatives below it; under them the counts, how much of
+the text is outside the model's view, and the prompt-reading progress.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QMenu,
+    QPlainTextEdit,
+    QProgressBar,
     QPushButton,
     QSpinBox,
     QSplitter,
@@ -25,6 +29,7 @@ from PySide6.QtWidgets import (
 from app.ui.widgets import UndoDeleteButton
 from app.ui.write.alternatives import AlternativesView
 from app.ui.write.editor import WriterEditor
+from app.ui.write.export import FORMATS
 from app.ui.write.inspector import TokenInspector
 
 SELECTION_ACTIONS = {
@@ -33,6 +38,11 @@ SELECTION_ACTIONS = {
     "Expand": "Expand the following text with more detail, in the same voice. Reply with the expanded text only.",
     "Continue in this style": "Continue the following text in exactly the same style. Reply with the continuation only.",
 }
+
+
+EXPORT_NAMES = {".md": "Markdown", ".txt": "plain text", ".html": "HTML", ".odt": "ODT", ".pdf": "PDF"}
+MEMORY_HINT = ("Memory: notes the model always reads before your text, however long it gets "
+               "(synopsis, characters, style). Changing it makes the model re-read everything once.")
 
 
 class WriteView(QWidget):
@@ -64,9 +74,13 @@ class WriteView(QWidget):
         self.undo_delete_button.setObjectName("undoDeleteDocumentButton")
         self.export_button = QToolButton(text="Export ▾")
         self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.export_button.setObjectName("exportDocumentButton")
         export_menu = QMenu(self.export_button)
-        self.export_md_action = export_menu.addAction("Export as Markdown (.md)…")
-        self.export_txt_action = export_menu.addAction("Export as plain text (.txt)…")
+        # suffix -> action: Markdown, plain text, HTML, ODT, PDF (app.ui.write.export writes them)
+        self.export_actions = {suffix: export_menu.addAction(f"Export as {EXPORT_NAMES[suffix]} ({suffix})…")
+                               for suffix in FORMATS}
+        self.export_md_action = self.export_actions[".md"]
+        self.export_txt_action = self.export_actions[".txt"]
         self.export_button.setMenu(export_menu)
         self.revisions_button = QToolButton(text="Revisions ▾")
         self.revisions_button.setObjectName("revisionsButton")
@@ -121,6 +135,13 @@ class WriteView(QWidget):
         self.selection_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         selection_menu = QMenu(self.selection_button)
         self.selection_actions = {name: selection_menu.addAction(name) for name in SELECTION_ACTIONS}
+        selection_menu.addSeparator()
+        self.draft_action = selection_menu.addAction("Draft from the selection (faster, same text)")
+        self.draft_action.setObjectName("draftFromTextAction")
+        self.draft_action.setCheckable(True)
+        self.draft_action.setChecked(True)
+        self.draft_action.setToolTip("Rewrites copy much of the selection: the model checks the selection's own "
+                                     "words as guesses in one batch instead of writing them one by one")
         self.selection_button.setMenu(selection_menu)
         bar = QHBoxLayout()
         for w in (self.continue_button, self.stop_button, self.accept_button, self.reject_button, self.regenerate_button):
@@ -133,9 +154,39 @@ class WriteView(QWidget):
         bar.addWidget(self.selection_button)
         bar.addStretch(1)
 
+        self.memory_edit = QPlainTextEdit()
+        self.memory_edit.setObjectName("documentMemoryEdit")
+        self.memory_edit.setPlaceholderText("Synopsis, characters, style… the model keeps these in view.")
+        self.memory_edit.setToolTip(MEMORY_HINT)
+        self.memory_title = QLabel("<b>Memory</b> — always in the model's view, before the text")
+        self.memory_title.setToolTip(MEMORY_HINT)
+        self.memory_cost = QLabel()
+        self.memory_cost.setObjectName("memoryCostLabel")
+        self.memory_cost.setWordWrap(True)
+        memory_box = QWidget()
+        memory_box.setObjectName("memoryPanel")
+        memory_layout = QVBoxLayout(memory_box)
+        memory_layout.setContentsMargins(0, 0, 0, 0)
+        memory_layout.setSpacing(2)
+        memory_layout.addWidget(self.memory_title)
+        memory_layout.addWidget(self.memory_edit, 1)
+        memory_layout.addWidget(self.memory_cost)
+
         self.editor = WriterEditor()
         self.counts = QLabel()
         self.counts.setObjectName("documentCounts")
+        self.view_label = QLabel()
+        self.view_label.setObjectName("modelViewLabel")
+        self.view_label.setToolTip("The model sees the memory and the end of the text before the cursor; "
+                                   "the shaded part above the marker in the editor is outside its view")
+        self.reading_label = QLabel()
+        self.reading_label.setObjectName("promptReadingLabel")
+        self.reading_bar = QProgressBar()
+        self.reading_bar.setObjectName("promptReadingProgress")
+        self.reading_bar.setMaximumWidth(160)
+        self.reading_bar.setTextVisible(False)
+        self.reading_label.hide()
+        self.reading_bar.hide()
         self.inspector = TokenInspector()
         self.alternatives = AlternativesView()
         self.bottom = QTabWidget()
@@ -146,9 +197,17 @@ class WriteView(QWidget):
         center_layout.setContentsMargins(0, 0, 0, 0)
         center_layout.addLayout(bar)
         vsplit = QSplitter(Qt.Orientation.Vertical)
+        vsplit.addWidget(memory_box)
         vsplit.addWidget(self.editor)
         vsplit.addWidget(self.bottom)
-        vsplit.setSizes([520, 220])
+        vsplit.setSizes([110, 430, 220])
         center_layout.addWidget(vsplit, 1)
-        center_layout.addWidget(self.counts)
+        status = QHBoxLayout()
+        status.addWidget(self.counts)
+        status.addSpacing(12)
+        status.addWidget(self.view_label)
+        status.addStretch(1)
+        status.addWidget(self.reading_label)
+        status.addWidget(self.reading_bar)
+        center_layout.addLayout(status)
         return center
