@@ -18,22 +18,37 @@ from typing import Any
 _WARN, _ERROR, _CONT = 3, 4, 5
 
 
+_CALLBACK: Any = None  # the ctypes callback llama.cpp calls; lives as long as the process
+_ACTIVE: LlamaLog | None = None  # the capture that llama.cpp's lines go to
+
+
+def _dispatch(level: int, text: bytes, user_data: Any) -> None:
+    active = _ACTIVE
+    if active is not None:
+        active._on_log(level, text, user_data)
+
+
 class LlamaLog:
     """Installs the callback once per process; ``begin()`` starts a request's capture."""
 
     def __init__(self) -> None:
         self.lines: list[tuple[int, str]] = []  # (level, line)
-        self._callback: Any = None  # keep a reference: llama.cpp holds a raw pointer to it
         self._last_level = 0
         self._partial = ""
 
     def install(self) -> None:
-        if self._callback is not None:
+        """Route llama.cpp's log to this capture (the one process-wide callback is made once)."""
+        global _CALLBACK, _ACTIVE
+        _ACTIVE = self
+        if _CALLBACK is not None:
             return
         import llama_cpp
 
-        self._callback = llama_cpp.llama_log_callback(self._on_log)
-        llama_cpp.llama_log_set(self._callback, ctypes.c_void_p(0))
+        # Module-level and never freed: llama.cpp keeps the raw pointer for the life of the
+        # process, and a callback owned by a runtime that was garbage-collected made the next
+        # model load jump into freed memory (a segfault in the test process).
+        _CALLBACK = llama_cpp.llama_log_callback(_dispatch)
+        llama_cpp.llama_log_set(_CALLBACK, ctypes.c_void_p(0))
 
     def begin(self) -> None:
         self.lines.clear()

@@ -83,3 +83,24 @@ def test_a_loaded_llama_has_the_private_attributes_the_engine_uses(llm) -> None:
     llm.eval(tokens)
     assert llm.n_tokens == len(tokens) and list(llm.input_ids[: len(tokens)]) == tokens
     assert llm._ctx.kv_cache_seq_rm(-1, 1, -1) in (True, False)
+
+
+def test_llama_cpps_log_callback_outlives_the_runtime_that_installed_it(starter_path: Path) -> None:
+    # llama.cpp keeps a raw pointer to the log callback; when it belonged to a runtime that was
+    # garbage-collected, the next model load in that process jumped into freed memory
+    import subprocess
+    import sys
+
+    code = (
+        "import gc, llama_cpp\n"
+        "from app.core.events import LoadOptions\n"
+        "from app.engine.runtime import LlamaRuntime\n"
+        f"rt = LlamaRuntime(); rt.load({str(starter_path)!r}, LoadOptions(n_ctx=256)); rt.unload()\n"
+        "del rt; gc.collect()\n"
+        "junk = [bytearray(64) for _ in range(200000)]  # reuse the freed memory\n"
+        f"llm = llama_cpp.Llama({str(starter_path)!r}, n_ctx=256, verbose=False)\n"
+        "print('loaded again')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0 and "loaded again" in done.stdout, (done.returncode, done.stderr[-800:])
