@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -119,32 +121,39 @@ def test_too_little_memory_is_refused_with_a_clear_message(starter_path: Path, m
     assert rt.llm is None
 
 
-def _rss() -> int:
+_MEASURE_LOAD = """
+import os, sys
+def rss():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+import llama_cpp  # the library itself is not part of a model's cost
+from app.core.events import LoadOptions
+from app.core.sampling import SamplingSettings
+from app.engine import runtime
+before = rss()
+rt = runtime.LlamaRuntime()
+rt.load(sys.argv[1], LoadOptions(n_ctx=int(sys.argv[2])))
+rt.complete("Hello there", SamplingSettings(max_tokens=4), 0, lambda _e: None)
+print(rss() - before)
+rt.unload()
+"""
 
 
 @pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="measures resident memory through /proc")
 def test_the_memory_estimate_covers_what_a_load_really_takes(starter_path: Path) -> None:
     # what llama.cpp really holds after a load and a first reply (weights read in, KV cache,
     # compute buffers) must be covered by the estimate that refuses a load, without asking
-    # for several times too much
-    import llama_cpp  # noqa: F401 - the library itself is not part of a model's cost
-
-    from app.core.events import LoadOptions
+    # for several times too much. Measured in a child process of its own: a Llama in the test
+    # process would share it with everything else the suite loaded.
     from app.core.gguf import read_header
     from app.core.memory import memory_needed_for
-    from app.engine import runtime
 
     header = read_header(starter_path)
     n_ctx = 8192  # a long context makes the KV cache the biggest part, so each term counts
-    before = _rss()
-    rt = runtime.LlamaRuntime()
-    rt.load(str(starter_path), LoadOptions(n_ctx=n_ctx))
-    try:
-        rt.complete("Hello there", SamplingSettings(max_tokens=4), 0, lambda _e: None)
-        used = _rss() - before
-    finally:
-        rt.unload()
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", _MEASURE_LOAD, str(starter_path), str(n_ctx)], capture_output=True,
+                         text=True, timeout=120, cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    used = int(out.stdout.split()[-1])
     estimate = memory_needed_for(header, n_ctx)  # what the engine's load refusal and the fit badges use
     assert used <= estimate <= 3 * used, (used, estimate)

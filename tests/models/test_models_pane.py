@@ -62,8 +62,9 @@ def test_hub_errors_show_in_the_pane_not_as_a_crash(qtbot, window) -> None:
     assert "log" in pane.repo_label.text()
 
 
-def test_offline_mode_is_shown_as_a_state(qtbot, window, monkeypatch) -> None:
+def test_offline_mode_is_shown_as_a_state(qtbot, window, hub: FakeHub, monkeypatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    asked = len(hub.behaviour.requests)
     pane = window.models
     pane._show_offline_state()
     assert not pane.offline_label.isHidden() and "Offline mode" in pane.offline_label.text()
@@ -73,6 +74,7 @@ def test_offline_mode_is_shown_as_a_state(qtbot, window, monkeypatch) -> None:
     QCoreApplication.processEvents()  # and told the pane
     assert window.presenter.shown == []
     assert "⚠" not in pane.repo_label.text() and not pane.search_button.isEnabled()
+    assert hub.behaviour.requests[asked:] == []  # offline means not asking the Hub at all
 
 
 def test_library_lists_imports_and_flags_a_corrupt_file(qtbot, window, tmp_path: Path, starter_path: Path) -> None:
