@@ -42,8 +42,10 @@ def plain_decode(llm: object, tokens: int, seed: int, bias: dict[int, float]) ->
     stamps = []
     llm.set_seed(seed)  # type: ignore[attr-defined]
     llm.reset()  # type: ignore[attr-defined]
-    for _ in llm.create_completion(PROMPT, max_tokens=tokens, stream=True, seed=seed, logit_bias=bias, **SETTINGS):  # type: ignore[attr-defined]
-        stamps.append(time.perf_counter())
+    for chunk in llm.create_completion(PROMPT, max_tokens=tokens, stream=True, seed=seed, logit_bias=bias,  # type: ignore[attr-defined]
+                                       **SETTINGS):
+        if chunk["choices"][0]["finish_reason"] is None:  # one chunk a token; the last one only says why it ended
+            stamps.append(time.perf_counter())
     return _rate(stamps), len(stamps)
 
 
