@@ -63,13 +63,12 @@ def _window(scripted: bool) -> object:
         return create_main_window()
     from ui.fake_engine import FakeEngine
 
+    from app.main import compose_window
     from app.models.library import ModelLibrary
     from app.ui.engine_bridge import EngineBridge
-    from app.ui.main_window import MainWindow
 
     bridge = EngineBridge(FakeEngine(LONG_REPLY, piece=12, delay=0.002))
-    window = MainWindow(paths=paths, prefs=Preferences(), storage=storage, bridge=bridge,
-                        catalog=ModelLibrary(paths.models))
+    window = compose_window(paths, Preferences(), storage, bridge, ModelLibrary(paths.models))
     bridge.load("/scripted.gguf")
     return window
 
