@@ -25,9 +25,9 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-# llama.cpp's libraries must be mapped before numpy's: with a CUDA build, numpy's
-# bundled OpenBLAS loaded first makes the next model load crash (SIGSEGV; seen on an H200 with numpy 2.5).
-import llama_cpp as _mapped_first  # noqa: F401
+# numpy at module level: whoever imports this module imports llama_cpp first (worker.py,
+# selftest.py): with a CUDA build, numpy's OpenBLAS mapped before llama.cpp's libraries made
+# the next model load crash (SIGSEGV; seen on an H200 with numpy 2.5)
 import numpy as np
 
 from app.core.context import BanGuard, StopMatcher, fit_messages, keep_tail

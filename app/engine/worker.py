@@ -36,7 +36,9 @@ def engine_main(conn: Any, cancel_flag: Any, log_path: str | None) -> None:
     # ggml's backtrace helper can hang under gdb instead of dying (FACTS.md)
     os.environ["GGML_NO_BACKTRACE"] = "1"
     _redirect_output(log_path)
-    import llama_cpp  # noqa: F401 - import now, so the first load is fast
+    # now, so the first load is fast, and before numpy (runtime imports it): with a CUDA
+    # build, numpy's OpenBLAS mapped first made the next model load crash
+    import llama_cpp  # noqa: F401
 
     from app.engine.runtime import LlamaRuntime
 
