@@ -54,7 +54,7 @@ def window(exe: Path) -> tuple[float, float]:
         try:
             deadline = time.monotonic() + 120
             while True:  # polled every 20 ms (`xdotool search --sync` looks only every 0.5 s)
-                found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^Inkling"],
+                found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "Inkling$"],
                                        capture_output=True, text=True)
                 if found.stdout.strip():
                     break

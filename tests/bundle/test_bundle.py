@@ -105,7 +105,7 @@ def test_the_window_opens_under_x(tmp_path: Path) -> None:
     started = time.monotonic()
     proc = subprocess.Popen([str(EXE)], env=env)
     try:
-        found = subprocess.run(["xdotool", "search", "--sync", "--onlyvisible", "--name", "^Inkling"], env=env,
+        found = subprocess.run(["xdotool", "search", "--sync", "--onlyvisible", "--name", "Inkling$"], env=env,
                                capture_output=True, text=True, timeout=120)
         window_s = time.monotonic() - started
         assert found.stdout.strip(), found.stderr
