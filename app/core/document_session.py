@@ -22,6 +22,20 @@ from app.core.sampling import SamplingSettings
 from app.core.storage import DocumentRow, Storage
 
 REVISION_EVERY = 120.0  # seconds of editing between automatic revisions
+UNTITLED = "Untitled"
+TITLE_LIMIT = 48
+
+
+def document_title(content: str, limit: int = TITLE_LIMIT) -> str:
+    """A title from the text's first non-empty line (a Markdown heading's marks dropped), shortened at a word."""
+    line = next((ln for ln in content.splitlines() if ln.strip()), "")
+    text = " ".join(line.strip().lstrip("#").split())
+    if not text:
+        return UNTITLED
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return (cut or text[:limit]) + "…"
 
 
 @dataclass
@@ -72,7 +86,7 @@ class DocumentSession:
         return cls(storage, row, sampling, preset, clock)
 
     @classmethod
-    def create(cls, storage: Storage, sampling: SamplingSettings, preset: str = "", *, title: str = "Untitled",
+    def create(cls, storage: Storage, sampling: SamplingSettings, preset: str = "", *, title: str = UNTITLED,
                content: str = "", clock: Callable[[], float] = time.monotonic) -> DocumentSession:
         """A new document that starts with these settings (a new document keeps the last one's)."""
         row = storage.create_document(title=title, content=content)
@@ -106,11 +120,22 @@ class DocumentSession:
 
     # -- edits ---------------------------------------------------------------------------
 
+    @property
+    def auto_titled(self) -> bool:
+        """Whether the title still follows the first line (it does until the writer renames the document)."""
+        return self.row.title in (UNTITLED, document_title(self.row.content))
+
     def save_text(self, content: str, cursor: int) -> bool:
-        """Save the writer's text; a revision is kept every REVISION_EVERY seconds of editing. True if saved."""
+        """Save the writer's text; a revision is kept every REVISION_EVERY seconds of editing. True if saved.
+
+        An untitled document, or one whose title is still its first line, is titled from its new first line.
+        """
         if content == self.row.content:
             return False
-        self.storage.update_document(self.id, content=content, cursor=cursor)
+        changes: dict[str, object] = {"content": content, "cursor": cursor}
+        if self.auto_titled and document_title(content) != self.row.title:
+            changes["title"] = self.row.title = document_title(content)
+        self.storage.update_document(self.id, **changes)
         self.row.content, self.row.cursor = content, cursor
         if self._clock() - self._revision_at > REVISION_EVERY:
             self.save_revision()

@@ -59,6 +59,8 @@ class PresetStore:
         own = SamplingSettings.from_saved(saved)
         presets = self.all()
         if own is not None:
+            if preset not in presets:  # settings saved without a preset's name: name the preset they equal
+                preset = next((name for name in (self.default, *presets) if presets.get(name) == own), preset)
             return own, preset
         if preset not in presets:
             preset = self.default if self.default in presets else BUILTIN_PRESETS[0].name

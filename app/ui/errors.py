@@ -16,11 +16,12 @@ from collections.abc import Callable
 from types import TracebackType
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QWidget
 
 from app.core.errors import InklingError, Interrupted
 
 log = logging.getLogger("inkling")
+NOTICE_MAX_HEIGHT = 96  # px: about five lines
 
 
 class NoticeBar(QFrame):
@@ -41,7 +42,18 @@ class NoticeBar(QFrame):
         close.setFlat(True)
         close.setToolTip("Dismiss")
         close.clicked.connect(self.hide)
-        layout.addWidget(self.label, 1)
+        # a long message in a small window scrolls inside the bar instead of pushing the pane off the screen
+        scroll = QScrollArea()
+        scroll.setObjectName("noticeScroll")
+        scroll.setWidget(self.label)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMaximumHeight(NOTICE_MAX_HEIGHT)
+        scroll.setSizeAdjustPolicy(QScrollArea.SizeAdjustPolicy.AdjustToContents)
+        scroll.viewport().setAutoFillBackground(False)
+        self.label.setAutoFillBackground(False)
+        layout.addWidget(scroll, 1)
         layout.addWidget(self.action)
         layout.addWidget(close)
         self._callback: Callable[[], None] | None = None

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import cast
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.errors import FeatureUnavailable, InklingError
+from app.core.errors import InklingError
 from app.core.events import ModelInfo
 from app.core.gguf import read_header
 from app.core.paths import AppPaths
@@ -52,6 +52,12 @@ from app.ui.write.write_pane import WritePane
 from app.ui.write.write_view import EXPORT_NAMES
 
 OPEN_FILE = "__open__"
+DEFAULT_SIZE = (1280, 820)
+DOCK_WIDTH = 400  # px, the Sampling dock's first width
+PREVIEW_NONE = "The chart shows what the model could write next in Chat and Write; this pane has no text."
+PREVIEW_WAIT = "The chart follows the cursor again when the model has finished writing."
+PREVIEW_NO_MODEL = "Load a model to see which tokens could come next."
+DOCK_SHARE = 0.42  # a narrowed window gives the panes at least the rest: the dock shrinks first
 SHORTCUTS = [
     ("Esc", "Stop generating, in any pane (Write keeps the text so far as a suggestion)"),
     ("<i>Chat</i>", ""), ("Enter", "Send the message (while a reply is written, it waits its turn)"),
@@ -106,7 +112,9 @@ class MainWindow(QMainWindow):
         bar.setMovable(False)
         self.model_selector = QComboBox()
         self.model_selector.setObjectName("modelSelector")
-        self.model_selector.setMinimumWidth(320)
+        # sized by a name length, not by the longest entry: a small window keeps the selector and its status
+        self.model_selector.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_selector.setMinimumContentsLength(22)
         self.model_selector.setToolTip("The model that answers. Open any .gguf file, or get more in Models.")
         self.model_selector.addItem("Open a GGUF file…", OPEN_FILE)  # the scan fills in the rest
         self.load_progress = QProgressBar()
@@ -147,7 +155,7 @@ class MainWindow(QMainWindow):
         self.sampling_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable |
                                        QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.sampling_dock)
-        self.resizeDocks([self.sampling_dock], [400], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.sampling_dock], [DOCK_WIDTH], Qt.Orientation.Horizontal)
 
         self.context_status = QLabel()
         self.context_status.setObjectName("contextStatus")
@@ -161,6 +169,8 @@ class MainWindow(QMainWindow):
             self.welcome.models_requested.connect(
                 lambda: self.tabs.setCurrentIndex(next((i for i in range(self.tabs.count()) if self.tabs.tabText(i) == "Models"), 0)))
             self.welcome.open_file_requested.connect(self.open_model_file)
+        self._preview_serial = 0  # the latest chart request; an older answer is not shown
+        self._preview_shown: tuple[object, object] | None = None  # the context the chart's bars are about
         self._preview_timer = QTimer(self)
         self._preview_timer.setSingleShot(True)
         self._preview_timer.setInterval(400)
@@ -202,9 +212,8 @@ class MainWindow(QMainWindow):
         action(model_menu, "Reload model", self.reload_model)
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.sampling_dock.toggleViewAction())
-        for i in range(3):
-            action(view_menu, f"Pane {i + 1}", lambda i=i: self.tabs.setCurrentIndex(min(i, self.tabs.count() - 1)),
-                   f"Ctrl+{i + 1}")
+        for i, (title, _pane) in enumerate(self.panes[:9]):
+            action(view_menu, title, lambda i=i: self.tabs.setCurrentIndex(i), f"Ctrl+{i + 1}")
         help_menu = self.menuBar().addMenu("&Help")
         action(help_menu, "Keyboard shortcuts", self.show_shortcuts, "F1")
         action(help_menu, "Check this computer…", self.check_computer)
@@ -435,18 +444,37 @@ class MainWindow(QMainWindow):
         self._preview_timer.start()
 
     def refresh_preview(self) -> None:
-        """Fetch the next-token candidates for what the pane in view would continue (when the engine is free)."""
-        if not self.sampling_dock.isVisible() or self.bridge.state != "ready" or self.bridge.busy:
+        """Fetch the next-token candidates for what the pane in view would continue (when the engine is free).
+
+        The chart always answers for the pane in view and its cursor: a pane with nothing to continue
+        (Models, a chat with no message typed) clears it with a note, and an answer that comes back after
+        the context moved on is dropped.
+        """
+        if not self.sampling_dock.isVisible():
             return
         request = self._current_pane().preview_request()
-        if request is None:
+        self._preview_serial += 1
+        if request is None or request.empty:
+            self._preview_shown = None
+            self.sampling.show_preview_context("")
+            self.sampling.clear_candidates(request.about if request is not None else PREVIEW_NONE)
             return
-        when_done(self.bridge.engine.peek_async(messages=request.messages, prompt=request.prompt, top=64),
-                  lambda result: self.sampling.set_candidates(*result), self._on_preview_failed, context=self)
+        self.sampling.show_preview_context(request.about)
+        context = (request.messages, request.prompt)
+        if self.bridge.state != "ready" or self.bridge.busy:  # asked again when the engine is free ("ready")
+            if context != self._preview_shown:  # what is on the chart is about another context
+                self._preview_shown = None
+                self.sampling.clear_candidates(PREVIEW_WAIT if self.bridge.state == "generating" else PREVIEW_NO_MODEL)
+            return
+        serial = self._preview_serial
 
-    def _on_preview_failed(self, exc: BaseException) -> None:
-        if isinstance(exc, FeatureUnavailable):  # a server without probabilities: say why the chart is empty
-            self.sampling.chart.set_picture(None, str(exc))
+        def show(result: tuple[list[tuple[str, int, float]], float, float | None]) -> None:
+            if serial == self._preview_serial:
+                self._preview_shown = context
+                self.sampling.set_candidates(*result)
+
+        when_done(self.bridge.engine.peek_async(messages=request.messages, prompt=request.prompt, top=64),
+                  show, self._on_preview_failed, context=self)
 
     # -- chat files -----------------------------------------------------------------------
 
@@ -524,7 +552,38 @@ class MainWindow(QMainWindow):
             if splitter is not None:
                 self.chat.splitter.restoreState(splitter)  # type: ignore[arg-type]
         else:
-            self.resize(1280, 820)
+            self.resize(*DEFAULT_SIZE)
+        self.fit_to_screen()
+
+    def fit_to_screen(self) -> None:
+        """Keep the window on a screen that holds it (a saved size from a bigger monitor, a vanished one)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None or self.isMaximized() or self.isFullScreen():
+            return
+        area = screen.availableGeometry()
+        width = max(min(self.width(), area.width()), self.minimumSizeHint().width())
+        height = max(min(self.height(), area.height()), self.minimumSizeHint().height())
+        self.resize(width, height)
+        frame = self.frameGeometry()
+        x = min(max(frame.x(), area.x()), area.right() + 1 - frame.width())
+        y = min(max(frame.y(), area.y()), area.bottom() + 1 - frame.height())
+        if (x, y) != (frame.x(), frame.y()):
+            self.move(max(x, area.x()), max(y, area.y()))
+        self._fit_dock()
+
+    def _fit_dock(self) -> None:
+        """A docked Sampling panel never takes more than its share of a narrow window (the panes keep theirs)."""
+        dock = self.sampling_dock
+        if dock.isFloating():
+            return
+        most = max(dock.minimumSizeHint().width(), int(self.width() * DOCK_SHARE))
+        if dock.width() > most:
+            self.resizeDocks([dock], [most], Qt.Orientation.Horizontal)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if event.size().width() < event.oldSize().width():
+            QTimer.singleShot(0, self._fit_dock)  # after the layout has given out the new width
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.chat.finish_for_quit()  # before storage closes: the partial reply is kept, marked stopped

@@ -29,10 +29,18 @@ class SamplingOwner(Protocol):
 
 @dataclass(frozen=True)
 class PreviewRequest:
-    """What the next-token chart should look at: chat messages, or a raw prompt."""
+    """What the next-token chart should look at: chat messages, or a raw prompt, and what that is in words.
+
+    With neither messages nor a prompt, the chart shows nothing but ``about`` (why there is nothing to show).
+    """
 
     messages: list[dict[str, str]] | None = None
     prompt: str | None = None
+    about: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return self.messages is None and self.prompt is None
 
 
 class Pane(Protocol):
@@ -50,7 +58,7 @@ class Pane(Protocol):
         ...
 
     def preview_request(self) -> PreviewRequest | None:
-        """What the next-token chart should show candidates for, if anything."""
+        """What the next-token chart should show candidates for, if anything (None: a pane with no text)."""
         ...
 
     def flush(self) -> None:

@@ -15,6 +15,7 @@ QLabel#messageError { color: #b42318; }
 QLabel#transcriptNotice { color: #7a4d00; background: #fff5d6; padding: 6px; border-radius: 6px; }
 QFrame#noticeBar { background: #fde8e8; border-bottom: 1px solid #f3b7b7; }
 QFrame#noticeBar[level="info"] { background: #e8f1fd; border-bottom: 1px solid #b7cff3; }
+QScrollArea#noticeScroll, QScrollArea#noticeScroll > QWidget > QWidget { background: transparent; }
 QWidget#transcriptColumn { background: #f6f8fa; }
 QLabel#emptyTranscript { color: #8c959f; font-size: 15px; padding: 40px; }
 QLabel#engineStatus[state="error"] { color: #b42318; }

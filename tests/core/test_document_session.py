@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.document_session import REVISION_EVERY, DocumentSession
+from app.core.document_session import REVISION_EVERY, DocumentSession, document_title
 from app.core.events import Alternative, TokenEvent
 from app.core.presets import PresetStore
 from app.core.sampling import SamplingSettings
@@ -111,3 +111,16 @@ def test_memory_is_saved_with_the_document_and_read_back(db: Storage) -> None:
     again = _reopen(db, doc)
     assert again.memory == "Synopsis: a keeper and the sea.\nStyle: short sentences."
     assert again.content == "Chapter one."
+def test_a_document_is_titled_from_its_first_line_until_it_is_renamed(db: Storage) -> None:
+    assert document_title("\n\n## Chapter one  \nIt was") == "Chapter one"
+    assert document_title("   \n") == "Untitled"
+    assert document_title("word " * 30).endswith("…") and len(document_title("word " * 30)) <= 49
+    doc = DocumentSession.create(db, SamplingSettings())
+    assert doc.title == "Untitled"
+    doc.save_text("Notes on tides\nhigh at six", 5)
+    assert doc.title == "Notes on tides" and db.document(doc.id).title == "Notes on tides"
+    doc.save_text("Notes on the tides\nhigh at six", 5)
+    assert doc.title == "Notes on the tides"  # it follows the first line
+    doc.rename("Tides")
+    doc.save_text("More notes\nhigh at six", 5)
+    assert doc.title == "Tides" and db.document(doc.id).title == "Tides"  # a name the writer gave sticks

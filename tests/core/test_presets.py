@@ -92,3 +92,12 @@ def test_sessions_and_presets_import_without_qt() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "False"
+
+
+def test_settings_saved_without_a_preset_name_are_named_after_the_preset_they_equal(tmp_path: Path) -> None:
+    store = PresetStore(Storage(tmp_path / "inkling.db"))
+    balanced = store.get("Balanced")
+    assert store.resolve(json.dumps(balanced.to_dict()), "") == (balanced, "Balanced")
+    own = balanced.replace(temperature=1.7)
+    assert store.resolve(json.dumps(own.to_dict()), "") == (own, "")  # really its own settings: no name
+    assert store.resolve("", "") == (balanced, "Balanced")  # a new item: the default preset, by name

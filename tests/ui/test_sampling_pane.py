@@ -91,6 +91,7 @@ def test_the_chart_changes_when_temperature_changes(qtbot, fake) -> None:
 
 def test_the_chart_is_fed_by_the_engine_for_the_current_chat(qtbot, fake) -> None:
     window, _ = fake
+    window.chat.composer.setPlainText("Tell me a story.")  # the chart is about the reply to what is typed
     window.refresh_preview()
     qtbot.waitUntil(lambda: bool(window.sampling.chart.rows()), timeout=5_000)
     assert window.sampling.chart.rows()[0][0] == "␣a"

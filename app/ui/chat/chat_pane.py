@@ -39,6 +39,8 @@ from app.ui.widgets import DebouncedSaver
 SAVE_INTERVAL_MS = 1000  # a streaming reply is committed at least this often
 DRAFT_DELAY_MS = 300
 DRAFT_MAX_AGE = 0.7  # seconds
+PREVIEW_DRAFT = "How the reply to the message you are typing could begin"
+PREVIEW_NO_DRAFT = "Type a message: the chart shows how the reply to it could begin."
 
 
 @dataclass
@@ -131,9 +133,11 @@ class ChatPane(ChatView):
         return self.session
 
     def preview_request(self) -> PreviewRequest | None:
-        if self.session is None:
-            return None
-        return PreviewRequest(messages=self.session.preview_history(self.composer.toPlainText()))
+        """The first token of the reply to the message being typed; nothing until there is one."""
+        draft = self.composer.toPlainText()
+        if self.session is None or not draft.strip():
+            return PreviewRequest(about=PREVIEW_NO_DRAFT)
+        return PreviewRequest(messages=self.session.preview_history(draft), about=PREVIEW_DRAFT)
 
     def flush(self) -> None:
         self.save_draft()
@@ -173,10 +177,7 @@ class ChatPane(ChatView):
         if self.session is not None and self.session.is_empty:
             self.composer.setFocus()
             return  # the current chat is still empty: use it
-        if self.session is not None:  # a new chat starts with the settings of the one in view
-            sampling, preset = self.session.sampling, self.session.preset
-        else:
-            sampling, preset = self.presets.resolve("", "")
+        sampling, preset = self.presets.resolve("", "")  # a new chat starts on the default preset, by name
         session = ChatSession.create(self.storage, sampling, preset)
         self.search_edit.clear()
         self.list_model.reload()

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.storage import MessageRow
+from app.ui.flow_layout import flow_row
 from app.ui.markdown_view import MarkdownView
 
 ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System"}
@@ -105,7 +106,6 @@ class MessageWidget(QFrame):
         self.error_row.hide()
         layout.addWidget(self.error_row)
 
-        actions = QHBoxLayout()
         self.copy_button = QToolButton(text="Copy")
         self.edit_button = QToolButton(text="Edit")
         self.save_button = QPushButton("Save version")
@@ -114,20 +114,17 @@ class MessageWidget(QFrame):
         self.continue_button = QToolButton(text="Continue")
         for b in (self.copy_button, self.edit_button, self.regen_button, self.continue_button):
             b.setAutoRaise(True)
-        actions.addWidget(self.copy_button)
-        actions.addWidget(self.edit_button)
-        actions.addWidget(self.save_button)
-        actions.addWidget(self.cancel_button)
+        buttons = [self.copy_button, self.edit_button, self.save_button, self.cancel_button]
         if self.message.role == "assistant":
-            actions.addWidget(self.regen_button)
-            actions.addWidget(self.continue_button)
+            buttons += [self.regen_button, self.continue_button]
         else:
             self.regen_button.hide()
             self.continue_button.hide()
         self.save_button.hide()
         self.cancel_button.hide()
-        actions.addStretch(1)
-        layout.addLayout(actions)
+        # a narrow bubble wraps its buttons onto a second line rather than cutting Continue off
+        self.actions_row = flow_row(*buttons, spacing=2)
+        layout.addWidget(self.actions_row)
 
     def _connect_signals(self) -> None:
         self.prev_button.clicked.connect(self._on_prev_button_clicked)

@@ -50,6 +50,7 @@ class TranscriptView(QScrollArea):
         self.verticalScrollBar().valueChanged.connect(self._on_scrollbar_value_changed)
         self.empty_label = QLabel("Start a conversation: type below and press Enter.")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
         self.empty_label.setObjectName("emptyTranscript")
         self._layout.insertWidget(0, self.empty_label)
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.core.storage import Storage
+from app.ui.flow_layout import flow_row
 
 TEXT = (
     "<h3>Welcome to Inkling</h3>"
@@ -42,14 +43,10 @@ class WelcomePanel(QFrame):
         self.open_button.setToolTip("Use a model file you already have")
         self.close_button = QPushButton("Got it")
         self.close_button.setObjectName("welcomeCloseButton")
-        row = QHBoxLayout()
-        row.addWidget(self.models_button)
-        row.addWidget(self.open_button)
-        row.addStretch(1)
-        row.addWidget(self.close_button)
+        row = flow_row(self.models_button, self.open_button, self.close_button)  # wraps in a narrow window
         layout = QVBoxLayout(self)
         layout.addWidget(text)
-        layout.addLayout(row)
+        layout.addWidget(row)
         self.models_button.clicked.connect(self.models_requested)
         self.open_button.clicked.connect(self.open_file_requested)
         self.close_button.clicked.connect(self.hide)

@@ -16,7 +16,6 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
 from app.core.capabilities import FEATURES, Capabilities
 from app.core.connections import Connection, ConnectionStore, public_url, short_model_name
 from app.core.errors import InklingError
+from app.ui.flow_layout import flow_row
 from app.ui.jobs import when_done
 
 Tester = Callable[[Connection], "Future[tuple[list[str], Capabilities]]"]
@@ -96,17 +96,14 @@ class ConnectionsView(QWidget):
         self.test_button.setObjectName("testConnectionButton")
         self.remove_button = QPushButton("Remove…")
         self.remove_button.setObjectName("removeConnectionButton")
-        buttons = QHBoxLayout()
-        for b in (self.add_button, self.save_button, self.test_button, self.remove_button):
-            buttons.addWidget(b)
-        buttons.addStretch(1)
+        buttons = flow_row(self.add_button, self.save_button, self.test_button, self.remove_button)
 
         self.status = QLabel("Add a server that speaks the OpenAI API; its models join the model selector.")
         self.status.setObjectName("connectionStatus")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.badges: dict[str, QToolButton] = {}
-        badge_row = QHBoxLayout()
+        badges: list[QWidget] = []
         for feature in FEATURES:
             badge = QToolButton()
             badge.setObjectName(f"badge_{feature}")
@@ -114,8 +111,8 @@ class ConnectionsView(QWidget):
             badge.setEnabled(False)
             badge.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
             self.badges[feature] = badge
-            badge_row.addWidget(badge)
-        badge_row.addStretch(1)
+            badges.append(badge)
+        badge_row = flow_row(*badges, spacing=4)  # wraps in a narrow window
         self.details = QLabel()
         self.details.setObjectName("connectionDetails")
         self.details.setWordWrap(True)
@@ -124,9 +121,9 @@ class ConnectionsView(QWidget):
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.addLayout(form)
-        right_layout.addLayout(buttons)
+        right_layout.addWidget(buttons)
         right_layout.addWidget(self.status)
-        right_layout.addLayout(badge_row)
+        right_layout.addWidget(badge_row)
         right_layout.addWidget(self.details)
         right_layout.addStretch(1)
         splitter = QSplitter()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 from app.core.errors import HubOffline, HubUnreachable, InklingError
 from app.core.ports import ModelEntry, ModelManagerPort
 from app.core.storage import Storage
+from app.ui.flow_layout import flow_row
 from app.ui.jobs import run_in_background
 from app.ui.models.downloads_view import DownloadsView
 from app.ui.widgets import human_size
@@ -131,7 +132,6 @@ class ModelsPane(QWidget):
         self.library_view.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.library_view.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.library_view.verticalHeader().hide()
-        row = QHBoxLayout()
         self.use_button = QPushButton("Use this model")
         self.use_button.setObjectName("useModelButton")
         self.import_button = QPushButton("Import GGUF file…")
@@ -140,12 +140,12 @@ class ModelsPane(QWidget):
         self.discover_button.setObjectName("discoverModelsButton")
         self.delete_button = QPushButton("Delete…")
         self.delete_button.setObjectName("deleteModelButton")
-        for b in (self.use_button, self.import_button, self.folder_button, self.discover_button, self.delete_button):
-            row.addWidget(b)
-        row.addStretch(1)
+        row = flow_row(self.use_button, self.import_button, self.folder_button, self.discover_button,
+                       self.delete_button)  # wraps in a narrow window instead of cutting buttons
         hint = QLabel("Drop .gguf files here to add them. Files are read from the GGUF header, without loading them.")
         hint.setObjectName("settingHelp")
-        lib_layout.addLayout(row)
+        hint.setWordWrap(True)
+        lib_layout.addWidget(row)
         lib_layout.addWidget(self.library_view, 1)
         lib_layout.addWidget(hint)
         self.tabs.addTab(lib, "Library")
@@ -560,10 +560,21 @@ class ModelsPane(QWidget):
         if self.tabs.tabText(index) == "Get models":
             self._show_offline_state()
         if self.tabs.widget(index) is not None and self.tabs.tabText(index) == "Compare":
-            self.compare_source.clear()
-            self.compare_source.addItem("(the text below)", None)
-            for doc in self.storage.documents():
-                self.compare_source.addItem(doc.title, doc.id)
+            self.refresh_compare_sources()
+
+    def refresh_compare_sources(self) -> None:
+        """The documents by their titles (as Write lists them), keeping the one chosen."""
+        chosen = self.compare_source.currentData()
+        self.compare_source.clear()
+        self.compare_source.addItem("(the text below)", None)
+        for doc in self.storage.documents():
+            self.compare_source.addItem(doc.title, doc.id)
+        self.compare_source.setCurrentIndex(max(self.compare_source.findData(chosen), 0))
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self.tabs.tabText(self.tabs.currentIndex()) == "Compare":  # documents may have been renamed meanwhile
+            self.refresh_compare_sources()
 
     def compare(self) -> None:
         doc_id = self.compare_source.currentData()

@@ -9,6 +9,9 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from app.core.sampling_math import Picture
 
 ROWS = 20
+RULED_OUT = "✕"
+CHART_LEGEND = (f"<b>{RULED_OUT}</b> your settings rule this token out · <b>∅</b> a token with no text · "
+                "<b>␣</b> a space · <b>↵</b> a new line · <b>⇥</b> a tab · <b>�</b> part of a character that takes several tokens")
 
 
 def token_label(text: str) -> str:
@@ -97,4 +100,4 @@ class NextTokenChart(QWidget):
             if i in cut:
                 painter.setPen(QColor("#e8710a"))
             painter.drawText(QRectF(label_w + bar_w + 4, y, pct_w, row_h), Qt.AlignmentFlag.AlignVCenter,
-                             f"{before * 100:4.1f}→{after * 100:4.1f}%" if after > 0 else f"{before * 100:4.1f}% ✕")
+                             f"{before * 100:4.1f}→{after * 100:4.1f}%" if after > 0 else f"{before * 100:4.1f}% {RULED_OUT}")

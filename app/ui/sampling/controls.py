@@ -35,8 +35,9 @@ class NumberControl(QWidget):
         grid.setHorizontalSpacing(6)
         grid.setVerticalSpacing(0)
         self.label = QLabel(f"<b>{label}</b>")
+        self.label.setWordWrap(True)  # a narrow Sampling dock wraps "Frequency penalty" rather than clipping
         self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setMinimumWidth(60)
+        self.slider.setMinimumWidth(40)
         self.slider.setRange(int(self.low * self.scale), int(self.high * self.scale))
         if self.decimals:
             self.spin: QSpinBox | QDoubleSpinBox = QDoubleSpinBox()
@@ -47,7 +48,7 @@ class NumberControl(QWidget):
             self.spin.setSingleStep(int(step) or 1)
         self.spin.setRange(self.low, self.high)  # type: ignore[arg-type]
         self.spin.setKeyboardTracking(False)
-        self.spin.setMinimumWidth(76)
+        self.spin.setMinimumWidth(64)
         if slider_name:
             self.slider.setObjectName(slider_name)
         if spin_name:

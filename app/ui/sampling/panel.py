@@ -38,7 +38,7 @@ from app.core.events import LoadOptions
 from app.core.presets import PresetStore
 from app.core.sampling import SamplingSettings
 from app.core.sampling_math import Candidate, picture
-from app.ui.sampling.chart import NextTokenChart
+from app.ui.sampling.chart import CHART_LEGEND, NextTokenChart
 from app.ui.sampling.controls import NumberControl
 
 # field, label, decimals, step, slider objectName, spin objectName, (low, high) override
@@ -65,6 +65,7 @@ MODERN_ROWS: list[tuple[str, str, int, float, str]] = [
     ("top_n_sigma", "Top-nσ", 2, 0.1, "topNSigmaSpin"),
 ]
 INTEGER_FIELDS = ("top_k", "repeat_last_n", "max_tokens", "mirostat_mode", "dry_allowed_length", "dry_penalty_last_n")
+PANEL_MIN_WIDTH = 300  # with a 480 px pane beside it, the window still fits 800 px
 MIROSTAT_ROWS = [("mirostat_tau", "Mirostat target (tau)", 2, 0.1), ("mirostat_eta", "Mirostat speed (eta)", 2, 0.01)]
 
 
@@ -126,11 +127,19 @@ class SamplingPanel(QWidget):
 
         chart_box = QGroupBox("What could come next")
         chart_layout = QVBoxLayout(chart_box)
+        self.chart_context = QLabel()  # which text the bars are about: the chat's draft, Write's cursor
+        self.chart_context.setObjectName("chartContext")
+        self.chart_context.setWordWrap(True)
         self.chart = NextTokenChart()
+        self.chart_legend = QLabel(CHART_LEGEND)
+        self.chart_legend.setObjectName("chartLegend")
+        self.chart_legend.setWordWrap(True)
         self.chart_note = QLabel(self.CHART_NOTE)
         self.chart_note.setWordWrap(True)
         self.chart_note.setObjectName("settingHelp")
+        chart_layout.addWidget(self.chart_context)
         chart_layout.addWidget(self.chart)
+        chart_layout.addWidget(self.chart_legend)
         chart_layout.addWidget(self.chart_note)
         col.addWidget(chart_box)
 
@@ -187,10 +196,12 @@ class SamplingPanel(QWidget):
         self.dice_button = QToolButton(text="New seed")  # words: a dice emoji is a missing-glyph box on many systems
         self.dice_button.setObjectName("seedDiceButton")
         self.dice_button.setToolTip("Pick a new fixed seed")
-        seed_row.addWidget(QLabel("<b>Seed</b>"))
-        seed_row.addWidget(self.random_seed_check)
+        seed_label_row = QHBoxLayout()  # two rows: one would make the dock wider than a small window allows
+        seed_label_row.addWidget(QLabel("<b>Seed</b>"))
+        seed_label_row.addWidget(self.random_seed_check, 1)
         seed_row.addWidget(self.seed_spin, 1)
         seed_row.addWidget(self.dice_button)
+        sampling_layout.addLayout(seed_label_row)
         sampling_layout.addLayout(seed_row)
         seed_help = QLabel("Random gives a different reply each time; a fixed seed repeats a reply exactly.")
         seed_help.setWordWrap(True)
@@ -245,6 +256,11 @@ class SamplingPanel(QWidget):
         self.reload_button.setObjectName("reloadModelButton")
         load_form.addRow("Context length", self.ctx_spin)
         load_form.addRow("GPU layers", self.gpu_spin)
+        self.gpu_note = QLabel()  # why GPU layers is off, in words on the panel (not only in a tooltip)
+        self.gpu_note.setObjectName("gpuLayersNote")
+        self.gpu_note.setWordWrap(True)
+        self.gpu_note.hide()
+        load_form.addRow("", self.gpu_note)
         load_form.addRow("CPU threads", self.threads_spin)
         load_form.addRow(self.reload_button)
         col.addWidget(load_box)
@@ -253,7 +269,7 @@ class SamplingPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setMinimumWidth(340)
+        self.setMinimumWidth(PANEL_MIN_WIDTH)
         scroll.setWidget(inner)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -480,8 +496,10 @@ class SamplingPanel(QWidget):
         self.gpu_spin.setValue(options.n_gpu_layers)
         self.threads_spin.setValue(options.n_threads or 0)
         self.gpu_spin.setEnabled(gpu_available)
-        self.gpu_spin.setToolTip("How many layers run on the GPU (all is fastest)." if gpu_available else
-                                 "This llama.cpp build has no GPU support (CPU only); see README for CUDA/Metal.")
+        why = "" if gpu_available else "This llama.cpp build has no GPU support (CPU only); see README for CUDA/Metal."
+        self.gpu_spin.setToolTip(why or "How many layers run on the GPU (all is fastest).")
+        self.gpu_note.setText(why)
+        self.gpu_note.setVisible(bool(why))
 
     def load_options(self) -> LoadOptions:
         return LoadOptions(n_ctx=self.ctx_spin.value(), n_gpu_layers=self.gpu_spin.value(),
@@ -496,6 +514,17 @@ class SamplingPanel(QWidget):
         self._lse = log_normaliser
         self._sigma = logit_sigma
         self._refresh_picture()
+
+    def show_preview_context(self, about: str) -> None:
+        """Say which text the chart is about (empty: none)."""
+        self.chart_context.setText(about)
+        self.chart_context.setVisible(bool(about))
+
+    def clear_candidates(self, note: str) -> None:
+        """No candidates to show (another pane, nothing typed, the model busy): the chart says why instead."""
+        self._candidates = []
+        self.chart.set_picture(None, note)
+        self.chart_note.setText(self.CHART_NOTE)
 
     def _refresh_picture(self) -> None:
         if not self._candidates:

@@ -23,7 +23,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import QFileDialog, QListWidgetItem, QWidget
 
-from app.core.document_session import DocumentSession
+from app.core.document_session import UNTITLED, DocumentSession
 from app.core.document_view import memory_block
 from app.core.errors import InklingError
 from app.core.events import Alternative, Finished, PromptProgress, ScoreResult, TokenEvent
@@ -40,6 +40,7 @@ from app.ui.write.write_view import EXPORT_NAMES, SELECTION_ACTIONS, WriteView
 
 SAVE_DELAY_MS = 400
 SAVE_MAX_AGE = 0.7  # seconds: a writer who never pauses is still saved this often
+SURPRISE_CONTEXT_CHARS = 2000  # how much of the text before a paragraph its surprise is scored after
 ALTERNATIVES_SHOWN = 5  # token alternatives kept for the inspector
 USABLE_STATES = ("loading", "ready", "generating")  # a request made while the model loads waits for it
 
@@ -65,6 +66,8 @@ class WritePane(WriteView):
     """The document's memory changed and was written to the database."""
     prompt_progressed = Signal(object)
     """The engine read another batch of a continuation's prompt (a PromptProgress)."""
+    title_changed = Signal(str)
+    """The open document's title changed (renamed, or titled from its first line)."""
 
     def __init__(self, storage: Storage, bridge: EngineBridge, presets: PresetStore,
                  parent: QWidget | None = None) -> None:
@@ -132,8 +135,11 @@ class WritePane(WriteView):
         return self.session
 
     def preview_request(self) -> PreviewRequest | None:
-        """The next-token chart looks at everything before the cursor."""
-        return PreviewRequest(prompt=self.editor.context_at_cursor()[0])
+        """The next-token chart looks at everything before the cursor (before a pending suggestion)."""
+        before, _after = self.editor.context_at_cursor()
+        title = self.session.title if self.session is not None else UNTITLED
+        line = before.count("\n") + 1
+        return PreviewRequest(prompt=before, about=f"What could come next at the cursor in “{title}” (line {line})")
 
     def flush(self) -> None:
         """Save now (switching documents, closing the window)."""
@@ -175,10 +181,7 @@ class WritePane(WriteView):
 
     def new_document(self) -> None:
         self.flush()
-        if self.session is not None:  # a new document starts with the settings of the one in view
-            sampling, preset = self.session.sampling, self.session.preset
-        else:
-            sampling, preset = self.presets.resolve("", "")
+        sampling, preset = self.presets.resolve("", "")  # a new document starts on the default preset, by name
         self._show(DocumentSession.create(self.storage, sampling, preset))
         self._reload_list()
         self.editor.setFocus()
@@ -224,6 +227,7 @@ class WritePane(WriteView):
     def rename_document(self, title: str) -> None:
         if self.session is not None and self.session.rename(title):
             self._reload_list()
+            self.title_changed.emit(self.session.title)
 
     def delete_document(self) -> None:
         if self.session is None:
@@ -252,7 +256,8 @@ class WritePane(WriteView):
     def _on_doc_list_item_changed(self, item: QListWidgetItem) -> None:
         doc_id = int(item.data(Qt.ItemDataRole.UserRole))
         if self.session is not None and self.session.id == doc_id:
-            self.session.rename(item.text())
+            if self.session.rename(item.text()):
+                self.title_changed.emit(self.session.title)
         elif item.text().strip():
             self.storage.update_document(doc_id, title=item.text().strip())
 
@@ -270,8 +275,23 @@ class WritePane(WriteView):
         self._count_timer.start()
 
     def save(self) -> None:
-        if self.session is not None and self.session.save_text(self.editor.content(), self.editor.textCursor().position()):
+        if self.session is None:
+            return
+        title = self.session.title
+        if self.session.save_text(self.editor.content(), self.editor.textCursor().position()):
+            if self.session.title != title:  # still titled from its first line, which changed
+                self._show_title(self.session.id, self.session.title)
             self.saved.emit()
+
+    def _show_title(self, doc_id: int, title: str) -> None:
+        for i in range(self.doc_list.count()):
+            item = self.doc_list.item(i)
+            if item.data(Qt.ItemDataRole.UserRole) == doc_id and item.text() != title:
+                self.doc_list.blockSignals(True)
+                item.setText(title)
+                item.setToolTip(title)
+                self.doc_list.blockSignals(False)
+        self.title_changed.emit(title)
 
     def save_revision(self) -> None:
         self.flush()
@@ -546,7 +566,7 @@ class WritePane(WriteView):
         """``count`` continuations side by side; the chosen one goes in at the cursor."""
         self.reject()
         self._selection_range = None
-        self.bottom.setCurrentWidget(self.alternatives)
+        self.show_alternatives()
         self.flush()
         self.variants.generate(self.editor.context_at_cursor()[0], self.sampling, count,
                                memory=self.session.memory if self.session is not None else "")
@@ -557,7 +577,7 @@ class WritePane(WriteView):
         self.reject()
         text = self.editor.content()[start:end]
         self._selection_range = (start, end)
-        self.bottom.setCurrentWidget(self.alternatives)
+        self.show_alternatives()
         messages = [{"role": "system", "content": "You are a careful writing assistant."},
                     {"role": "user", "content": f"{SELECTION_ACTIONS[name]}\n\n{text}"}]
         # a rework copies much of the selection: draft from it (same text at temperature 0, fewer model passes)
@@ -622,13 +642,24 @@ class WritePane(WriteView):
             self.status_message.emit("Put the cursor in a paragraph (or select text) to score it")
             return
         self.status_message.emit("Scoring…")
-        when_done(self.bridge.engine.score_async(text, top=3),
-                  lambda result: self._on_scored(start, text, result), context=self)
+        # scored after the text before it, as the model reads it: a paragraph's first words are not
+        # surprising merely because nothing came before them
+        before = self.editor.content()[max(0, start - SURPRISE_CONTEXT_CHARS):start]
+        when_done(self.bridge.engine.score_async(before + text, top=3),
+                  lambda result: self._on_scored(start, text, len(before), result), context=self)
 
-    def _on_scored(self, start: int, text: str, result: ScoreResult) -> None:
+    def _on_scored(self, start: int, text: str, context_chars: int, result: ScoreResult) -> None:
         if self.editor.content()[start:start + len(text)] != text:
             return  # the text changed meanwhile
-        self.editor.show_surprise(start, list(result.tokens))
+        offset, kept = 0, []
+        for token in result.tokens:  # drop the context's tokens; one across the boundary is kept whole
+            if offset + len(token.text) > context_chars:
+                if not kept:
+                    start -= context_chars - offset
+                kept.append(token)
+            offset += len(token.text)
+        result = ScoreResult(tuple(kept))
+        self.editor.show_surprise(start, kept)
         self.status_message.emit(f"Perplexity {result.perplexity:.1f} — darker means more surprising; hover a word")
         self.surprise_ready.emit(result)
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QSplitter,
     QTabWidget,
+    QToolBar,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -143,16 +144,21 @@ class WriteView(QWidget):
         self.draft_action.setToolTip("Rewrites copy much of the selection: the model checks the selection's own "
                                      "words as guesses in one batch instead of writing them one by one")
         self.selection_button.setMenu(selection_menu)
-        bar = QHBoxLayout()
+        # a toolbar, not a row: what does not fit goes into its » menu instead of being cut into fragments
+        bar = QToolBar("Write")
+        bar.setObjectName("writeToolbar")
+        bar.setMovable(False)
+        bar.setFloatable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         for w in (self.continue_button, self.stop_button, self.accept_button, self.reject_button, self.regenerate_button):
             bar.addWidget(w)
-        bar.addSpacing(12)
+        bar.addSeparator()
         bar.addWidget(self.alt_count)
         bar.addWidget(self.alt_button)
-        bar.addSpacing(12)
+        bar.addSeparator()
         bar.addWidget(self.surprise_button)
         bar.addWidget(self.selection_button)
-        bar.addStretch(1)
+        self.toolbar = bar
 
         self.memory_edit = QPlainTextEdit()
         self.memory_edit.setObjectName("documentMemoryEdit")
@@ -195,8 +201,8 @@ class WriteView(QWidget):
         center = QWidget()
         center_layout = QVBoxLayout(center)
         center_layout.setContentsMargins(0, 0, 0, 0)
-        center_layout.addLayout(bar)
-        vsplit = QSplitter(Qt.Orientation.Vertical)
+        center_layout.addWidget(bar)
+        self.vsplit = vsplit = QSplitter(Qt.Orientation.Vertical)
         vsplit.addWidget(memory_box)
         vsplit.addWidget(self.editor)
         vsplit.addWidget(self.bottom)
@@ -211,3 +217,10 @@ class WriteView(QWidget):
         status.addWidget(self.reading_bar)
         center_layout.addLayout(status)
         return center
+
+    def show_alternatives(self) -> None:
+        """Bring the alternatives forward, tall enough to read (half of the editor's and their height together)."""
+        self.bottom.setCurrentWidget(self.alternatives)
+        *above, editor, bottom = self.vsplit.sizes()
+        if bottom < (editor + bottom) // 2:
+            self.vsplit.setSizes([*above, (editor + bottom) // 2, editor + bottom - (editor + bottom) // 2])
