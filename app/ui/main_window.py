@@ -245,6 +245,7 @@ class MainWindow(QMainWindow):
         self.chat.reply_finished.connect(self.update_title)  # a new chat is named after its first exchange
         self.chat.list_model.modelReset.connect(self.update_title)  # renamed
         self.write.saved.connect(self.update_title)
+        self.write.title_changed.connect(self.update_title)  # titled from its first line, or renamed
         self.write.doc_list.model().rowsInserted.connect(self.update_title)  # the list is refilled after a rename
         self._preview_timer.timeout.connect(self.refresh_preview)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
