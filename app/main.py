@@ -36,6 +36,7 @@ from app.models.library import ModelLibrary
 from app.models.manager import ModelManager
 from app.ui.chat.chat_pane import ChatPane
 from app.ui.engine_bridge import EngineBridge
+from app.ui.flow_layout import scrolling
 from app.ui.main_window import MainWindow
 from app.ui.models.connections_view import ConnectionsView
 from app.ui.models.models_pane import ModelsPane
@@ -113,7 +114,7 @@ def create_main_window(*, load_model: bool = True, files: list[str] | None = Non
         return info.gpu_free_bytes if info is not None and info.gpu_offload_supported else 0
 
     models_pane = ModelsPane(manager, storage, compare, lambda: bridge.options.n_ctx, free_vram)
-    models_pane.tabs.addTab(connections, "Servers")
+    models_pane.tabs.addTab(scrolling(connections), "Servers")
     window = compose_window(paths, prefs, storage, bridge, Catalog(), models=models_pane, connections=connections,
                             on_close=shutdown)
     models_pane.library_changed.connect(

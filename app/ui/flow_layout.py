@@ -8,7 +8,7 @@ cutting its last buttons off.
 from __future__ import annotations
 
 from PySide6.QtCore import QMargins, QPoint, QRect, QSize, Qt
-from PySide6.QtWidgets import QLayout, QLayoutItem, QSizePolicy, QWidget
+from PySide6.QtWidgets import QFrame, QLayout, QLayoutItem, QScrollArea, QSizePolicy, QWidget
 
 
 class FlowLayout(QLayout):
@@ -87,3 +87,13 @@ def flow_row(*widgets: QWidget, spacing: int = 6) -> QWidget:
     policy.setHeightForWidth(True)
     row.setSizePolicy(policy)
     return row
+
+
+def scrolling(page: QWidget) -> QScrollArea:
+    """``page`` in a vertical scroll area: a tall page scrolls in a low window instead of raising its minimum."""
+    area = QScrollArea()
+    area.setWidget(page)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area

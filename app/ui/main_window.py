@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.errors import InklingError
+from app.core.errors import FeatureUnavailable, InklingError
 from app.core.events import ModelInfo
 from app.core.gguf import read_header
 from app.core.paths import AppPaths
@@ -477,6 +477,10 @@ class MainWindow(QMainWindow):
         when_done(self.bridge.engine.peek_async(messages=request.messages, prompt=request.prompt, top=64),
                   show, self._on_preview_failed, context=self)
 
+    def _on_preview_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, FeatureUnavailable):  # a server without probabilities: say why the chart is empty
+            self.sampling.clear_candidates(str(exc))
+
     # -- chat files -----------------------------------------------------------------------
 
     def _focus_search(self) -> None:
@@ -583,8 +587,7 @@ class MainWindow(QMainWindow):
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
-        if event.size().width() < event.oldSize().width():
-            QTimer.singleShot(0, self._fit_dock)  # after the layout has given out the new width
+        QTimer.singleShot(0, self._fit_dock)  # after the layout has given out the new width
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.chat.finish_for_quit()  # before storage closes: the partial reply is kept, marked stopped

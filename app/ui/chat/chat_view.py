@@ -28,7 +28,8 @@ class ChatView(QWidget):
         self.splitter.setObjectName("chatSplitter")
         self.splitter.addWidget(self._left)
         self.splitter.addWidget(self._right)
-        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(0, 1)  # a narrowed window narrows the list too, a third as fast
+        self.splitter.setStretchFactor(1, 3)
         self.splitter.setSizes([220, 800])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)

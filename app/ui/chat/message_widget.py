@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
@@ -77,12 +77,13 @@ class MessageWidget(QFrame):
         self.next_button.setToolTip("Next version")
         self.status_label = QLabel()
         self.status_label.setObjectName("messageStatus")
+        self.status_label.setWordWrap(True)  # "42 tokens · 48.1 tok/s · …" wraps in a narrow bubble
+        self.status_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         header.addWidget(self.role_label)
         header.addWidget(self.prev_button)
         header.addWidget(self.version_label)
         header.addWidget(self.next_button)
-        header.addStretch(1)
-        header.addWidget(self.status_label)
+        header.addWidget(self.status_label, 1)
         layout.addLayout(header)
         self.set_version(version)
 

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from app.core.errors import HubOffline, HubUnreachable, InklingError
 from app.core.ports import ModelEntry, ModelManagerPort
 from app.core.storage import Storage
-from app.ui.flow_layout import flow_row
+from app.ui.flow_layout import flow_row, scrolling
 from app.ui.jobs import run_in_background
 from app.ui.models.downloads_view import DownloadsView
 from app.ui.widgets import human_size
@@ -250,7 +250,7 @@ class ModelsPane(QWidget):
         cmp_layout.addWidget(self.compare_button)
         cmp_layout.addWidget(self.compare_progress)
         cmp_layout.addWidget(self.compare_table, 1)
-        self.tabs.addTab(cmp, "Compare")
+        self.tabs.addTab(scrolling(cmp), "Compare")  # scrolls in a low window rather than setting its height
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)

@@ -56,7 +56,8 @@ class WriteView(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(center)
-        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(0, 1)  # a narrowed window narrows the list too, a third as fast
+        self.splitter.setStretchFactor(1, 3)
         self.splitter.setSizes([200, 820])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
