@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import cast
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QResizeEvent
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -86,6 +86,7 @@ class MainWindow(QMainWindow):
         self.connections = connections  # the remote servers, shown inside the Models pane
         self.panes: list[tuple[str, Pane]] = [("Chat", chat), ("Write", write)] + ([("Models", models)] if models else [])
         self._on_close = on_close
+        self._fitted_on_show = False
         self.entries: list[ModelEntry] = []
         self._build()
         self._connect_signals()
@@ -566,8 +567,10 @@ class MainWindow(QMainWindow):
         if screen is None or self.isMaximized() or self.isFullScreen():
             return
         area = screen.availableGeometry()
-        width = max(min(self.width(), area.width()), self.minimumSizeHint().width())
-        height = max(min(self.height(), area.height()), self.minimumSizeHint().height())
+        frame_w = self.frameGeometry().width() - self.width()  # the window manager's frame around it
+        frame_h = self.frameGeometry().height() - self.height()
+        width = max(min(self.width(), area.width() - frame_w), self.minimumSizeHint().width())
+        height = max(min(self.height(), area.height() - frame_h), self.minimumSizeHint().height())
         self.resize(width, height)
         frame = self.frameGeometry()
         x = min(max(frame.x(), area.x()), area.right() + 1 - frame.width())
@@ -584,6 +587,12 @@ class MainWindow(QMainWindow):
         most = max(dock.minimumSizeHint().width(), int(self.width() * DOCK_SHARE))
         if dock.width() > most:
             self.resizeDocks([dock], [most], Qt.Orientation.Horizontal)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self._fitted_on_show:  # once shown, the frame around the window is known: fit it with it
+            self._fitted_on_show = True
+            QTimer.singleShot(0, self.fit_to_screen)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)

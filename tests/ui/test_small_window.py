@@ -55,8 +55,8 @@ def test_the_window_fits_800_by_500_and_every_pane_keeps_its_buttons(qtbot, wind
     reply = chat.transcript.widgets[chat.path[-1].id]  # the bubble keeps every action, Continue included
     for button in (reply.copy_button, reply.edit_button, reply.regen_button, reply.continue_button):
         assert _inside(button, chat.transcript.viewport()), button.text()
-    for button in (chat.send_button, chat.stop_button, chat.regen_button):
-        assert _inside(button, window) and _not_squeezed(button)
+    for button in (chat.send_button, chat.regen_button):  # (Stop shows only while a reply is written)
+        assert _inside(button, window) and _not_squeezed(button), button.text()
     _sampling_not_clipped(window)
 
     window.tabs.setCurrentWidget(window.write)
@@ -87,8 +87,7 @@ def test_a_relaunch_fits_the_screen_and_the_dock_is_not_clipped(qtbot, tmp_path:
     first.close()  # saves a geometry bigger than the screen and off it, with a wide dock
 
     second = open_window(qtbot, home, monkeypatch, wait_model=False)
-    frame = second.frameGeometry()
-    assert screen.contains(frame), (frame, screen)
+    qtbot.waitUntil(lambda: screen.contains(second.frameGeometry()), timeout=5_000)
     _shrink(qtbot, second)
     _sampling_not_clipped(second)
     second.close()
