@@ -135,11 +135,13 @@ class WritePane(WriteView):
         return self.session
 
     def preview_request(self) -> PreviewRequest | None:
-        """The next-token chart looks at everything before the cursor (before a pending suggestion)."""
+        """The next-token chart reads what a continuation at the cursor would: the memory, then the text in view."""
         before, _after = self.editor.context_at_cursor()
         title = self.session.title if self.session is not None else UNTITLED
         line = before.count("\n") + 1
-        return PreviewRequest(prompt=before, about=f"What could come next at the cursor in “{title}” (line {line})")
+        prompt = memory_block(self.session.memory if self.session else "") + before[min(self.editor.view_start,
+                                                                                          len(before)):]
+        return PreviewRequest(prompt=prompt, about=f"What could come next at the cursor in “{title}” (line {line})")
 
     def flush(self) -> None:
         """Save now (switching documents, closing the window)."""
