@@ -26,6 +26,9 @@ loads it again. The rules that make it always come back:
   was killed while idle and the client could not see it yet) runs again on the
   new engine. A load — also the automatic reload — is retried once before the file
   is blamed, and the automatic reload never forgets the model.
+- **A failed load costs nothing that worked.** The engine unloads before it loads,
+  but the client keeps the model loaded before as ``wanted`` (and its ``info``),
+  so the next request loads it again: a bad file never leaves "no model".
 - **The reader's death kills the engine**, so an engine is never left unread.
 - **One stream at a time.** Starting a stream cancels the streams before it.
 """
@@ -301,7 +304,9 @@ class EngineClient:
                     log.warning("engine died during %s (%s); retrying on a new engine", req.op, died.message)
                     continue
                 if req.op == "load":
-                    self.wanted, self.info = None, None  # twice in a row: the file is to blame
+                    engine_gone = self._engine
+                    if engine_gone is not None:
+                        engine_gone.model = None  # twice in a row: the file is to blame; what worked stays wanted
                 self._end(req, error=EngineCrashed(died.message))
                 return
 
@@ -418,10 +423,8 @@ class EngineClient:
             if kind == "result":
                 engine.model = wanted
                 self.wanted, self.info = wanted, payload
-            else:  # a failed load leaves nothing loaded, and the client agrees
+            else:  # the engine is left empty; the model wanted before stays wanted (the next request reloads it)
                 engine.model = None
-                if not automatic:  # the automatic reload keeps the model: the next request tries again
-                    self.wanted, self.info = None, None
         elif req.op == "unload":
             engine.model = None
             self.wanted, self.info = None, None

@@ -134,8 +134,11 @@ class EngineBridge(QObject):
         self.model_loaded.emit(info)
 
     def _on_engine_load_failed(self, exc: BaseException) -> None:
-        self.info = None
-        self._set_state("error")
+        """The model loaded before stays the model (the engine loads it again for the next request)."""
+        self.info = self.engine.info
+        if self.info is not None:
+            self.loading_path = self.info.path
+        self._set_state(("generating" if self.active is not None else "ready") if self.info is not None else "error")
         self.model_failed.emit(exc)
 
     def chat(self, messages: list[dict[str, str]], settings: SamplingSettings, *, alternatives: int = 0,

@@ -9,6 +9,7 @@ what the next-token chart should look at. Each pane keeps its own behaviour.
 from __future__ import annotations
 
 from collections.abc import Callable
+from html import escape
 from pathlib import Path
 from typing import cast
 
@@ -306,8 +307,8 @@ class MainWindow(QMainWindow):
         """Say why the file can't be used; the loaded model stays loaded and selected."""
         kept = self.bridge.info.name if self.bridge.info is not None else ""
         still = f" {kept} is still loaded." if kept else ""
-        self.notice.show_message(f"<b>{Path(path).name} is not a model Inkling can load:</b> "
-                                 f"{reason.rstrip('.')}.{still}", topic="model-file")
+        self.notice.show_message(f"<b>{escape(Path(path).name)} is not a model Inkling can load:</b> "
+                                 f"{escape(reason.rstrip('.'))}.{escape(still)}", topic="model-file")
         self._select_loaded_model()
 
     def _select_loaded_model(self) -> None:
@@ -335,7 +336,8 @@ class MainWindow(QMainWindow):
             self.open_model_path(path)
 
     def reload_model(self) -> None:
-        path = self.bridge.loading_path or (self.bridge.info.path if self.bridge.info else "")
+        loading = self.bridge.loading_path if self.bridge.state in ("loading", "error") else ""
+        path = loading or (self.bridge.info.path if self.bridge.info else "")
         if path:
             self.bridge.load(path, self.bridge.options)
 
@@ -386,8 +388,9 @@ class MainWindow(QMainWindow):
 
     def _on_bridge_model_failed(self, exc: BaseException) -> None:
         self.presenter.present(exc)
-        self.notice.show_message(f"<b>The model could not be loaded.</b> {exc}", action="Choose another model",
-                                 callback=self._on_choose_model_requested, topic="model")
+        kept = f" {self.bridge.info.name} is still the model." if self.bridge.info is not None else ""
+        self.notice.show_message(f"<b>The model could not be loaded.</b> {escape(str(exc))}{escape(kept)}",
+                                 action="Choose another model", callback=self._on_choose_model_requested, topic="model")
         if self.bridge.state != "loading":
             self._select_loaded_model()
 

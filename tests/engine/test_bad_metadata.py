@@ -14,7 +14,7 @@ from pathlib import Path
 import gguf_tools as g
 import pytest
 
-from app.core.errors import ModelFileError, ModelMetadataError, NoModelLoaded
+from app.core.errors import ModelFileError, ModelMetadataError
 from app.core.events import LoadOptions
 from app.core.gguf import read_header
 from app.core.paths import app_paths
@@ -137,7 +137,7 @@ def _drop(key: str) -> Callable[[g.GGUF], None]:
     return edit
 
 
-def test_a_refused_load_quotes_llama_cpps_reason_for_this_file_and_leaves_nothing_loaded(
+def test_a_refused_load_quotes_llama_cpps_reason_for_this_file_and_keeps_the_model_before(
         client: EngineClient, starter_path: Path, tmp_path: Path) -> None:
     client.load(starter_path, LoadOptions(n_ctx=512))
     odd_arch = g.patched_copy(starter_path, tmp_path / "arch.gguf", _set("general.architecture", g.STRING, "zebra"))
@@ -146,9 +146,10 @@ def test_a_refused_load_quotes_llama_cpps_reason_for_this_file_and_leaves_nothin
     with pytest.raises(ModelFileError) as first:
         client.load(odd_arch, LoadOptions(n_ctx=512))
     assert "zebra" in first.value.reason  # llama.cpp's own words, not "Failed to load model from file"
-    assert client.info is None and client.wanted is None  # nothing loaded, and the client agrees
-    with pytest.raises(NoModelLoaded):
-        client.chat([{"role": "user", "content": "Hi"}], SamplingSettings(max_tokens=2)).wait()
+    # the model loaded before stays the model: the next request loads it again and is answered
+    assert client.info is not None and client.wanted is not None and client.wanted[0] == str(starter_path)
+    fin = client.chat([{"role": "user", "content": "Hi"}], SamplingSettings(max_tokens=2)).wait()
+    assert fin.timings.generated_tokens == 2
     with pytest.raises(ModelFileError) as second:
         client.load(no_blocks, LoadOptions(n_ctx=512))
     assert "block_count" in second.value.reason and "zebra" not in second.value.reason  # this load's log only

@@ -42,14 +42,19 @@ def test_opening_a_non_gguf_file_keeps_the_loaded_model_and_chat_answers(qtbot, 
     assert not window.notice.isVisible()  # the banner goes when a model loads
 
 
-def test_a_failed_load_banner_clears_when_a_model_loads(qtbot, window: MainWindow, tmp_path: Path) -> None:
+def test_a_load_the_engine_refuses_keeps_the_model_before_and_its_banner_clears(qtbot, window: MainWindow,
+                                                                                 tmp_path: Path) -> None:
     loaded = window.bridge.info.path
-    cut = tmp_path / "cut.gguf"  # a real GGUF header whose tensors are missing: only llama.cpp finds out
+    cut = tmp_path / "cut.gguf"  # a GGUF cut short: the engine refuses it (no header check in the window first)
     cut.write_bytes(Path(loaded).read_bytes()[: 4 * 1024 * 1024])
     with qtbot.waitSignal(window.bridge.model_failed, timeout=60_000):
-        window.bridge.load(str(cut))
-    assert window.notice.isVisible()
+        window.load_model(str(cut))  # as a library entry or a chat's remembered model would be
+    assert window.notice.isVisible() and "cut.gguf" in window.notice.label.text()
+    assert window.bridge.state == "ready" and window.bridge.info.path == loaded  # the model before stays
+    assert window.model_selector.findData(str(cut)) < 0 and window.model_selector.currentData() == loaded
+    window.chat.set_sampling(SamplingSettings(temperature=0.0, max_tokens=8))
+    fin = send(qtbot, window, "Hello")  # the engine loads the model before again, and answers
+    assert fin.reason in ("stop", "length") and fin.text, fin
     with qtbot.waitSignal(window.bridge.model_loaded, timeout=60_000):
         window.load_model(loaded)
-    assert not window.notice.isVisible(), window.notice.label.text()
-    assert window.model_selector.findData(str(cut)) < 0 and window.model_selector.currentData() == loaded
+    assert not window.notice.isVisible(), window.notice.label.text()  # the problem is gone, and so is its banner
