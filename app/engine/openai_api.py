@@ -39,7 +39,8 @@ PARAMS: dict[str, dict[str, str]] = {
                   "repeat_penalty": "repeat_penalty", "repeat_last_n": "repeat_last_n", "mirostat_mode": "mirostat",
                   "mirostat_tau": "mirostat_tau", "mirostat_eta": "mirostat_eta", "grammar": "grammar",
                   "json_schema": "json_schema", "dry_multiplier": "dry_multiplier", "dry_base": "dry_base",
-                  "dry_allowed_length": "dry_allowed_length", "xtc_probability": "xtc_probability",
+                  "dry_allowed_length": "dry_allowed_length", "dry_penalty_last_n": "dry_penalty_last_n",
+                  "dry_sequence_breakers": "dry_sequence_breakers", "xtc_probability": "xtc_probability",
                   "xtc_threshold": "xtc_threshold", "top_n_sigma": "top_n_sigma"},
     "llama-cpp-python": {**_COMMON, "top_k": "top_k", "min_p": "min_p", "repeat_penalty": "repeat_penalty",
                          "mirostat_mode": "mirostat_mode", "mirostat_tau": "mirostat_tau",
@@ -80,6 +81,8 @@ def sampling_params(settings: SamplingSettings, caps: Capabilities) -> tuple[dic
             if value:
                 params[param] = json.loads(value) if field == "json_schema" else value
             continue
+        if field == "dry_sequence_breakers":
+            value = list(value)
         if field == "top_k" and caps.server == "vllm" and value == 0:
             value = -1  # vLLM's "off"
         params[param] = value

@@ -143,6 +143,15 @@ def test_sampling_is_mapped_to_each_servers_names() -> None:
     llama = Capabilities(server="llama.cpp", samplers=openai_api.samplers_of("llama.cpp"))
     params, _ = openai_api.sampling_params(settings.replace(mirostat_mode=2, json_schema=""), llama)
     assert params["mirostat"] == 2 and params["repeat_penalty"] == 1.2 and params["typical_p"] == 1.0
+    modern = SamplingSettings(dry_multiplier=0.8, dry_penalty_last_n=256, dry_sequence_breakers=("\n", ":"),
+                              xtc_probability=0.5, xtc_threshold=0.1, top_n_sigma=1.0)
+    params, off = openai_api.sampling_params(modern, llama)  # llama.cpp's server takes every DRY / XTC / top-nσ knob
+    assert off == () and params["dry_multiplier"] == 0.8 and params["dry_penalty_last_n"] == 256
+    assert params["dry_sequence_breakers"] == ["\n", ":"] and params["xtc_probability"] == 0.5
+    assert params["xtc_threshold"] == 0.1 and params["top_n_sigma"] == 1.0
+    _, off = openai_api.sampling_params(modern, Capabilities(server="llama-cpp-python",
+                                                             samplers=openai_api.samplers_of("llama-cpp-python")))
+    assert {"dry_multiplier", "dry_penalty_last_n", "xtc_probability", "top_n_sigma"} <= set(off)  # it takes none
     openai = Capabilities(server="openai", samplers=openai_api.samplers_of("openai"))
     params, off = openai_api.sampling_params(settings, openai)
     assert set(off) == {"json_schema", "min_p", "repeat_penalty"}
