@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.flow_layout import flow_row
 from app.ui.widgets import UndoDeleteButton
 from app.ui.write.alternatives import AlternativesView
 from app.ui.write.editor import WriterEditor
@@ -209,14 +210,8 @@ class WriteView(QWidget):
         vsplit.addWidget(self.bottom)
         vsplit.setSizes([110, 430, 220])
         center_layout.addWidget(vsplit, 1)
-        status = QHBoxLayout()
-        status.addWidget(self.counts)
-        status.addSpacing(12)
-        status.addWidget(self.view_label)
-        status.addStretch(1)
-        status.addWidget(self.reading_label)
-        status.addWidget(self.reading_bar)
-        center_layout.addLayout(status)
+        # counts, the model's view and prompt reading wrap onto two lines in a narrow window
+        center_layout.addWidget(flow_row(self.counts, self.view_label, self.reading_label, self.reading_bar, spacing=12))
         return center
 
     def show_alternatives(self) -> None:
