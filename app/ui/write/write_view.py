@@ -168,6 +168,7 @@ class WriteView(QWidget):
         self.memory_edit.setToolTip(MEMORY_HINT)
         self.memory_title = QLabel("<b>Memory</b> — always in the model's view, before the text")
         self.memory_title.setToolTip(MEMORY_HINT)
+        self.memory_title.setWordWrap(True)  # a narrow window wraps it instead of widening the whole window
         self.memory_cost = QLabel()
         self.memory_cost.setObjectName("memoryCostLabel")
         self.memory_cost.setWordWrap(True)
