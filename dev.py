@@ -80,6 +80,7 @@ def bench(py: str, names: list[str]) -> int:
         files = [f for f in files if f.stem in names]
     rows: list[tuple[str, dict]] = []
     failed: list[str] = []
+    skipped: list[str] = []
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for path in files:
         print(f"\n=== {path.stem} ===", flush=True)
@@ -87,7 +88,10 @@ def bench(py: str, names: list[str]) -> int:
         assert proc.stdout is not None
         for line in proc.stdout:
             if line.startswith("BENCH-JSON "):
-                rows += [(path.stem, r) for r in json.loads(line[len("BENCH-JSON "):])["rows"]]
+                report = json.loads(line[len("BENCH-JSON "):])
+                rows += [(path.stem, r) for r in report["rows"]]
+                if report.get("skipped"):
+                    skipped.append(f"{path.stem:<12}skipped: {report['skipped']}")
             else:
                 print(line, end="", flush=True)
         if proc.wait() != 0:
@@ -98,6 +102,8 @@ def bench(py: str, names: list[str]) -> int:
         value = f"{r['value']:,.3f}" if r["unit"] == "×" else f"{r['value']:,.1f}"
         verdict = {True: "PASS", False: "MISS", None: ""}[r["ok"]]
         print(f"{name:<12}{r['metric']:<58}{value:>8} {r['unit']:<3}  {r['target']:<10}{verdict:<6}{r['spread']}")
+    for line in skipped:
+        print(line)
     for name in failed:
         print(f"{name:<12}FAILED (see its output above)")
     return 1 if failed else 0
