@@ -202,10 +202,13 @@ class WriterEditor(QPlainTextEdit):
         font.setPointSizeF(max(7.0, font.pointSizeF() - 3))
         font.setItalic(True)
         painter.setFont(font)
-        caption = "▲ outside the model's view   ·   the model's view begins here ▼"
         metrics = painter.fontMetrics()
-        box = QRectF(width - metrics.horizontalAdvance(caption) - 14, y - metrics.height() - 2,
-                     metrics.horizontalAdvance(caption) + 10, metrics.height() + 2)
+        caption = "▲ outside the model's view   ·   the model's view begins here ▼"
+        if metrics.horizontalAdvance(caption) + 24 > width:  # a narrow editor: the short form
+            caption = "the model's view begins here ▼"
+        advance = metrics.horizontalAdvance(caption)
+        # right-aligned, but never over the margin strip (a narrow window would cover it)
+        box = QRectF(max(8.0, width - advance - 14), y - metrics.height() - 2, advance + 10, metrics.height() + 2)
         painter.fillRect(box, QColor(255, 255, 255, 220))
         painter.drawText(box, Qt.AlignmentFlag.AlignCenter, caption)
         painter.end()
