@@ -95,3 +95,17 @@ class FakeEngine:
 
     def close(self) -> None:
         pass
+
+
+def fake_window(engine: FakeEngine):
+    """The real main window over ``engine`` and the INKLING_HOME in the environment (not shown yet)."""
+    from app.core.paths import app_paths
+    from app.core.preferences import Preferences
+    from app.core.storage import Storage
+    from app.main import compose_window
+    from app.models.library import ModelLibrary
+    from app.ui.engine_bridge import EngineBridge
+
+    paths = app_paths().ensure()
+    bridge = EngineBridge(engine)
+    return compose_window(paths, Preferences(), Storage(paths.database), bridge, ModelLibrary(paths.models))

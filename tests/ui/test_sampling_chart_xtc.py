@@ -7,14 +7,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QDoubleSpinBox
-from ui.fake_engine import FakeEngine
+from ui.fake_engine import FakeEngine, fake_window
 
-from app.core.paths import app_paths
-from app.core.preferences import Preferences
-from app.core.storage import Storage
-from app.main import compose_window
-from app.models.library import ModelLibrary
-from app.ui.engine_bridge import EngineBridge
 from app.ui.sampling.chart import NextTokenChart
 
 XTC_ORANGE = QColor("#e8710a")
@@ -25,13 +19,11 @@ CANDIDATES = [(" the", 1, 5.0), (" a", 2, 4.8), (" an", 3, 4.2), (" one", 4, 1.0
 @pytest.fixture
 def window(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("INKLING_HOME", str(tmp_path / "home"))
-    paths = app_paths().ensure()
-    bridge = EngineBridge(FakeEngine("Once upon a time.", piece=4, delay=0.001))
-    win = compose_window(paths, Preferences(), Storage(paths.database), bridge, ModelLibrary(paths.models))
+    win = fake_window(FakeEngine("Once upon a time.", piece=4, delay=0.001))
     qtbot.addWidget(win)
     win.show()
-    bridge.load("/fake.gguf")
-    qtbot.waitUntil(lambda: bridge.state == "ready")
+    win.bridge.load("/fake.gguf")
+    qtbot.waitUntil(lambda: win.bridge.state == "ready")
     yield win
     win.close()
 

@@ -10,14 +10,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QFileDialog, QMenu
-from ui.fake_engine import FakeEngine
-
-from app.core.paths import app_paths
-from app.core.preferences import Preferences
-from app.core.storage import Storage
-from app.main import compose_window
-from app.models.library import ModelLibrary
-from app.ui.engine_bridge import EngineBridge
+from ui.fake_engine import FakeEngine, fake_window
 
 DOC = """# The Keeper
 
@@ -37,9 +30,7 @@ WORDS = ["The", "Keeper", "He", "climbed", "the", "tower", "every", "night", "an
 @pytest.fixture
 def window(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("INKLING_HOME", str(tmp_path / "home"))
-    paths = app_paths().ensure()
-    bridge = EngineBridge(FakeEngine("Once upon a time.", piece=4, delay=0.001))
-    win = compose_window(paths, Preferences(), Storage(paths.database), bridge, ModelLibrary(paths.models))
+    win = fake_window(FakeEngine("Once upon a time.", piece=4, delay=0.001))
     qtbot.addWidget(win)
     win.show()
     yield win
