@@ -14,8 +14,8 @@ import sys
 from importlib import metadata
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QProcess, Qt, QUrl, qVersion
-from PySide6.QtGui import QDesktopServices, QFont
+from PySide6.QtCore import QEvent, QProcess, Qt, QUrl, qVersion
+from PySide6.QtGui import QDesktopServices, QFont, QResizeEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -106,6 +106,32 @@ class AboutDialog(QDialog):
         self.process.errorOccurred.connect(lambda *_: self._fill({"error": self.process.errorString()}))
         program, args = inkling_command("selftest", "--info")
         self.process.start(program, args)
+
+    def event(self, event: QEvent) -> bool:
+        handled = super().event(event)
+        if event.type() == QEvent.Type.LayoutRequest:  # a value changed: it may wrap onto more lines now
+            self._fit_height()
+        return handled
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Give every wrapped row its full height at the dialog's width.
+
+        A window does not follow its layout's height-for-width by itself: it keeps the height
+        it opened with, and the form squeezes rows whose values (filled in later by llama.cpp's
+        answer, or narrowed by the user) now wrap onto more lines.
+        """
+        layout = self.layout()
+        if layout is None:
+            return
+        needed = layout.totalHeightForWidth(self.width())
+        if needed > 0 and self.minimumHeight() != needed:
+            self.setMinimumHeight(needed)
+        if needed > self.height():
+            self.resize(self.width(), needed)
 
     def _on_info_finished(self, *_: object) -> None:
         raw = bytes(self.process.readAllStandardOutput()).decode("utf-8", "replace").strip().splitlines()

@@ -334,7 +334,7 @@ class MarkdownView(QTextBrowser):
         link.setAnchor(True)
         link.setAnchorHref(f"{COPY_SCHEME}:{index}")
         link.setForeground(QColor("#0969da"))
-        cursor.insertText("⧉ Copy", link)
+        cursor.insertText("Copy", link)  # words: "⧉" is a missing-glyph box in common fonts
         cursor.insertText(" ", label)
 
     def loadResource(self, kind: int, url: QUrl | str) -> object:  # noqa: N802 - Qt override

@@ -393,7 +393,18 @@ class ChatPane(ChatView):
                 f"⚠ {fin.dropped_messages} older messages no longer fit in the model's context "
                 "and were left out of what it sees (they are still saved here).")
         self.speed_changed.emit(t.tokens_per_second)
+        self.status_message.emit(self._ended_note(fin, reply))
         self.reply_finished.emit(fin)
+
+    @staticmethod
+    def _ended_note(fin: Finished, reply: _Streaming) -> str:
+        """What the status bar says once a reply ends: it replaces "Writing…", which must not outlive the reply."""
+        t = fin.timings
+        if fin.reason == "cancelled":
+            return "Stopped — the reply so far is kept" if reply.text.strip() else "Stopped before the model wrote anything"
+        ending = {"stop": "", "length": ", ended at the length limit"}.get(fin.reason, f" ({fin.reason})")
+        first = f", first token after {reply.reply.first_token_ms:,.0f} ms" if reply.reply.first_token_ms else ""
+        return f"Reply: {t.generated_tokens:,} tokens at {t.tokens_per_second:.1f} tok/s{first}{ending}"
 
     def _on_reply_failed(self, exc: InklingError) -> None:
         reply = self._current()
@@ -404,6 +415,7 @@ class ChatPane(ChatView):
         message = reply.session.fail_reply(reply.reply, str(exc), model_path=info.path if info else "")
         self._show_ended(reply, message)
         if newest:
+            self.status_message.emit(f"The reply failed: {exc}")
             self.reply_finished.emit(Finished("error", reply.text, error=str(exc)))
 
     def _show_ended(self, reply: _Streaming, message: MessageRow) -> None:
