@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import socket
 import time
 from pathlib import Path
 
@@ -164,9 +165,29 @@ def test_a_disk_that_fills_up_mid_download_is_a_clear_message_and_nothing_is_lis
 
 
 def test_offline_mode_is_a_clear_state_not_an_error_storm(hub: FakeHub, monkeypatch) -> None:
+    # huggingface_hub refuses by itself under HF_HUB_OFFLINE, so "nothing was sent" alone holds without
+    # Inkling's guard. What the guard adds: "offline" at once, before any name lookup or connection (on a
+    # machine without a network, looking the Hub's name up can hang for the resolver's timeout).
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    network: list[str] = []
+    real_lookup, real_connect = socket.getaddrinfo, socket.socket.connect
+
+    def lookup(host, *args, **kwargs):
+        network.append(f"looked up {host}")
+        return real_lookup(host, *args, **kwargs)
+
+    def connect(sock, address):
+        network.append(f"connected to {address}")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    started = time.monotonic()
     with pytest.raises(HubOffline) as caught:
         HubClient().search("gguf")
+    elapsed = time.monotonic() - started
+    assert network == [], f"offline, yet Inkling went to the network: {network}"
+    assert elapsed < 1.0, f"offline was said after {elapsed:.2f} s"
     assert "Offline mode" in str(caught.value)
     assert not hub.behaviour.requests  # nothing was sent
 

@@ -69,9 +69,15 @@ def test_offline_mode_is_shown_as_a_state(qtbot, window, hub: FakeHub, monkeypat
     pane._show_offline_state()
     assert not pane.offline_label.isHidden() and "Offline mode" in pane.offline_label.text()
     assert not pane.search_button.isEnabled()
+    asked_manager: list[str] = []
+    real_search = pane.manager.search
+    monkeypatch.setattr(pane.manager, "search", lambda *a: asked_manager.append(a[0]) or real_search(*a))
     pane.search()  # nothing happens, no error storm
     QThreadPool.globalInstance().waitForDone(10_000)  # a search started by mistake would have ended by now
     QCoreApplication.processEvents()  # and told the pane
+    # the Hub client refuses too (and huggingface_hub under it), so only this tells that the pane's own
+    # guard held: no background search was started at all
+    assert asked_manager == [], "the pane started a Hub search in offline mode"
     assert window.presenter.shown == []
     assert "⚠" not in pane.repo_label.text() and not pane.search_button.isEnabled()
     assert hub.behaviour.requests[asked:] == []  # offline means not asking the Hub at all
