@@ -6,7 +6,7 @@ the UI and the command line read the same objects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 FinishReason = Literal["stop", "length", "cancelled", "error"]
@@ -20,10 +20,13 @@ class LoadOptions:
     n_gpu_layers: int = -1
     n_threads: int | None = None
     n_batch: int = 512
+    # prompt tokens read between two progress reports (and two looks at the stop flag); a stop inside
+    # one step comes from llama.cpp's abort callback alone. Tests set it to the whole batch to prove that.
+    prompt_step: int = 128
 
     def normalised(self) -> LoadOptions:
         n_ctx = max(256, -(-self.n_ctx // 256) * 256)
-        return LoadOptions(n_ctx, self.n_gpu_layers, self.n_threads, self.n_batch)
+        return replace(self, n_ctx=n_ctx)
 
 
 @dataclass(frozen=True)

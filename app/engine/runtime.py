@@ -60,7 +60,6 @@ MAX_SEQUENCES = 4  # texts that can be generated side by side in one batch (alte
 _DRAFT_NGRAM = 2  # tokens that must match before the text's n-grams are used as a draft
 _DRAFT_FIRST = 4  # drafted tokens checked in the first batch at a new match (a wrong guess is cheap)
 _DRAFT_MAX = 16  # ... doubling while the model agrees with the whole draft, up to this many
-PROMPT_STEP = 128  # prompt tokens evaluated between two progress reports
 
 
 def _libc_strlen() -> Any:
@@ -137,6 +136,7 @@ class LlamaRuntime:
         self._flag = cancel_flag
         self._pieces: dict[int, bytes] = {}
         self._abort_cb: Any = None
+        self._prompt_step = LoadOptions.prompt_step
         self._format: ChatFormat | None = None
         self.log = LlamaLog()
         self.last_prompt: list[int] = []  # the tokens of the last generation's prompt (what the model saw)
@@ -196,6 +196,7 @@ class LlamaRuntime:
             self._format = None
             raise
         self.llm = llm
+        self._prompt_step = max(1, opts.prompt_step)
         return self.info
 
     def _describe(self, llm: Any, path: str, header: Any, gpu: bool, gpu_layers: int, threads: int) -> ModelInfo:
@@ -359,10 +360,11 @@ class LlamaRuntime:
         """Evaluate the prompt batch by batch, telling ``emit`` how far it got after each batch.
 
         A long prompt can take many seconds on a CPU; the progress lets the window say so.
-        Batches of PROMPT_STEP tokens cost no measurable speed here and give a smooth percentage.
+        Steps of ``LoadOptions.prompt_step`` tokens (128) cost no measurable speed here and give a smooth
+        percentage. A stop is seen between steps here, and inside a step by llama.cpp's abort callback.
         """
         llm = self.llm
-        step = min(llm.n_batch, PROMPT_STEP)
+        step = min(llm.n_batch, self._prompt_step)
         if len(tokens) <= step:
             llm.eval(tokens)
             return

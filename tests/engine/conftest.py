@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,9 +13,9 @@ from app.core.paths import app_paths
 from app.engine.client import EngineClient
 
 
-def make_engine(model: Path, n_ctx: int = 2048) -> EngineClient:
+def make_engine(model: Path, n_ctx: int = 2048, **options: Any) -> EngineClient:
     client = EngineClient(log_path=app_paths().ensure().engine_log)
-    client.load(model, LoadOptions(n_ctx=n_ctx))
+    client.load(model, LoadOptions(n_ctx=n_ctx, **options))
     return client
 
 

@@ -14,6 +14,7 @@ from engine.conftest import make_engine
 from long_reply import forced
 
 from app.core.errors import EngineCrashed
+from app.core.events import PromptProgress
 from app.core.sampling import SamplingSettings
 from app.engine.client import CANCEL_GRACE, EngineClient
 
@@ -74,6 +75,48 @@ def test_stop_during_a_long_prompt_is_instant_and_the_engine_survives(starter_pa
         assert client.pid == pid and client.crashes == 0  # stopped by the abort callback, not killed
         nxt = client.chat([{"role": "user", "content": "Say hello."}], SamplingSettings(temperature=0, max_tokens=8)).wait()
         assert nxt.reason in ("stop", "length") and nxt.text.strip()
+        assert client.pid == pid  # the same engine answered: no reload was needed
+    finally:
+        client.close()
+
+
+def test_stop_inside_one_long_prompt_step_comes_from_the_abort_callback(starter_path: Path, monkeypatch) -> None:
+    # The engine also looks at the stop flag between prompt steps (128 tokens), so the test above stays
+    # green with the abort callback broken: a stop lands within one short step. Here the whole prompt is
+    # ONE step (one llama_decode call) on one CPU thread, sized from the measured speed to take >= 4 s, so
+    # only llama.cpp's abort callback can stop it before the client's kill after CANCEL_GRACE. CPU and one
+    # thread on any machine: a GPU would read the prompt before Stop could be clicked.
+    monkeypatch.setenv("INKLING_THREADS", "1")
+    probe = make_engine(starter_path, n_ctx=512, n_gpu_layers=0)
+    try:
+        speed = _prompt_tokens_per_second(probe)
+    finally:
+        probe.close()
+    sentence = "The quick brown fox jumps over the lazy dog. "  # 10 tokens
+    want = max(256, int(speed * 4))
+    n_ctx = (want + 64) // 256 * 256 + 256
+    if n_ctx > 8192:
+        pytest.skip(f"one CPU thread reads {speed:.0f} tok/s here: even 8192 tokens take under 4 s")
+    client = make_engine(starter_path, n_ctx=n_ctx, n_gpu_layers=0, n_batch=n_ctx, prompt_step=n_ctx)
+    try:
+        prompt = f"{time.time()} " + sentence * (want // 10)
+        assert want - 20 <= len(client.tokenize(prompt)) < n_ctx  # one step: no look at the flag before its end
+        pid = client.pid
+        progress: list[object] = []
+        stream = client.complete(prompt, SamplingSettings(max_tokens=16), listener=progress.append)
+        time.sleep(0.3)  # a person clicks Stop while the prompt is being read
+        assert not stream.done
+        started = time.perf_counter()
+        stream.cancel()
+        fin = stream.wait(timeout=60)
+        elapsed = time.perf_counter() - started
+        assert fin.reason == "cancelled"
+        assert fin.timings.generated_tokens == 0 and not any(isinstance(e, PromptProgress) for e in progress)
+        assert client.pid == pid and client.crashes == 0, (
+            f"the engine was killed after {elapsed:.2f} s: the abort callback did not stop the prompt")
+        assert elapsed < CANCEL_GRACE, f"stop took {elapsed * 1000:.0f} ms; the step alone takes {want / speed:.1f} s"
+        nxt = client.complete("The capital of France is", SamplingSettings(temperature=0, max_tokens=4)).wait()
+        assert nxt.reason == "length" and nxt.text
         assert client.pid == pid  # the same engine answered: no reload was needed
     finally:
         client.close()
