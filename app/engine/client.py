@@ -59,6 +59,7 @@ from app.engine.stream import Listener, Stream, StreamEvent
 
 __all__ = ["CANCEL_GRACE", "EngineClient", "EngineState", "Listener", "Stream", "StreamEvent"]
 
+PREVIEW_OPS = frozenset({"peek"})  # requests that only preview: a generation replaces them
 CANCEL_GRACE = 0.8  # seconds the engine gets to stop by itself before it is killed
 log = logging.getLogger(__name__)
 
@@ -209,8 +210,22 @@ class EngineClient:
     def _stream(self, op: str, listener: Listener | None, **args: Any) -> Stream:
         stream = Stream(self.cancel_stream, listener)
         self.cancel()  # one stream at a time: a new one replaces the ones before it
+        self._cancel_previews()
         self._enqueue(Request(op, args, next(self._ids), stream=stream))
         return stream
+
+    def _cancel_previews(self) -> None:
+        """A generation never waits behind the next-token chart's peek.
+
+        A pasted long text makes the chart read it all (seconds on a CPU, with no progress to
+        show); the reply sent meanwhile waited for that read and then found its prompt cached,
+        so it showed "writing…" and never "Reading the prompt… N%". The chart asks again when
+        the engine is free.
+        """
+        with self._lock:
+            peeks = [r for r in [self._inflight, *self._queued] if r is not None and r.op in PREVIEW_OPS]
+        for req in peeks:
+            self._cancel_request(req)
 
     def _enqueue(self, req: Request) -> None:
         with self._lock:

@@ -42,3 +42,25 @@ def test_a_long_prompt_shows_reading_progress_and_honest_first_token_time(qtbot,
     assert done.args[0].reason in ("stop", "length")
     assert stats["ttft_ms"] >= reading, "time to first token must count the prompt reading, from Send"
     assert stats["ttft_ms"] <= (time.perf_counter() - sent) * 1000
+
+
+def test_a_pasted_long_prompt_shows_progress_although_the_chart_began_reading_it(qtbot, window: MainWindow) -> None:
+    """Pasting a long text makes the next-token chart read it; Send must not wait for that read in silence.
+
+    In the real window the chart's peek (400 ms after the paste) read the whole prompt first, and
+    the reply then found it cached: "writing…" for seconds, never a percentage.
+    """
+    chat = window.chat
+    assert window.sampling_dock.isVisible()  # the chart is on screen, so it asks about the draft
+    chat.set_sampling(SamplingSettings(temperature=0.0, max_tokens=4))
+    chat.composer.setPlainText(LONG)  # as a paste does
+    qtbot.waitUntil(lambda: not window._preview_timer.isActive(), timeout=5_000)  # the chart's peek is under way
+    seen: list[str] = []
+    with qtbot.waitSignal(chat.reply_finished, timeout=120_000) as done:
+        chat.send_button.click()
+        while not done.signal_triggered:
+            if chat.reply is not None:
+                seen.append(chat.reply.widget.status_label.text())
+            qtbot.wait(20)
+    percents = sorted({int(m.group(1)) for s in seen if (m := re.search(r"Reading the prompt… (\d+)%", s))})
+    assert len(percents) >= 2, f"no reading progress after the paste; the bubble said {sorted(set(seen))}"
