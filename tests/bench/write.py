@@ -1,18 +1,21 @@
 """Write benchmark: alternatives side by side, and a selection rewrite drafted from its own text.
 
-    flock /tmp/inkling-cpu.lock python tests/bench/write.py [--rounds 7]
+    flock /tmp/inkling-cpu.lock python tests/bench/write.py [--rounds 7] [--model FILE.gguf]
 
-On a short (≈100-token) document, with the starter model:
+On a short (≈100-token) document, with the starter model (or ``--model``: to see how the
+lines move with another file, e.g. the starter model requantized to another type):
 
 1. 3 alternatives of 64 tokens ÷ 1 alternative of 64 tokens, wall time including reading
    the prompt (read once in both). The 3 are decoded as 3 sequences in one batch per
    step, sharing the prompt's cache; one after another it would be ≈ 3. Target ≤ 1.3.
 2. A selection rewrite's decode speed (tok/s) with prompt-lookup drafting ÷ without, at
    temperature 0, where the two texts must be identical. Target ≥ 1.5.
-3. What llama.cpp itself allows for line 1 on this machine: one decode step of a batch
-   of 1 token and of 3 tokens (3 sequences on one shared prompt), timed directly on
-   ``llama_decode`` with nothing else around it, and the 3 ÷ 1 that follows when the
-   rest of the work (sampling, events, the process boundary) costs nothing.
+3. What llama.cpp itself allows for line 1 on this machine: the mean decode step of a
+   reply with batches of 1 token and of 3 tokens (3 sequences on one shared prompt),
+   timed directly on ``llama_decode`` with nothing else around it, and the 3 ÷ 1 that
+   follows when the rest of the work (sampling, events, the process boundary) costs
+   nothing. With ``--model`` this shows how far the kernels of another quantization type
+   move that bound (ggml's CPU kernels batch some types better than others).
 
 The contenders of each pair run in both orders (AB, BA, AB, ...) so that drift hits both
 alike (the machine's speed drifts; see FACTS.md); each line gives the median of the
@@ -28,6 +31,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import report, row
@@ -48,10 +52,13 @@ SELECTION = ("By nine the market was loud with voices, and old Marta sold the la
              "stalls with bread in their hands.")
 
 
-def end_tokens() -> tuple[tuple[int, float], ...]:
+T = TypeVar("T")
+
+
+def end_tokens(model: Path) -> tuple[tuple[int, float], ...]:
     import llama_cpp
 
-    vocab = llama_cpp.Llama(model_path=str(starter_model_path()), vocab_only=True, verbose=False)
+    vocab = llama_cpp.Llama(model_path=str(model), vocab_only=True, verbose=False)
     ids = {t for t in range(vocab.n_vocab()) if llama_cpp.llama_vocab_is_eog(vocab._model.vocab, t)}
     vocab.close()
     return tuple((t, -100.0) for t in ids)
@@ -75,7 +82,7 @@ def rewrite(client: EngineClient, draft: bool) -> tuple[float, str, int]:
     return fin.timings.tokens_per_second, fin.text, fin.drafted
 
 
-def paired(rounds: int, a: Callable[[int], float], b: Callable[[int], float]) -> tuple[list[float], list[float]]:
+def paired(rounds: int, a: Callable[[int], T], b: Callable[[int], T]) -> tuple[list[T], list[T]]:
     """Run ``a`` and ``b`` once per round, in alternating order; their results, round by round."""
     xs, ys = [], []
     for r in range(rounds):
@@ -96,13 +103,18 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
-def decode_floor(count: int, steps: int, rounds: int) -> tuple[list[float], list[float], list[float]]:
-    """Times of one ``llama_decode`` step with 1 and with ``count`` tokens, and of reading the document.
+def decode_floor(model: Path, count: int, steps: int, replies: int, rounds: int) -> tuple[list[float], list[float], list[float]]:
+    """Mean time of one ``llama_decode`` step with 1 and with ``count`` tokens, and of reading the document.
 
     In this process, with the engine's own loader (the same context: one unified cache
-    with room for side-by-side sequences). The two batch sizes alternate step by step;
-    each step decodes at the position after the prompt and is then removed again, so
-    every step sees the same cache.
+    with room for side-by-side sequences). Each of ``replies`` rounds decodes ``steps``
+    steps of 1 token and ``steps`` steps of ``count`` tokens (one per sequence) the way a
+    reply does: one batch size for the whole reply, at advancing positions after the
+    prompt, so the cache grows as it does in the engine; then the reply is removed again.
+    (Alternating the sizes step by step at one position measured less than a reply costs:
+    llama.cpp reuses its compute graph only while the batch keeps its shape, and the
+    attention does not grow.) The two sizes run in alternating order; the per-step mean of
+    each reply is one value.
     """
     import llama_cpp
     from llama_cpp import _internals
@@ -110,7 +122,7 @@ def decode_floor(count: int, steps: int, rounds: int) -> tuple[list[float], list
     from app.engine.runtime import LlamaRuntime
 
     runtime = LlamaRuntime()
-    runtime.load(str(starter_model_path()), LoadOptions(n_ctx=2048))
+    runtime.load(str(model), LoadOptions(n_ctx=2048))
     llm = runtime.llm
     ctx = llm._ctx
     mem = llama_cpp.llama_get_memory(ctx.ctx)
@@ -127,23 +139,25 @@ def decode_floor(count: int, steps: int, rounds: int) -> tuple[list[float], list
         llama_cpp.llama_memory_seq_cp(mem, 0, i, -1, -1)
     batch = _internals.LlamaBatch(n_tokens=count, embd=0, n_seq_max=1)
 
-    def step(n: int, token: int) -> float:
+    def reply(n: int) -> float:
+        elapsed = 0.0
         b = batch.batch
         b.n_tokens = n
-        for j in range(n):
-            b.token[j] = token + j
-            b.pos[j] = base
-            b.seq_id[j][0] = j
-            b.n_seq_id[j] = 1
-            b.logits[j] = True  # every sequence samples from its own row
-        started = time.perf_counter()
-        ctx.decode(batch)
-        elapsed = time.perf_counter() - started
+        for s in range(steps):
+            for j in range(n):
+                b.token[j] = 300 + s + j
+                b.pos[j] = base + s
+                b.seq_id[j][0] = j
+                b.n_seq_id[j] = 1
+                b.logits[j] = True  # every sequence samples from its own row
+            started = time.perf_counter()
+            ctx.decode(batch)
+            elapsed += time.perf_counter() - started
         for j in range(n):
             llama_cpp.llama_memory_seq_rm(mem, j, base, -1)
-        return elapsed
+        return elapsed / steps
 
-    ones, many = paired(steps, lambda r: step(1, 300 + r), lambda r: step(count, 300 + r))
+    ones, many = paired(replies, lambda r: reply(1), lambda r: reply(count))
     runtime.unload()
     return ones, many, reads
 
@@ -153,12 +167,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--alternatives", type=int, default=3)
     parser.add_argument("--tokens", type=int, default=64)
+    parser.add_argument("--model", type=Path, default=None, help="a GGUF file instead of the starter model")
     args = parser.parse_args()
     k, n_tok = args.alternatives, args.tokens
+    model = args.model or starter_model_path()
     client = EngineClient()
-    client.load(starter_model_path(), LoadOptions(n_ctx=2048))
-    no_end = end_tokens()
-    print(f"document: {client.count_text_async(DOCUMENT).result()} tokens; {n_tok} tokens per alternative; "
+    info = client.load(model, LoadOptions(n_ctx=2048))
+    no_end = end_tokens(model)
+    print(f"model: {model.name} ({info.quantization}); "
+          f"document: {client.count_text_async(DOCUMENT).result()} tokens; {n_tok} tokens per alternative; "
           f"{args.rounds} rounds, contenders in alternating order")
     ones, many = paired(args.rounds, lambda r: alternatives_time(client, 1, n_tok, 10 * r, no_end),
                         lambda r: alternatives_time(client, k, n_tok, 10 * r, no_end))
@@ -186,18 +203,20 @@ def main() -> None:
           f"text: {same}; drafted ÷ plain per round {spread(gains)}; drafted ÷ plain = {gain:.2f} (target ≥ 1.50) "
           f"{verdict(gain >= 1.5 and same)}")
     # what llama.cpp allows here, with nothing but llama_decode: the bound on line 1
-    step_one, step_many, reads = decode_floor(k, 8 * n_tok, args.rounds)
-    one_ms, many_ms, read_ms = (statistics.median(v) * 1000 for v in (step_one, step_many, reads))
     steps = n_tok - 1  # the first token of each text comes from the prompt's logits
-    floor = (read_ms + steps * many_ms) / (read_ms + steps * one_ms)
-    print(f"floor, llama_decode alone, one step: 1 token {spread([x * 1000 for x in step_one])} ms, {k} tokens "
+    step_one, step_many, reads = decode_floor(model, k, steps, 8, args.rounds)
+    one_ms, many_ms, read_ms = (statistics.median(v) * 1000 for v in (step_one, step_many, reads))
+    # a single text also evaluates its last token (its cache then holds the whole reply for a
+    # follow-up); side-by-side texts don't: n_tok steps against n_tok - 1
+    floor = (read_ms + steps * many_ms) / (read_ms + n_tok * one_ms)
+    print(f"floor, llama_decode alone, mean step of a reply: 1 token {spread([x * 1000 for x in step_one])} ms, {k} tokens "
           f"({k} sequences) {spread([x * 1000 for x in step_many])} ms = ×{many_ms / one_ms:.2f}; reading the "
           f"document {read_ms:.0f} ms; so with sampling, events and the process boundary free, {k} ÷ 1 ≥ "
-          f"({read_ms:.0f} + {steps} × {many_ms:.1f}) ÷ ({read_ms:.0f} + {steps} × {one_ms:.1f}) = {floor:.2f}")
+          f"({read_ms:.0f} + {steps} × {many_ms:.1f}) ÷ ({read_ms:.0f} + {n_tok} × {one_ms:.1f}) = {floor:.2f}")
     report("write", [
         row(f"{k} alternatives ÷ 1 (time)", ratio, "×", "≤ 1.30", ratio <= 1.3, quartiles(ratios)),
         row("rewrite drafted ÷ plain (tok/s, identical text)", gain, "×", "≥ 1.50", gain >= 1.5 and same, quartiles(gains)),
-        row(f"floor: llama_decode {k} tokens ÷ 1 token (one step)", many_ms / one_ms, "×", "", None,
+        row(f"floor: llama_decode {k} tokens ÷ 1 token (mean step of a reply)", many_ms / one_ms, "×", "", None,
             quartiles([m / o for m, o in zip(step_many, step_one, strict=True)])),
         row(f"floor: {k} alternatives ÷ 1 with everything but llama_decode free", floor, "×", "", None),
     ])
