@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.errors import FeatureUnavailable, InklingError
+from app.core.errors import FeatureUnavailable, InklingError, Interrupted
 from app.core.events import ModelInfo
 from app.core.gguf import read_header
 from app.core.paths import AppPaths
@@ -484,6 +484,9 @@ class MainWindow(QMainWindow):
     def _on_preview_failed(self, exc: BaseException) -> None:
         if isinstance(exc, FeatureUnavailable):  # a server without probabilities: say why the chart is empty
             self.sampling.clear_candidates(str(exc))
+        elif not isinstance(exc, Interrupted):  # never leave bars or a note about another context
+            self._preview_shown = None
+            self.sampling.clear_candidates(f"The chart could not be drawn here: {exc}")
 
     # -- chat files -----------------------------------------------------------------------
 

@@ -138,3 +138,13 @@ def test_documents_are_titled_from_their_first_line_until_renamed_and_compare_li
     titles = [models.compare_source.itemText(i) for i in range(models.compare_source.count())]
     assert "Letters" in titles and "Shopping list" in titles and "Untitled" not in titles
     assert models.compare_source.findData(write.document.id, Qt.ItemDataRole.UserRole) >= 0
+
+
+def test_an_empty_document_says_what_the_chart_needs_not_the_chats_note(qtbot, window: MainWindow) -> None:
+    panel, write = window.sampling, window.write
+    window.chat.composer.clear()
+    qtbot.waitUntil(lambda: "Type a message" in panel.chart.message, timeout=10_000)
+    window.tabs.setCurrentWidget(write)  # a new, empty document: nothing before the cursor
+    assert write.editor.content() == ""
+    qtbot.waitUntil(lambda: "Type a message" not in panel.chart.message, timeout=10_000)
+    assert not panel.chart.rows() and "cursor" in panel.chart.message, panel.chart.message

@@ -44,6 +44,9 @@ SURPRISE_CONTEXT_CHARS = 2000  # how much of the text before a paragraph its sur
 ALTERNATIVES_SHOWN = 5  # token alternatives kept for the inspector
 USABLE_STATES = ("loading", "ready", "generating")  # a request made while the model loads waits for it
 
+PREVIEW_NOTHING_BEFORE = ("Nothing before the cursor yet: write something (or put the cursor after some text) "
+                          "and the chart shows how the model would go on there.")
+
 
 class WritePane(WriteView):
     """The whole Write pane over the open DocumentSession. Implements the window's ``Pane`` protocol."""
@@ -141,6 +144,8 @@ class WritePane(WriteView):
         line = before.count("\n") + 1
         prompt = memory_block(self.session.memory if self.session else "") + before[min(self.editor.view_start,
                                                                                           len(before)):]
+        if not prompt.strip():  # nothing to read (and an empty prompt has no next token to ask about)
+            return PreviewRequest(about=PREVIEW_NOTHING_BEFORE)
         return PreviewRequest(prompt=prompt, about=f"What could come next at the cursor in “{title}” (line {line})")
 
     def flush(self) -> None:
