@@ -91,3 +91,16 @@ def test_a_relaunch_fits_the_screen_and_the_dock_is_not_clipped(qtbot, tmp_path:
     _shrink(qtbot, second)
     _sampling_not_clipped(second)
     second.close()
+
+
+def test_the_first_run_welcome_is_not_cut_mid_line_at_800_by_500(qtbot, window: MainWindow) -> None:
+    welcome = window.welcome
+    assert welcome is not None and welcome.isVisible()  # a fresh home: the welcome is shown
+    _shrink(qtbot, window)
+    text = welcome.findChild(QWidget, "welcomeText")
+    qtbot.waitUntil(lambda: text.width() > 0, timeout=5_000)
+    needed = text.heightForWidth(text.width())
+    assert needed <= text.height(), f"the welcome needs {needed} px at {text.width()} px wide, it has {text.height()}"
+    assert (window.width(), window.height()) == SMALL
+    for button in (window.chat.send_button, welcome.close_button):
+        assert _inside(button, window), button.text()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from app.core.storage import Storage
 from app.ui.flow_layout import flow_row
@@ -32,7 +33,7 @@ class WelcomePanel(QFrame):
         super().__init__(parent)
         self.setObjectName("welcomePanel")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        text = QLabel(TEXT)
+        self.text = text = QLabel(TEXT)
         text.setWordWrap(True)
         text.setObjectName("welcomeText")
         self.models_button = QPushButton("Get a bigger model")
@@ -44,12 +45,41 @@ class WelcomePanel(QFrame):
         self.close_button = QPushButton("Got it")
         self.close_button.setObjectName("welcomeCloseButton")
         row = flow_row(self.models_button, self.open_button, self.close_button)  # wraps in a narrow window
-        layout = QVBoxLayout(self)
+        # in a short window the welcome scrolls instead of being cut mid-line (the window can stay 500 px high)
+        self.inner = QWidget()
+        layout = QVBoxLayout(self.inner)
         layout.addWidget(text)
         layout.addWidget(row)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("welcomeScroll")
+        self.scroll.setWidget(self.inner)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(1, 1, 1, 1)
+        outer.addWidget(self.scroll)
+        self._width = -1
         self.models_button.clicked.connect(self.models_requested)
         self.open_button.clicked.connect(self.open_file_requested)
         self.close_button.clicked.connect(self.hide)
+
+    def _whole_height(self) -> int:
+        width = self.scroll.viewport().width() if self.width() > 0 else self.inner.sizeHint().width()
+        return self.inner.heightForWidth(width) + 2 * self.frameWidth() + 2
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        """Tall enough for the whole text at the current width; it scrolls only when the window is short."""
+        return QSize(self.inner.sizeHint().width(), self._whole_height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(self.inner.minimumSizeHint().width(), min(self._whole_height(), 4 * self.fontMetrics().lineSpacing()))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if self.width() != self._width:  # the text wraps differently: the layout asks the height again
+            self._width = self.width()
+            self.updateGeometry()
 
 
 def install_welcome(chat: QWidget, storage: Storage) -> WelcomePanel | None:
