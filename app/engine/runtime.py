@@ -349,12 +349,22 @@ class LlamaRuntime:
             diff = np.nonzero(llm.input_ids[:limit] != np.asarray(tokens[:limit], dtype=llm.input_ids.dtype))[0]
             same = int(diff[0]) if len(diff) else limit
         same = min(same, len(tokens) - 1)  # the last prompt token is always evaluated for fresh logits
-        if same > 0 and llm._ctx.kv_cache_seq_rm(-1, same, -1):
+        if same > 0 and self._forget_from(same):
             llm.n_tokens = same
             return same
         llm.n_tokens = 0
-        llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+        self._forget_from(0)
         return 0
+
+    def _forget_from(self, p0: int) -> bool:
+        """Remove positions ``p0`` onwards from every sequence of the KV cache.
+
+        Not ``LlamaContext.kv_cache_seq_rm(-1, ...)``: llama-cpp-python turns seq_id -1 into 0 there,
+        which clears sequence 0 only; the low-level call passes -1 ("all sequences") through.
+        """
+        import llama_cpp
+
+        return bool(llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(self.llm.ctx), -1, p0, -1))
 
     def _read_prompt(self, tokens: list[int], emit: Emit) -> None:
         """Evaluate the prompt batch by batch, telling ``emit`` how far it got after each batch.
@@ -750,14 +760,14 @@ class LlamaRuntime:
         logprobs: list[float | None] = [None] * len(seq)
         expected: list[tuple[Alternative, ...]] = [()] * len(seq)
         llm.n_tokens = 0
-        llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+        self._forget_from(0)
         window_start = 0
         pos = 0
         try:
             for begin in range(0, len(seq), chunk):
                 part = seq[begin : begin + chunk]
                 if pos + len(part) > n_ctx:  # a text longer than the context: start a fresh window
-                    llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+                    self._forget_from(0)
                     window_start, pos = begin, 0
                 batch.set_batch(part, n_past=pos, logits_all=True)
                 llm._ctx.decode(batch)

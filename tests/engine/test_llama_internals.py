@@ -21,7 +21,8 @@ MODULE_NAMES = [
     "Llama", "llama_get_logits_ith", "llama_get_logits", "llama_token_to_piece", "llama_vocab_is_eog",
     "llama_vocab_fim_pre", "llama_vocab_fim_suf", "llama_vocab_fim_mid", "llama_supports_gpu_offload",
     "llama_set_abort_callback", "ggml_abort_callback", "llama_log_set", "llama_log_callback",
-    "llama_sampler_init_grammar", "llama_sampler_chain_add",
+    "llama_sampler_init_grammar", "llama_sampler_chain_add", "llama_get_memory", "llama_memory_seq_rm",
+    "llama_memory_seq_cp", "llama_memory_seq_pos_max",
 ]
 INTERNALS = {
     "LlamaBatch": ["set_batch"],
