@@ -108,7 +108,7 @@ class SamplingPanel(QWidget):
         self.preset_combo.setToolTip("Presets: named sets of sampling settings")
         self.modified_label = QLabel()
         self.modified_label.setObjectName("presetModifiedLabel")
-        self.preset_menu_button = QToolButton(text="Presets ▾")
+        self.preset_menu_button = QToolButton(text="Presets")
         self.preset_menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.preset_menu_button)
         self.save_action = menu.addAction("Save as new preset…")

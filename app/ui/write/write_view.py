@@ -75,7 +75,7 @@ class WriteView(QWidget):
         self.delete_button.setObjectName("deleteDocumentButton")
         self.undo_delete_button = UndoDeleteButton()
         self.undo_delete_button.setObjectName("undoDeleteDocumentButton")
-        self.export_button = QToolButton(text="Export ▾")
+        self.export_button = QToolButton(text="Export")
         self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.export_button.setObjectName("exportDocumentButton")
         export_menu = QMenu(self.export_button)
@@ -85,7 +85,7 @@ class WriteView(QWidget):
         self.export_md_action = self.export_actions[".md"]
         self.export_txt_action = self.export_actions[".txt"]
         self.export_button.setMenu(export_menu)
-        self.revisions_button = QToolButton(text="Revisions ▾")
+        self.revisions_button = QToolButton(text="Revisions")
         self.revisions_button.setObjectName("revisionsButton")
         self.revisions_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.revisions_menu = QMenu(self.revisions_button)
@@ -133,7 +133,7 @@ class WriteView(QWidget):
         self.surprise_button.setObjectName("surpriseButton")
         self.surprise_button.setToolTip("Shade each word of this paragraph (or the selection) by how much it "
                                         "surprised the model; hover a word for what it expected")
-        self.selection_button = QToolButton(text="Selection ▾")
+        self.selection_button = QToolButton(text="Selection")
         self.selection_button.setObjectName("selectionActionsButton")
         self.selection_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         selection_menu = QMenu(self.selection_button)

@@ -1,0 +1,41 @@
+"""A button with a menu shows one arrow: the style's own menu indicator, not also a "▾" in its text.
+
+Presets ▾ / Export ▾ / Revisions ▾ / Selection ▾ drew two arrows side by side (the text's and the style's).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QPushButton, QStyleOptionToolButton, QToolButton
+from ui.fake_engine import FakeEngine, fake_window
+
+ARROWS = "▾▼⏷"
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("INKLING_HOME", str(tmp_path / "home"))
+    win = fake_window(FakeEngine("Once upon a time.", piece=4, delay=0.001))
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.close()
+
+
+def test_menu_buttons_have_no_second_arrow_in_their_text(window) -> None:
+    with_menu = [b for b in window.findChildren(QToolButton) + window.findChildren(QPushButton) if b.menu()]
+    names = {b.objectName() for b in with_menu}
+    assert {"exportDocumentButton", "revisionsButton", "selectionActionsButton"} <= names
+    assert len(with_menu) >= 4  # the sampling pane's Presets button too
+    doubled = []
+    for button in with_menu:
+        if isinstance(button, QToolButton):
+            opt = QStyleOptionToolButton()
+            button.initStyleOption(opt)
+            # the style draws its menu arrow for a tool button whose option says it has a menu
+            assert opt.features & QStyleOptionToolButton.ToolButtonFeature.HasMenu, button.text()
+        if any(a in button.text() for a in ARROWS):
+            doubled.append(button.text())
+    assert not doubled, f"buttons with a menu show the style's arrow and one in their text: {doubled}"
