@@ -35,3 +35,16 @@ def send(qtbot: object, window: MainWindow, text: str, timeout: int = 60_000) ->
     with qtbot.waitSignal(chat.reply_finished, timeout=timeout) as blocker:  # type: ignore[attr-defined]
         chat.send_button.click()
     return blocker.args[0]
+
+
+@pytest.fixture
+def fake_engine_window(qtbot: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MainWindow]:
+    """The real main window, shown, over a FakeEngine that streams "Once upon a time." (for fast UI tests)."""
+    from ui.fake_engine import FakeEngine, fake_window
+
+    monkeypatch.setenv("INKLING_HOME", str(tmp_path / "home"))
+    win = fake_window(FakeEngine("Once upon a time.", piece=4, delay=0.001))
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.close()

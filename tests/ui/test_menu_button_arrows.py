@@ -5,23 +5,15 @@ Presets ▾ / Export ▾ / Revisions ▾ / Selection ▾ drew two arrows side by
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from PySide6.QtWidgets import QPushButton, QStyleOptionToolButton, QToolButton
-from ui.fake_engine import FakeEngine, fake_window
 
 ARROWS = "▾▼⏷"
 
 
 @pytest.fixture
-def window(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("INKLING_HOME", str(tmp_path / "home"))
-    win = fake_window(FakeEngine("Once upon a time.", piece=4, delay=0.001))
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
+def window(fake_engine_window):
+    return fake_engine_window
 
 
 def test_menu_buttons_have_no_second_arrow_in_their_text(window) -> None:

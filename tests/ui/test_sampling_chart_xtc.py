@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QDoubleSpinBox
-from ui.fake_engine import FakeEngine, fake_window
 
 from app.ui.sampling.chart import NextTokenChart
 
@@ -17,15 +14,10 @@ CANDIDATES = [(" the", 1, 5.0), (" a", 2, 4.8), (" an", 3, 4.2), (" one", 4, 1.0
 
 
 @pytest.fixture
-def window(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("INKLING_HOME", str(tmp_path / "home"))
-    win = fake_window(FakeEngine("Once upon a time.", piece=4, delay=0.001))
-    qtbot.addWidget(win)
-    win.show()
-    win.bridge.load("/fake.gguf")
-    qtbot.waitUntil(lambda: win.bridge.state == "ready")
-    yield win
-    win.close()
+def window(qtbot, fake_engine_window):
+    fake_engine_window.bridge.load("/fake.gguf")
+    qtbot.waitUntil(lambda: fake_engine_window.bridge.state == "ready")
+    return fake_engine_window
 
 
 def _marked_rows(chart: NextTokenChart) -> list[int]:

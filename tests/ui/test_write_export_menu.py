@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QFileDialog, QMenu
-from ui.fake_engine import FakeEngine, fake_window
 
 DOC = """# The Keeper
 
@@ -28,13 +27,8 @@ WORDS = ["The", "Keeper", "He", "climbed", "the", "tower", "every", "night", "an
 
 
 @pytest.fixture
-def window(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("INKLING_HOME", str(tmp_path / "home"))
-    win = fake_window(FakeEngine("Once upon a time.", piece=4, delay=0.001))
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
+def window(fake_engine_window):
+    return fake_engine_window
 
 
 def words(text: str) -> list[str]:
