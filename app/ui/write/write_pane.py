@@ -142,11 +142,19 @@ class WritePane(WriteView):
         before, _after = self.editor.context_at_cursor()
         title = self.session.title if self.session is not None else UNTITLED
         line = before.count("\n") + 1
-        prompt = memory_block(self.session.memory if self.session else "") + before[min(self.editor.view_start,
-                                                                                          len(before)):]
+        prompt = self._view_prompt(before)
         if not prompt.strip():  # nothing to read (and an empty prompt has no next token to ask about)
             return PreviewRequest(about=PREVIEW_NOTHING_BEFORE)
         return PreviewRequest(prompt=prompt, about=f"What could come next at the cursor in “{title}” (line {line})")
+
+    @property
+    def memory(self) -> str:
+        """The open document's memory ("" with no document)."""
+        return self.session.memory if self.session is not None else ""
+
+    def _view_prompt(self, before: str) -> str:
+        """What the model reads before the cursor: the memory, then the text in its view."""
+        return memory_block(self.memory) + before[min(self.editor.view_start, len(before)):]
 
     def flush(self) -> None:
         """Save now (switching documents, closing the window)."""
@@ -371,9 +379,7 @@ class WritePane(WriteView):
 
     def _estimate_reread(self) -> None:
         """Say before it happens what a memory change costs: the whole prompt is read again."""
-        before = self.editor.context_at_cursor()[0]
-        prompt = memory_block(self.session.memory if self.session else "") + before[min(self.editor.view_start,
-                                                                                          len(before)):]
+        prompt = self._view_prompt(self.editor.context_at_cursor()[0])
         if not prompt.strip():
             self.memory_cost.clear()
             return
@@ -435,9 +441,8 @@ class WritePane(WriteView):
 
     def _stream(self, prompt: str, suffix: str) -> None:
         self.flush()  # the memory as typed goes with this request
-        memory = self.session.memory if self.session is not None else ""
         self.handle = self.bridge.complete(prompt, self.sampling, alternatives=ALTERNATIVES_SHOWN, suffix=suffix,
-                                           memory=memory)
+                                           memory=self.memory)
         self.handle.prompt_progressed.connect(self._on_prompt_progressed)
         self.handle.tokens_arrived.connect(self._on_suggestion_tokens)
         self.handle.finished.connect(self._on_suggestion_finished)
@@ -576,7 +581,7 @@ class WritePane(WriteView):
         self.show_alternatives()
         self.flush()
         self.variants.generate(self.editor.context_at_cursor()[0], self.sampling, count,
-                               memory=self.session.memory if self.session is not None else "")
+                               memory=self.memory)
         self._update_buttons()
 
     def run_selection_action(self, name: str, start: int, end: int) -> None:
