@@ -6,9 +6,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtGui import QTextCursor
 
+from app.core.sampling import SamplingSettings
 from app.main import create_main_window
 from app.ui.main_window import MainWindow
+from app.ui.write.write_pane import WritePane
+
+
+def open_write(window: MainWindow, text: str, settings: SamplingSettings) -> WritePane:
+    """The Write pane in view, with ``text`` in its editor, the cursor at its end and ``settings`` for continuations."""
+    pane = window.write
+    window.tabs.setCurrentWidget(pane)
+    pane.set_sampling(settings)
+    pane.editor.setPlainText(text)
+    pane.editor.moveCursor(QTextCursor.MoveOperation.End)
+    return pane
 
 
 def open_window(qtbot: object, home: Path, monkeypatch: pytest.MonkeyPatch, *, wait_model: bool = True) -> MainWindow:

@@ -9,8 +9,8 @@ turn, so no reply is cut off, left "writing…" or empty without a reason.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QPushButton
+from ui.conftest import open_write
 
 from app.core.sampling import SamplingSettings
 from app.ui.main_window import MainWindow
@@ -22,12 +22,7 @@ LONG_PROMPT = " ".join(f"word{i % 50}" for i in range(300))  # read in several b
 
 
 def _write(window: MainWindow):
-    pane = window.write
-    window.tabs.setCurrentWidget(pane)
-    pane.set_sampling(ENDLESS)
-    pane.editor.setPlainText(STORY)
-    pane.editor.moveCursor(QTextCursor.MoveOperation.End)
-    return pane
+    return open_write(window, STORY, ENDLESS)
 
 
 def _stream_some(qtbot, pane, chars: int = 30) -> None:

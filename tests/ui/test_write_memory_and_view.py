@@ -3,8 +3,8 @@ memory change costs, and rewrites that draft from the selection."""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QApplication, QPlainTextEdit
+from ui.conftest import open_write
 
 from app.core.events import LoadOptions, PromptProgress
 from app.core.sampling import SamplingSettings
@@ -22,12 +22,7 @@ def long_text(paragraphs: int) -> str:
 
 
 def _pane(window: MainWindow, text: str, settings: SamplingSettings = GREEDY):
-    pane = window.write
-    window.tabs.setCurrentWidget(pane)
-    pane.set_sampling(settings)
-    pane.editor.setPlainText(text)
-    pane.editor.moveCursor(QTextCursor.MoveOperation.End)
-    return pane
+    return open_write(window, text, settings)
 
 
 def _continue(qtbot, pane):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from long_reply import forced
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
+from ui.conftest import open_write
 
 from app.core.sampling import SamplingSettings
 from app.ui.main_window import MainWindow
@@ -14,12 +15,7 @@ SETTINGS = forced(SamplingSettings(temperature=0.8, max_tokens=24, seed=5))  # a
 
 
 def _write(window: MainWindow, text: str = STORY):
-    pane = window.write
-    window.tabs.setCurrentWidget(pane)
-    pane.set_sampling(SETTINGS)
-    pane.editor.setPlainText(text)
-    pane.editor.moveCursor(QTextCursor.MoveOperation.End)
-    return pane
+    return open_write(window, text, SETTINGS)
 
 
 def _continue(qtbot, pane) -> object:
