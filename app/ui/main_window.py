@@ -1,9 +1,12 @@
 """The main window: model selector and status on top, Chat / Write / Models tabs, Sampling docked.
 
-It receives its panes ready-made (``app.main`` composes them) and wires them in
-``_connect_signals`` through the ``Pane`` protocol (app.ui.pane): every pane
-reports status lines, the session whose settings the Sampling panel edits, and
-what the next-token chart should look at. Each pane keeps its own behaviour.
+It receives its panes from ``app.main``: Chat ready-made, the others ready-made or
+as factories that build them when first needed (``app.ui.lazy_tabs``: after the
+window is on screen, or at once when their tab is chosen or they are asked for).
+It wires each pane through the ``Pane`` protocol (app.ui.pane) when it exists:
+every pane reports status lines, the session whose settings the Sampling panel
+edits, and what the next-token chart should look at. Each pane keeps its own
+behaviour.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 from typing import cast
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QResizeEvent, QShowEvent
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QPaintEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -44,6 +47,7 @@ from app.ui.chat.welcome import install_welcome
 from app.ui.engine_bridge import EngineBridge
 from app.ui.errors import ErrorPresenter, NoticeBar
 from app.ui.jobs import run_in_background, set_default_failure_handler, when_done
+from app.ui.lazy_tabs import LazyTabs
 from app.ui.models.connections_view import ConnectionsView
 from app.ui.models.models_pane import ModelsPane
 from app.ui.pane import Pane
@@ -73,20 +77,25 @@ STOP_KEY = "Esc"
 
 
 class MainWindow(QMainWindow):
-    """Inkling's window over ready-made panes: Chat and Write (sessions with settings), and any others."""
+    """Inkling's window over its panes: Chat and Write (sessions with settings), and Models if there is one.
+
+    Write and Models may be given as factories (built when first needed); ``write``,
+    ``models`` and ``connections`` build them when asked for.
+    """
 
     def __init__(self, *, paths: AppPaths, prefs: Preferences, storage: Storage, bridge: EngineBridge,
-                 catalog: ModelCatalogPort, presets: PresetStore, chat: ChatPane, write: WritePane,
-                 models: ModelsPane | None = None, connections: ConnectionsView | None = None,
+                 catalog: ModelCatalogPort, presets: PresetStore, chat: ChatPane,
+                 write: WritePane | Callable[[], WritePane],
+                 models: ModelsPane | Callable[[], ModelsPane] | None = None,
                  on_close: Callable[[], None] | None = None) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle("Inkling")
         self.paths, self.prefs, self.storage, self.bridge, self.catalog = paths, prefs, storage, bridge, catalog
-        self.presets, self.chat, self.write, self.models = presets, chat, write, models
-        self.connections = connections  # the remote servers, shown inside the Models pane
-        self.panes: list[tuple[str, Pane]] = [("Chat", chat), ("Write", write)] + ([("Models", models)] if models else [])
+        self.presets, self.chat = presets, chat
+        self._pages: list[tuple[str, object]] = [("Chat", chat), ("Write", write)] + ([("Models", models)] if models else [])
         self._on_close = on_close
+        self._painted = False
         self._fitted_on_show = False
         self.entries: list[ModelEntry] = []
         self._build()
@@ -95,6 +104,26 @@ class MainWindow(QMainWindow):
         self.update_title()
         self.refresh_models()
         self._restore_geometry()
+
+    @property
+    def write(self) -> WritePane:
+        """The Write pane (built now if it was not yet)."""
+        return cast(WritePane, self.lazy.page("Write"))
+
+    @property
+    def models(self) -> ModelsPane | None:
+        """The Models pane, if the window has one (built now if it was not yet)."""
+        return cast("ModelsPane | None", self.lazy.page("Models"))
+
+    @property
+    def connections(self) -> ConnectionsView | None:
+        """The remote servers, shown inside the Models pane (built now if it was not yet)."""
+        return self.models.connections if self.models is not None else None
+
+    @property
+    def panes(self) -> list[tuple[str, Pane]]:
+        """The panes that exist, with their tab titles (one never built has nothing to stop, save or show)."""
+        return cast("list[tuple[str, Pane]]", self.lazy.built())
 
     @property
     def engine(self) -> EnginePort:
@@ -140,8 +169,9 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("paneTabs")
         self.tabs.setDocumentMode(True)
-        for title, pane in self.panes:
-            self.tabs.addTab(cast(QWidget, pane), title)
+        self.lazy = LazyTabs(self.tabs)  # first: a pane is built before anyone hears its tab was chosen
+        for title, page in self._pages:
+            self.lazy.add(title, cast("QWidget | Callable[[], QWidget]", page))
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -214,7 +244,7 @@ class MainWindow(QMainWindow):
         action(model_menu, "Reload model", self.reload_model)
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.sampling_dock.toggleViewAction())
-        for i, (title, _pane) in enumerate(self.panes[:9]):
+        for i, title in enumerate(self.lazy.titles[:9]):
             action(view_menu, title, lambda i=i: self.tabs.setCurrentIndex(i), f"Ctrl+{i + 1}")
         help_menu = self.menuBar().addMenu("&Help")
         action(help_menu, "Keyboard shortcuts", self.show_shortcuts, "F1")
@@ -234,11 +264,9 @@ class MainWindow(QMainWindow):
         self.bridge.busy_changed.connect(self._on_bridge_busy_changed)
         self.sampling.settings_changed.connect(self._on_sampling_settings_changed)
         self.sampling.reload_requested.connect(self._on_sampling_reload_requested)
-        for _title, pane in self.panes:
-            pane.status_message.connect(self._on_pane_status_message)
-            pane.session_changed.connect(self._on_pane_session_changed)
-            pane.preview_changed.connect(self._preview_timer.start)
-            pane.session_changed.connect(self.update_title)
+        for title, pane in self.panes:
+            self._on_lazy_page_built(title, cast(QWidget, pane))
+        self.lazy.page_built.connect(self._on_lazy_page_built)
         self.chat.model_wanted.connect(self._on_chat_model_wanted)
         self.chat.context_changed.connect(self._on_chat_context_changed)
         self.chat.speed_changed.connect(self._on_chat_speed_changed)
@@ -246,12 +274,21 @@ class MainWindow(QMainWindow):
         self.chat.reload_model_requested.connect(self.reload_model)
         self.chat.reply_finished.connect(self.update_title)  # a new chat is named after its first exchange
         self.chat.list_model.modelReset.connect(self.update_title)  # renamed
-        self.write.saved.connect(self.update_title)
-        self.write.title_changed.connect(self.update_title)  # titled from its first line, or renamed
-        self.write.doc_list.model().rowsInserted.connect(self.update_title)  # the list is refilled after a rename
         self._preview_timer.timeout.connect(self.refresh_preview)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
         self.sampling_dock.visibilityChanged.connect(self._on_sampling_dock_visibility_changed)
+
+    def _on_lazy_page_built(self, title: str, page: QWidget) -> None:
+        """Wire a pane as soon as it exists (at start, or when a lazily built one is first needed)."""
+        pane = cast(Pane, page)
+        pane.status_message.connect(self._on_pane_status_message)
+        pane.session_changed.connect(self._on_pane_session_changed)
+        pane.preview_changed.connect(self._preview_timer.start)
+        pane.session_changed.connect(self.update_title)
+        if isinstance(page, WritePane):
+            page.saved.connect(self.update_title)
+            page.title_changed.connect(self.update_title)  # titled from its first line, or renamed
+            page.doc_list.model().rowsInserted.connect(self.update_title)  # the list is refilled after a rename
 
     def _on_sampling_dock_visibility_changed(self, visible: bool) -> None:
         if visible:
@@ -600,11 +637,18 @@ class MainWindow(QMainWindow):
             self._fitted_on_show = True
             QTimer.singleShot(0, self.fit_to_screen)
 
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        super().paintEvent(event)
+        if not self._painted:  # on screen: now build the panes not in view, while the model loads
+            self._painted = True
+            self.lazy.build_rest_soon()
+
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
         QTimer.singleShot(0, self._fit_dock)  # after the layout has given out the new width
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.lazy.stop_building()
         self.chat.finish_for_quit()  # before storage closes: the partial reply is kept, marked stopped
         settings = QSettings(str(self.paths.config / "window.ini"), QSettings.Format.IniFormat)
         settings.setValue("geometry", self.saveGeometry())

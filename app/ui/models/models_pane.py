@@ -40,6 +40,7 @@ from app.core.ports import ModelEntry, ModelManagerPort
 from app.core.storage import Storage
 from app.ui.flow_layout import flow_row, scrolling
 from app.ui.jobs import run_in_background
+from app.ui.models.connections_view import ConnectionsView
 from app.ui.models.downloads_view import DownloadsView
 from app.ui.widgets import human_size
 
@@ -55,7 +56,7 @@ class _DownloadRelay(QObject):
 
 
 class ModelsPane(QWidget):
-    """Library, Hub, downloads, compare."""
+    """Library, Hub, downloads, compare, and the remote servers (``connections``) when given."""
 
     library_changed = Signal()
     """Installed models changed: the model selector should refresh."""
@@ -77,8 +78,10 @@ class ModelsPane(QWidget):
     """(Pane protocol) never emitted: there is no text to continue here."""
 
     def __init__(self, manager: ModelManagerPort, storage: Storage, compare: Compare, n_ctx: Callable[[], int],
-                 free_vram: Callable[[], int] = lambda: 0, parent: QWidget | None = None) -> None:
+                 free_vram: Callable[[], int] = lambda: 0, connections: ConnectionsView | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.connections = connections
         self.manager = manager
         self.storage = storage
         self.compare_fn = compare
@@ -251,6 +254,8 @@ class ModelsPane(QWidget):
         cmp_layout.addWidget(self.compare_progress)
         cmp_layout.addWidget(self.compare_table, 1)
         self.tabs.addTab(scrolling(cmp), "Compare")  # scrolls in a low window rather than setting its height
+        if self.connections is not None:
+            self.tabs.addTab(scrolling(self.connections), "Servers")
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
