@@ -17,6 +17,7 @@ def window(fake_engine_window):
 
 
 def test_menu_buttons_have_no_second_arrow_in_their_text(window) -> None:
+    assert window.write is not None  # every pane exists (Write is built when first needed)
     with_menu = [b for b in window.findChildren(QToolButton) + window.findChildren(QPushButton) if b.menu()]
     names = {b.objectName() for b in with_menu}
     assert {"exportDocumentButton", "revisionsButton", "selectionActionsButton"} <= names
