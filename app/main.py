@@ -16,6 +16,7 @@ import logging.handlers
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QIcon
@@ -30,20 +31,19 @@ from app.core.preferences import Preferences
 from app.core.presets import PresetStore
 from app.core.starter import starter_model_path
 from app.core.storage import Storage
-from app.engine import evaluate
 from app.engine.client import EngineClient
-from app.engine.evaluate import PerplexityRow
 from app.engine.switch import EngineSwitch
 from app.models.library import ModelLibrary
-from app.models.manager import ModelManager
 from app.ui.chat.chat_pane import ChatPane
 from app.ui.engine_bridge import EngineBridge
 from app.ui.main_window import MainWindow
-from app.ui.models.connections_view import ConnectionsView
-from app.ui.models.models_pane import ModelsPane
 from app.ui.single_instance import FileOpenFilter, SingleInstance, bring_to_front, hand_over, server_name
 from app.ui.theme import apply_theme
-from app.ui.write.write_pane import WritePane
+
+if TYPE_CHECKING:  # the Write and Models panes are imported when first built (a faster start)
+    from app.engine.evaluate import PerplexityRow
+    from app.ui.models.models_pane import ModelsPane
+    from app.ui.write.write_pane import WritePane
 
 
 def _setup_logging(paths: AppPaths) -> None:
@@ -69,8 +69,14 @@ def compose_window(paths: AppPaths, prefs: Preferences, storage: Storage, bridge
     """
     presets = PresetStore(storage, prefs.default_preset)
     chat = ChatPane(storage, bridge, presets)
+
+    def build_write_pane() -> WritePane:
+        from app.ui.write.write_pane import WritePane
+
+        return WritePane(storage, bridge, presets)
+
     return MainWindow(paths=paths, prefs=prefs, storage=storage, bridge=bridge, catalog=catalog, presets=presets,
-                      chat=chat, write=lambda: WritePane(storage, bridge, presets), models=models, on_close=on_close)
+                      chat=chat, write=build_write_pane, models=models, on_close=on_close)
 
 
 def create_main_window(*, load_model: bool = True, files: list[str] | None = None) -> MainWindow:
@@ -104,9 +110,9 @@ def create_main_window(*, load_model: bool = True, files: list[str] | None = Non
         switch.close()
         storage.close()
 
-    manager = ModelManager(library)
-
     def compare(models: list[str], text: str, progress: Callable[[int, PerplexityRow], None]) -> list[PerplexityRow]:
+        from app.engine import evaluate
+
         return evaluate.compare(models, text, progress, log_path=paths.engine_log)
 
     def free_vram() -> int:
@@ -124,8 +130,12 @@ def create_main_window(*, load_model: bool = True, files: list[str] | None = Non
         prefs.save(paths.preferences)
 
     def build_models_pane() -> ModelsPane:  # when first needed: its tab chosen, or the window on screen
+        from app.models.manager import ModelManager
+        from app.ui.models.connections_view import ConnectionsView
+        from app.ui.models.models_pane import ModelsPane
+
         connections = ConnectionsView(store, switch.test_connection)
-        pane = ModelsPane(manager, storage, compare, lambda: bridge.options.n_ctx, free_vram, connections)
+        pane = ModelsPane(ModelManager(library), storage, compare, lambda: bridge.options.n_ctx, free_vram, connections)
         pane.library_changed.connect(lambda: window.show_models(pane.entries + remote_entries(saved_connections)))
         pane.library_changed.connect(remember_folders)
         pane.use_model_requested.connect(window.load_model)

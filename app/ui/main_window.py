@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from html import escape
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QPaintEvent, QResizeEvent, QShowEvent
@@ -41,20 +41,21 @@ from app.core.preferences import Preferences
 from app.core.presets import PresetStore
 from app.core.sampling import SamplingSettings
 from app.core.storage import Storage
-from app.ui.about import AboutDialog, CheckDialog
 from app.ui.chat.chat_pane import ChatPane
 from app.ui.chat.welcome import install_welcome
 from app.ui.engine_bridge import EngineBridge
 from app.ui.errors import ErrorPresenter, NoticeBar
 from app.ui.jobs import run_in_background, set_default_failure_handler, when_done
 from app.ui.lazy_tabs import LazyTabs
-from app.ui.models.connections_view import ConnectionsView
-from app.ui.models.models_pane import ModelsPane
 from app.ui.pane import Pane
 from app.ui.sampling.panel import SamplingPanel
 from app.ui.widgets import human_size
-from app.ui.write.write_pane import WritePane
-from app.ui.write.write_view import EXPORT_NAMES
+from app.ui.write.formats import EXPORT_NAMES
+
+if TYPE_CHECKING:  # built when first needed, and imported then (a faster start)
+    from app.ui.models.connections_view import ConnectionsView
+    from app.ui.models.models_pane import ModelsPane
+    from app.ui.write.write_pane import WritePane
 
 OPEN_FILE = "__open__"
 DEFAULT_SIZE = (1280, 820)
@@ -108,7 +109,7 @@ class MainWindow(QMainWindow):
     @property
     def write(self) -> WritePane:
         """The Write pane (built now if it was not yet)."""
-        return cast(WritePane, self.lazy.page("Write"))
+        return cast("WritePane", self.lazy.page("Write"))
 
     @property
     def models(self) -> ModelsPane | None:
@@ -285,7 +286,8 @@ class MainWindow(QMainWindow):
         pane.session_changed.connect(self._on_pane_session_changed)
         pane.preview_changed.connect(self._preview_timer.start)
         pane.session_changed.connect(self.update_title)
-        if isinstance(page, WritePane):
+        if title == "Write":
+            page = cast("WritePane", page)
             page.saved.connect(self.update_title)
             page.title_changed.connect(self.update_title)  # titled from its first line, or renamed
             page.doc_list.model().rowsInserted.connect(self.update_title)  # the list is refilled after a rename
@@ -576,11 +578,15 @@ class MainWindow(QMainWindow):
         box.open()
 
     def show_about(self) -> None:
+        from app.ui.about import AboutDialog  # imported when first shown (a faster start)
+
         dialog = AboutDialog(self.paths, self.bridge.info, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 
     def check_computer(self) -> None:
+        from app.ui.about import CheckDialog  # imported when first shown (a faster start)
+
         dialog = CheckDialog(self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()

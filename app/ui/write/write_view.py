@@ -32,6 +32,7 @@ from app.ui.widgets import UndoDeleteButton
 from app.ui.write.alternatives import AlternativesView
 from app.ui.write.editor import WriterEditor
 from app.ui.write.export import FORMATS
+from app.ui.write.formats import EXPORT_NAMES
 from app.ui.write.inspector import TokenInspector
 
 SELECTION_ACTIONS = {
@@ -42,7 +43,6 @@ SELECTION_ACTIONS = {
 }
 
 
-EXPORT_NAMES = {".md": "Markdown", ".txt": "plain text", ".html": "HTML", ".odt": "ODT", ".pdf": "PDF"}
 MEMORY_HINT = ("Memory: notes the model always reads before your text, however long it gets "
                "(synopsis, characters, style). Changing it makes the model re-read everything once.")
 
