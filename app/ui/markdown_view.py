@@ -174,6 +174,10 @@ class MarkdownView(QTextBrowser):
         self._splitter = BlockSplitter()
         self._shown: list[_Shown] = []
         self._plain_mode = False
+        # the growing last line that no block holds yet, shown as plain text until its line ends
+        self._tail_pos = -1  # where it starts in the document (-1: none shown)
+        self._tail_for = ""  # the source text it was shown for
+        self._tail_end = 0  # where it ends in the source text
         self.confirm_link: Callable[[str], bool] = self._ask_to_open
         self._highlighter = CodeHighlighter(self.document())
         self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
@@ -233,6 +237,7 @@ class MarkdownView(QTextBrowser):
 
     def _restart(self, plain: bool) -> None:
         self._plain_mode = plain
+        self._tail_pos = -1
         self._splitter = BlockSplitter()
         self._shown = []
         self.code_blocks = []
@@ -246,6 +251,7 @@ class MarkdownView(QTextBrowser):
             cursor.setPosition(self._shown[keep].position)
             cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
             cursor.removeSelectedText()
+            self._tail_pos = -1  # it came after them
             del self._shown[keep:]
             blocks = self._splitter.blocks
             self.code_blocks = self.code_blocks[: sum(1 for s in self._shown if blocks[s.index].kind == "code")]
@@ -255,8 +261,62 @@ class MarkdownView(QTextBrowser):
         cursor.movePosition(QTextCursor.MoveOperation.End)
         return cursor
 
+    @property
+    def shown_end(self) -> int:
+        """How many characters of ``source_text`` the document shows now (a person sees them once painted)."""
+        if self._tail_pos >= 0:
+            return self._tail_end
+        if not self._shown:
+            return 0
+        shown = self._shown[-1]
+        block = self._splitter.blocks[shown.index]
+        return block.end if shown.final else block.start + shown.chars
+
     def render_step(self) -> bool:
         """Do one bounded piece of rendering; False when nothing is left to do for now."""
+        if self._tail_pos >= 0:
+            if self._tail_for is self.source_text and not self._splitter.finished:
+                return False  # nothing new since the tail was shown (blocks were all done then)
+            self._remove_tail()
+        if self._render_block():
+            return True
+        return self._show_tail()
+
+    def _tail(self) -> str:
+        """The end of a reply still streaming that no block holds yet: a first line, or a new paragraph's.
+
+        The splitter reads whole lines only, so without this a one-line reply would show nothing until it
+        ended, and each new paragraph would appear only once its line was complete.
+        """
+        splitter, text = self._splitter, self.source_text
+        if splitter.finished or splitter.fed >= len(text):
+            return ""
+        last = splitter.blocks[-1] if splitter.blocks else None
+        if last is not None and not last.complete and (last.kind == "code" or last.end >= len(text)):
+            return ""  # the open block shows it (or, in code, it may be the closing fence)
+        return text[splitter.fed: splitter.fed + PIECE]
+
+    def _show_tail(self) -> bool:
+        tail = self._tail()
+        if not tail:
+            return False
+        cursor = self._end_cursor()
+        self._tail_pos, self._tail_for = cursor.position(), self.source_text
+        self._tail_end = self._splitter.fed + len(tail)
+        if self._shown:
+            cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+        self._append(_Shown(-1, cursor.position()), tail, code=False)
+        return True
+
+    def _remove_tail(self) -> None:
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(self._tail_pos)
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        self._tail_pos = -1
+
+    def _render_block(self) -> bool:
+        """Render the next piece of the blocks; False when they are all shown as far as they go."""
         blocks = self._splitter.blocks
         if self._shown and not self._shown[-1].final:
             shown = self._shown[-1]

@@ -10,8 +10,9 @@ in alternating order, one at a time; each writes exactly ``--tokens`` tokens
 (a logit bias rules out the end token), and the counts are checked equal.
 
 Inkling's number is what a person sees: each time the reply's text widget is
-painted, the tokens it shows then are recorded; tok/s runs from the first paint
-that shows a token to the paint that shows the last one. Plain's number runs
+painted, the tokens whose text it shows then are recorded (read from the view,
+``MarkdownView.shown_end``, not from what it was given); tok/s runs from the
+first paint that shows a token to the paint that shows the last one. Plain's number runs
 from its first streamed chunk to its last. The ratio of medians is the result
 (target ≥ 0.97); the per-round ratios give the spread. Run it on a quiet machine.
 """
@@ -19,6 +20,7 @@ from its first streamed chunk to its last. The ratio of medians is the result
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import os
 import statistics
@@ -83,11 +85,21 @@ def gui_child(model: str, tokens: int) -> None:
         def __init__(self) -> None:
             super().__init__()
             self.stamps: list[tuple[float, int]] = []
-            self.shown = 0
+            self.ends: list[int] = []  # where each token's text ends in the reply
+            self.length = 0  # characters of the reply received so far
+            self.body: object = None
+
+        def add(self, batch: list) -> None:
+            for t in batch:
+                self.length += len(t.text)
+                if t.token_id >= 0:
+                    self.ends.append(self.length)
 
         def eventFilter(self, _obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-            if event.type() == QEvent.Type.Paint and self.shown:
-                self.stamps.append((time.perf_counter(), self.shown))
+            if event.type() == QEvent.Type.Paint:
+                shown = bisect.bisect_right(self.ends, self.body.shown_end)  # type: ignore[attr-defined]
+                if shown:
+                    self.stamps.append((time.perf_counter(), shown))
             return False
 
     def engine_cpu() -> float:
@@ -105,28 +117,11 @@ def gui_child(model: str, tokens: int) -> None:
         chat.set_sampling(SamplingSettings(max_tokens=tokens, seed=seed, logit_bias=bias, **SAMPLING))
         chat.composer.setPlainText(PROMPT)
         watch = PaintWatch()
-        received: list[int] = [0]
         finished: list[object] = []
         chat.send()
         reply = chat.reply
-        body = reply.widget.body
-        original_streaming, original_final = body.set_streaming_text, body.set_markdown_text
-
-        def on_tokens(batch: list, received: list[int] = received) -> None:
-            received[0] += sum(1 for t in batch if t.token_id >= 0)
-
-        def streaming(text: str, watch: PaintWatch = watch, received: list[int] = received,
-                      original: object = original_streaming) -> None:
-            watch.shown = received[0]  # what this render puts on screen
-            original(text)  # type: ignore[operator]
-
-        def final(text: str, watch: PaintWatch = watch, received: list[int] = received,
-                  original: object = original_final) -> None:
-            watch.shown = received[0]
-            original(text)  # type: ignore[operator]
-
-        reply.handle.tokens_arrived.connect(on_tokens)
-        body.set_streaming_text, body.set_markdown_text = streaming, final
+        watch.body = body = reply.widget.body
+        reply.handle.tokens_arrived.connect(watch.add)
         body.viewport().installEventFilter(watch)
         done = QEventLoop()
 
