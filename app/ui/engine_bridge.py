@@ -1,8 +1,12 @@
 """Qt adapter over an EnginePort: model state as signals, streams as coalesced token batches.
 
 Token events arrive on the engine client's reader thread. They are queued, and
-the GUI thread is woken at most once per batch, so a fast model never floods the
-event loop and no token is ever dropped. Model state changes only on the GUI thread.
+the GUI thread is woken at most once a frame (FRAME_MS): the first event of a
+stream at once, later ones in one batch per frame, so a fast model never floods
+the event loop and no token is ever dropped. On a small machine the engine's
+threads use every core while they write: each wake-up of the window takes time
+from them, so there are 20 frames a second: smooth for text. Model
+state changes only on the GUI thread.
 """
 
 from __future__ import annotations
@@ -12,13 +16,15 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.core.errors import InklingError
 from app.core.events import Finished, LoadOptions, ModelInfo, PromptProgress, TokenEvent
 from app.core.ports import EnginePort, StreamPort
 from app.core.sampling import SamplingSettings
 from app.ui.jobs import when_done
+
+FRAME_MS = 50  # the GUI thread takes a stream's events (and the chat renders a reply) at most this often
 
 
 class StreamHandle(QObject):
@@ -43,6 +49,11 @@ class StreamHandle(QObject):
         self.tokens: list[TokenEvent] = []
         self.result: Finished | None = None
         self._wake.connect(self._on_self_wake)
+        # after taking a batch the GUI thread rests for a frame; events meanwhile wait for the next one
+        self._rest = QTimer(self)
+        self._rest.setSingleShot(True)
+        self._rest.setInterval(FRAME_MS)
+        self._rest.timeout.connect(self._on_rest_timeout)
 
     # reader thread
     def listen(self, event: Any) -> None:
@@ -57,8 +68,18 @@ class StreamHandle(QObject):
     def _on_self_wake(self) -> None:
         with self._lock:
             events = list(self._queue)
-            self._queue.clear()
-            self._scheduled = False
+            self._queue.clear()  # _scheduled stays set: the reader thread does not wake us while we rest
+        self._rest.start()
+        self._deliver(events)
+
+    def _on_rest_timeout(self) -> None:
+        with self._lock:
+            if not self._queue:
+                self._scheduled = False  # nothing came: the next event wakes us at once
+                return
+        self._on_self_wake()
+
+    def _deliver(self, events: list[Any]) -> None:
         batch: list[TokenEvent] = []
         progress = [e for e in events if isinstance(e, PromptProgress)]
         if progress:  # only the latest matters

@@ -164,7 +164,7 @@ class MarkdownView(QTextBrowser):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)  # long code lines scroll
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
-        self.viewport().setAutoFillBackground(False)
+        self.viewport().setAutoFillBackground(False)  # the bubble shows through, until paint_background
         self.document().setUndoRedoEnabled(False)  # read-only: an undo history would only cost time and memory
         self.blocked_resources: list[str] = []
         self.opened_links: list[str] = []
@@ -182,6 +182,18 @@ class MarkdownView(QTextBrowser):
         self._highlighter = CodeHighlighter(self.document())
         self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
         self.anchorClicked.connect(self._on_self_anchor_clicked)
+
+    def paint_background(self, color: QColor) -> None:
+        """Fill the text's background with ``color`` (its bubble's) instead of showing what lies under it.
+
+        An opaque view is repainted alone as a reply streams in; a see-through one made Qt paint the
+        bubble, the transcript's column and its viewport under it first, at every render.
+        """
+        viewport = self.viewport()
+        palette = viewport.palette()
+        palette.setColor(viewport.backgroundRole(), color)
+        viewport.setPalette(palette)
+        viewport.setAutoFillBackground(True)
 
     @property
     def rendered(self) -> bool:
@@ -273,7 +285,20 @@ class MarkdownView(QTextBrowser):
         return block.end if shown.final else block.start + shown.chars
 
     def render_step(self) -> bool:
-        """Do one bounded piece of rendering; False when nothing is left to do for now."""
+        """Do one bounded piece of rendering; False when nothing is left to do for now.
+
+        One edit block for the whole step: redrawing the growing paragraph takes it off and puts it
+        back, and laid out between the two the view shrank and grew again, which re-laid out the
+        bubble and the transcript around it twice at every render of a streaming reply.
+        """
+        cursor = QTextCursor(self.document())
+        cursor.beginEditBlock()
+        try:
+            return self._step()
+        finally:
+            cursor.endEditBlock()
+
+    def _step(self) -> bool:
         if self._tail_pos >= 0:
             if self._tail_for is self.source_text and not self._splitter.finished:
                 return False  # nothing new since the tail was shown (blocks were all done then)

@@ -31,7 +31,7 @@ from app.core.storage import MessageRow, Storage
 from app.ui.chat.chat_view import ChatView
 from app.ui.chat.conversation_list import ConversationListModel
 from app.ui.chat.message_widget import MessageWidget
-from app.ui.engine_bridge import EngineBridge, StreamHandle
+from app.ui.engine_bridge import FRAME_MS, EngineBridge, StreamHandle
 from app.ui.markdown_view import INCREMENTAL_FROM
 from app.ui.pane import PreviewRequest
 from app.ui.widgets import DebouncedSaver
@@ -93,8 +93,11 @@ class ChatPane(ChatView):
         self._streams: list[_Streaming] = []
         self._shown_ids: list[int] = []
         self._send_waiting = False  # Enter was pressed during a reply: send the composer's text when it ends
-        self._render_pending = False
         self._render_cost_ms = 0.0
+        self._rendered_at = 0.0  # perf_counter of the last render of the streaming reply
+        self._render_timer = QTimer(self)  # one, started again for each render (a new timer each time cost more)
+        self._render_timer.setSingleShot(True)
+        self._render_timer.timeout.connect(self._render_streaming)
         self._save_timer = QTimer(self)
         self._save_timer.setInterval(SAVE_INTERVAL_MS)
         self._draft_saver = DebouncedSaver(self.save_draft, DRAFT_DELAY_MS, DRAFT_MAX_AGE, self)
@@ -344,10 +347,15 @@ class ChatPane(ChatView):
                 reply.widget.set_note("")
             if reply is self.reply:
                 self.status_message.emit("Writing…")
-        if reply is self.reply and not self._render_pending:
-            self._render_pending = True
-            # one repaint per frame at most; slower if a huge reply makes rendering itself slow
-            QTimer.singleShot(max(16, int(self._render_cost_ms * 4)), self._render_streaming)
+        if reply is self.reply and not self._render_timer.isActive():
+            # one render a frame at most (slower if a huge reply makes rendering itself slow): now if the
+            # last one is a frame old, else when it will be
+            frame_ms = max(FRAME_MS, self._render_cost_ms * 4)
+            wait_ms = frame_ms - (time.perf_counter() - self._rendered_at) * 1000
+            if wait_ms <= 0:
+                self._render_streaming()
+            else:
+                self._render_timer.start(int(wait_ms) + 1)
 
     def _on_reply_prompt_progressed(self, progress: PromptProgress) -> None:
         reply = self._current()
@@ -359,11 +367,10 @@ class ChatPane(ChatView):
             self.status_message.emit(f"{note} ({progress.done:,} of {progress.total:,} tokens)")
 
     def _render_streaming(self) -> None:
-        self._render_pending = False
         reply = self.reply
         if reply is None or not shiboken6.isValid(reply.widget):
             return
-        started = time.perf_counter()
+        self._rendered_at = started = time.perf_counter()
         reply.widget.set_streaming_text(reply.text)
         self._render_cost_ms = (time.perf_counter() - started) * 1000
 

@@ -88,6 +88,8 @@ class MessageWidget(QFrame):
         self.set_version(version)
 
         self.body = MarkdownView(self)
+        self.ensurePolished()  # the style sheet gives the bubble its colour
+        self.body.paint_background(self.palette().color(self.backgroundRole()))
         layout.addWidget(self.body)
         self.editor = QPlainTextEdit(self)
         self.editor.hide()
