@@ -49,11 +49,6 @@ class StreamHandle(QObject):
         self.tokens: list[TokenEvent] = []
         self.result: Finished | None = None
         self._wake.connect(self._on_self_wake)
-        # after taking a batch the GUI thread rests for a frame; events meanwhile wait for the next one
-        self._rest = QTimer(self)
-        self._rest.setSingleShot(True)
-        self._rest.setInterval(FRAME_MS)
-        self._rest.timeout.connect(self._on_rest_timeout)
 
     # reader thread
     def listen(self, event: Any) -> None:
@@ -69,7 +64,10 @@ class StreamHandle(QObject):
         with self._lock:
             events = list(self._queue)
             self._queue.clear()  # _scheduled stays set: the reader thread does not wake us while we rest
-        self._rest.start()
+        # after taking a batch the GUI thread rests for a frame; events meanwhile wait for the next one.
+        # Not a QTimer child: a handle freed by the garbage collector on another thread (handle and
+        # stream refer to each other) would take a live timer of the GUI thread with it (a crash seen).
+        QTimer.singleShot(FRAME_MS, self._on_rest_timeout)
         self._deliver(events)
 
     def _on_rest_timeout(self) -> None:

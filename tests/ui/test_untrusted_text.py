@@ -39,6 +39,8 @@ def fake_window(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     window.show()
     bridge.load("/fake.gguf")
     qtbot.waitUntil(lambda: bridge.state == "ready")
+    # the panes out of view are built in the first turns after show: not inside the freeze measured below
+    qtbot.waitUntil(lambda: all(window.lazy.is_built(title) for title in window.lazy.titles))
     yield window
     window.close()
 
