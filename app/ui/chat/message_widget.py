@@ -88,8 +88,6 @@ class MessageWidget(QFrame):
         self.set_version(version)
 
         self.body = MarkdownView(self)
-        self.ensurePolished()  # the style sheet gives the bubble its colour
-        self.body.paint_background(self.palette().color(self.backgroundRole()))
         layout.addWidget(self.body)
         self.editor = QPlainTextEdit(self)
         self.editor.hide()
@@ -162,6 +160,12 @@ class MessageWidget(QFrame):
 
     def _on_choose_button_clicked(self) -> None:
         self.action_requested.emit("choose-model")
+
+    def showEvent(self, event: object) -> None:  # noqa: N802 - Qt override
+        # polished by now: the style sheet has given the bubble its colour, which the text's view takes
+        # (polishing here, not while the widget is built, keeps that work out of opening a long chat)
+        self.body.paint_background(self.palette().color(self.backgroundRole()))
+        super().showEvent(event)  # type: ignore[arg-type]
 
     def set_version(self, version: tuple[int, int]) -> None:
         index, count = version
