@@ -259,11 +259,7 @@ class MarkdownView(QTextBrowser):
     def _clear_from(self, keep: int) -> None:
         """Take blocks ``keep`` and after off the document."""
         if keep < len(self._shown):
-            cursor = QTextCursor(self.document())
-            cursor.setPosition(self._shown[keep].position)
-            cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
-            cursor.removeSelectedText()
-            self._tail_pos = -1  # it came after them
+            self._cut_from(self._shown[keep].position)  # the tail, if shown, came after them
             del self._shown[keep:]
             blocks = self._splitter.blocks
             self.code_blocks = self.code_blocks[: sum(1 for s in self._shown if blocks[s.index].kind == "code")]
@@ -334,8 +330,12 @@ class MarkdownView(QTextBrowser):
         return True
 
     def _remove_tail(self) -> None:
+        self._cut_from(self._tail_pos)
+
+    def _cut_from(self, position: int) -> None:
+        """Take everything from ``position`` to the end off the document (a shown tail with it)."""
         cursor = QTextCursor(self.document())
-        cursor.setPosition(self._tail_pos)
+        cursor.setPosition(position)
         cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
         cursor.removeSelectedText()
         self._tail_pos = -1
