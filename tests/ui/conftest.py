@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import QApplication
 
 from app.core.sampling import SamplingSettings
 from app.main import create_main_window
@@ -31,7 +33,17 @@ def open_window(qtbot: object, home: Path, monkeypatch: pytest.MonkeyPatch, *, w
     window.show()
     if wait_model:
         qtbot.waitUntil(lambda: window.bridge.state == "ready", timeout=60_000)  # type: ignore[attr-defined]
+    wait_for_panes(window)
     return window
+
+
+def wait_for_panes(window: MainWindow, timeout: float = 30.0) -> None:
+    """Until the panes out of view, built in the first turns after show, exist: not inside what a test times."""
+    deadline = time.monotonic() + timeout
+    while not all(window.lazy.is_built(t) for t in window.lazy.titles):
+        assert time.monotonic() < deadline, "the panes out of view were not built after show"
+        QApplication.processEvents()
+        time.sleep(0.005)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
+from ui.conftest import wait_for_panes
 from ui.fake_engine import FakeEngine
 
 from app.core.paths import app_paths
@@ -39,8 +40,7 @@ def fake_window(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     window.show()
     bridge.load("/fake.gguf")
     qtbot.waitUntil(lambda: bridge.state == "ready")
-    # the panes out of view are built in the first turns after show: not inside the freeze measured below
-    qtbot.waitUntil(lambda: all(window.lazy.is_built(title) for title in window.lazy.titles))
+    wait_for_panes(window)  # not inside the freeze measured below
     yield window
     window.close()
 
