@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Inkling")
         self.paths, self.prefs, self.storage, self.bridge, self.catalog = paths, prefs, storage, bridge, catalog
         self.presets, self.chat = presets, chat
+        self._sampling_pane: Pane = cast(Pane, chat)  # whose session the Sampling panel shows and edits
         self._pages: list[tuple[str, object]] = [("Chat", chat), ("Write", write)] + ([("Models", models)] if models else [])
         self._on_close = on_close
         self._painted = False
@@ -466,19 +467,25 @@ class MainWindow(QMainWindow):
         return cast(Pane, self.tabs.currentWidget())
 
     def _on_sampling_settings_changed(self, settings: SamplingSettings, preset: str) -> None:
-        """The Sampling pane edits the settings of the session in view (each chat and document keeps its own)."""
-        owner = self._current_pane().sampling_owner() or self.chat.sampling_owner()
+        """The Sampling panel edits the session whose settings it shows (each chat and document keeps its own)."""
+        owner = self._sampling_pane.sampling_owner()
         if owner is not None:
             owner.set_sampling(settings, preset)
 
     def _show_pane_settings(self) -> None:
-        """The Sampling pane shows the settings of the session in view (they were resolved when it opened)."""
-        owner = self._current_pane().sampling_owner()
+        """The Sampling panel shows the settings of the session in view (they were resolved when it opened).
+
+        A pane without one (Models) leaves the panel on the session it showed last, and a change made
+        there goes to that session: what the panel shows is always what it edits.
+        """
+        if self._current_pane().sampling_owner() is not None:
+            self._sampling_pane = self._current_pane()
+        owner = self._sampling_pane.sampling_owner()
         if owner is not None:
             self.sampling.show_settings(owner.sampling, owner.preset)
 
     def _on_pane_session_changed(self) -> None:
-        if self.sender() is self.tabs.currentWidget():
+        if self.sender() in (self.tabs.currentWidget(), self._sampling_pane):
             self._show_pane_settings()
 
     def _on_tabs_current_changed(self, _index: int) -> None:
