@@ -402,6 +402,8 @@ class MainWindow(QMainWindow):
         if state in ("ready", "generating") and self.bridge.info is not None:
             info = self.bridge.info
             where = f"GPU ({info.gpu_layers} layers)" if info.gpu_layers else f"CPU, {info.n_threads} thread{'s' if info.n_threads != 1 else ''}"
+            if info.threads_automatic and not info.gpu_layers:
+                where = "CPU, threads automatic"  # the count follows measured speed (app.core.threads)
             if info.path.startswith("remote:"):
                 where = f"served by a {info.architecture} server"
             entry = next((e for e in self.entries if e.path == info.path), None)

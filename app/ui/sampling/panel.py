@@ -38,6 +38,7 @@ from app.core.events import LoadOptions
 from app.core.presets import PresetStore
 from app.core.sampling import SamplingSettings
 from app.core.sampling_math import Candidate, picture
+from app.core.system import threads_from_env
 from app.ui.sampling.chart import CHART_LEGEND, NextTokenChart
 from app.ui.sampling.controls import NumberControl
 
@@ -251,7 +252,13 @@ class SamplingPanel(QWidget):
         self.threads_spin = QSpinBox()
         self.threads_spin.setObjectName("threadsSpin")
         self.threads_spin.setRange(0, 256)
-        self.threads_spin.setSpecialValueText("automatic")
+        pinned = threads_from_env()
+        # "automatic" is true only where the engine tunes the count; INKLING_THREADS pins it (app.engine.threads)
+        self.threads_spin.setSpecialValueText(f"{pinned} (INKLING_THREADS)" if pinned else "automatic")
+        self.threads_spin.setToolTip(
+            "How many CPU threads llama.cpp uses. Automatic measures decode speed while the model writes: "
+            "it uses fewer threads while other programs keep the cores busy and more when they are idle. "
+            "A number pins it.")
         self.reload_button = QPushButton("Reload model to apply")
         self.reload_button.setObjectName("reloadModelButton")
         load_form.addRow("Context length", self.ctx_spin)

@@ -1,0 +1,111 @@
+"""How many threads llama.cpp decodes with, chosen from measured speed rather than the core count.
+
+llama.cpp's threads meet at a barrier at every step of a token, so each step waits
+for the slowest thread. On a quiet machine more threads are faster; on a machine
+whose cores are busy with other work (a browser, a build), a thread the OS does not
+schedule stalls all the others, and two threads on two busy cores decode at a
+fraction of one thread's speed (FACTS.md). No core count predicts which case a
+machine is in at a given minute, so ``ThreadTuner`` measures:
+
+- It decodes with one thread count (the incumbent) and keeps a short running
+  figure of its tokens per second.
+- Now and then it tries a neighbouring count (a probe) for a few tokens and keeps
+  the faster. A probe that is clearly losing ends early, so a bad try costs about a
+  window's worth of the incumbent's time.
+- Probes that lose come less and less often (the gap doubles, up to
+  ``longest_gap`` windows), so a steady machine pays almost nothing for them; when
+  the incumbent's speed moves a lot (load came or went) probing starts again at once.
+
+Pure Python and deterministic: fed timings, it answers thread counts. The engine
+feeds it the time of every generated token (``app.engine.threads``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TunerSettings:
+    """The controller's knobs; the defaults were chosen for decode speeds of ~3–200 tok/s."""
+
+    window: int = 8  # tokens per measurement: long enough to average out one slow token
+    shortest_gap: int = 1  # windows between probes while the machine is changing
+    longest_gap: int = 64  # ... and while it is steady (a probe every 512 tokens costs < 1%)
+    margin: float = 0.05  # a probe must be this much faster to take over (noise is not a reason to move)
+    drift: float = 0.35  # the incumbent speeding up or slowing down this much means the machine changed
+    smoothing: float = 0.5  # weight of the newest window in the incumbent's running figure
+
+
+class ThreadTuner:
+    """An explore/exploit controller for the decode thread count, between 1 and ``most``."""
+
+    def __init__(self, most: int, start: int, settings: TunerSettings | None = None) -> None:
+        self.most = max(1, most)
+        self.settings = settings or TunerSettings()
+        self.incumbent = min(max(1, start), self.most)
+        self.probe: int | None = None
+        self.rate = 0.0  # the incumbent's running tok/s (0 until measured)
+        self._reference = 0.0  # the incumbent's speed when the gap last reset: drift is measured from it
+        self._gap = self.settings.shortest_gap
+        self._since_probe = 0
+        self._upward = False  # which neighbour the next probe tries: fewer threads first
+        self._tokens = 0
+        self._seconds = 0.0
+
+    @property
+    def threads(self) -> int:
+        """The thread count the next token should be decoded with."""
+        return self.probe if self.probe is not None else self.incumbent
+
+    def restart(self) -> None:
+        """Forget the window in progress (a new request: the time between requests is not decode time)."""
+        self._tokens, self._seconds = 0, 0.0
+
+    def observe(self, seconds: float, tokens: int = 1) -> int:
+        """Record ``tokens`` decoded in ``seconds`` with ``threads``; answer the count for the next token."""
+        self._tokens += tokens
+        self._seconds += max(seconds, 0.0)
+        s = self.settings
+        if self.probe is not None:
+            # a probe that already took longer than the incumbent would for a whole window has lost
+            lost_already = self.rate > 0 and self._seconds * self.rate > s.window * (1 + s.margin)
+            if self._tokens >= s.window or lost_already:
+                self._end_probe(self._tokens / self._seconds if self._seconds > 0 else float("inf"))
+        elif self._tokens >= s.window:
+            self._end_window(self._tokens / self._seconds if self._seconds > 0 else float("inf"))
+        return self.threads
+
+    def _end_window(self, rate: float) -> None:
+        s = self.settings
+        self.restart()
+        self.rate = rate if not self.rate else s.smoothing * rate + (1 - s.smoothing) * self.rate
+        if not self._reference:
+            self._reference = rate
+        elif abs(rate - self._reference) > s.drift * self._reference:
+            self._reference = rate  # the machine changed: look around again soon
+            self._gap = s.shortest_gap
+            self.rate = rate
+        self._since_probe += 1
+        if self._since_probe >= self._gap:
+            self.probe = self._neighbour()
+
+    def _end_probe(self, rate: float) -> None:
+        s = self.settings
+        assert self.probe is not None
+        self.restart()
+        self._since_probe = 0
+        if rate > self.rate * (1 + s.margin):
+            self.incumbent, self.rate, self._reference = self.probe, rate, rate
+            self._gap = s.shortest_gap  # keep going the same way while it pays
+        else:
+            self._gap = min(self._gap * 2, s.longest_gap)
+            self._upward = not self._upward
+        self.probe = None
+
+    def _neighbour(self) -> int | None:
+        """The count to try next: a quarter more or fewer (at least one), alternating, within 1..most."""
+        step = max(1, self.incumbent // 4)
+        down, up = self.incumbent - step, self.incumbent + step
+        options = [n for n in ((up, down) if self._upward else (down, up)) if 1 <= n <= self.most]
+        return options[0] if options else None
