@@ -10,8 +10,8 @@ machine is in at a given minute, so ``ThreadTuner`` measures:
 - It decodes with one thread count (the incumbent) and keeps a short running
   figure of its tokens per second.
 - Now and then it tries a neighbouring count (a probe) for a few tokens and keeps
-  the faster. A probe that is clearly losing ends early, so a bad try costs about a
-  window's worth of the incumbent's time.
+  the faster. A probe that is clearly losing ends early: a try that is several
+  times slower costs one token.
 - Probes that lose come less and less often (the gap doubles, up to
   ``longest_gap`` windows), so a steady machine pays almost nothing for them; when
   the incumbent's speed moves a lot (load came or went) probing starts again at once.
@@ -29,10 +29,13 @@ from dataclasses import dataclass
 class TunerSettings:
     """The controller's knobs; the defaults were chosen for decode speeds of ~3–200 tok/s."""
 
-    window: int = 8  # tokens per measurement: long enough to average out one slow token
+    window: int = 8  # tokens per measurement of the incumbent: long enough to average out one slow token
+    probe: int = 4  # tokens a probe runs at most (a losing one costs little; a win is checked again later)
     shortest_gap: int = 1  # windows between probes while the machine is changing
     longest_gap: int = 64  # ... and while it is steady (a probe every 512 tokens costs < 1%)
+    settled_gap: int = 8  # ... after a move that can't go further the same way
     margin: float = 0.05  # a probe must be this much faster to take over (noise is not a reason to move)
+    give_up: float = 2.0  # a probe this many times slower than the incumbent, token for token, ends at once
     drift: float = 0.35  # the incumbent speeding up or slowing down this much means the machine changed
     smoothing: float = 0.5  # weight of the newest window in the incumbent's running figure
 
@@ -68,9 +71,11 @@ class ThreadTuner:
         self._seconds += max(seconds, 0.0)
         s = self.settings
         if self.probe is not None:
-            # a probe that already took longer than the incumbent would for a whole window has lost
-            lost_already = self.rate > 0 and self._seconds * self.rate > s.window * (1 + s.margin)
-            if self._tokens >= s.window or lost_already:
+            # a probe that already took longer than the incumbent would for a whole window has lost; one
+            # far slower token for token has too (on a busy machine the wrong count is several times slower)
+            done = self._seconds * self.rate  # tokens the incumbent would have written meanwhile
+            lost_already = self.rate > 0 and (done > s.probe * (1 + s.margin) or done > s.give_up * self._tokens)
+            if self._tokens >= s.probe or lost_already:
                 self._end_probe(self._tokens / self._seconds if self._seconds > 0 else float("inf"))
         elif self._tokens >= s.window:
             self._end_window(self._tokens / self._seconds if self._seconds > 0 else float("inf"))
@@ -81,11 +86,10 @@ class ThreadTuner:
         self.restart()
         self.rate = rate if not self.rate else s.smoothing * rate + (1 - s.smoothing) * self.rate
         if not self._reference:
-            self._reference = rate
-        elif abs(rate - self._reference) > s.drift * self._reference:
-            self._reference = rate  # the machine changed: look around again soon
+            self._reference = self.rate
+        elif abs(self.rate - self._reference) > s.drift * self._reference:  # smoothed: one odd window is not it
+            self._reference = self.rate = rate  # the machine changed: look around again soon
             self._gap = s.shortest_gap
-            self.rate = rate
         self._since_probe += 1
         if self._since_probe >= self._gap:
             self.probe = self._neighbour()
@@ -96,8 +100,12 @@ class ThreadTuner:
         self.restart()
         self._since_probe = 0
         if rate > self.rate * (1 + s.margin):
+            left = self.incumbent
             self.incumbent, self.rate, self._reference = self.probe, rate, rate
-            self._gap = s.shortest_gap  # keep going the same way while it pays
+            further = self._neighbour() not in (left, None)
+            # keep going the same way while it pays; where it can't go on, the count just left was
+            # measured slower a moment ago: check it again later, not at once
+            self._gap = s.shortest_gap if further else s.settled_gap
         else:
             self._gap = min(self._gap * 2, s.longest_gap)
             self._upward = not self._upward
