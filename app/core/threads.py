@@ -12,9 +12,13 @@ machine is in at a given minute, so ``ThreadTuner`` measures:
 - Now and then it tries a neighbouring count (a probe) for a few tokens and keeps
   the faster. A probe that is clearly losing ends early: a try that is several
   times slower costs one token.
-- Probes that lose come less and less often (the gap doubles, up to
-  ``longest_gap`` windows), so a steady machine pays almost nothing for them; when
-  the incumbent's speed moves a lot (load came or went) probing starts again at once.
+- Probes that lose come less and less often: the gap at least doubles, and is long
+  enough that what the last probe cost stays within ``budget`` of the decode time
+  (on a busy machine one token with the wrong count can take as long as fifteen
+  with the right one). A steady machine pays almost nothing for them.
+- When the incumbent's smoothed speed moves a lot, the machine changed: slower
+  (load came) means try fewer threads at once, faster (load left) means try more;
+  where there is no such count (one thread getting slower) nothing is tried.
 
 Pure Python and deterministic: fed timings, it answers thread counts. The engine
 feeds it the time of every generated token (``app.engine.threads``).
@@ -22,6 +26,7 @@ feeds it the time of every generated token (``app.engine.threads``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -32,8 +37,9 @@ class TunerSettings:
     window: int = 8  # tokens per measurement of the incumbent: long enough to average out one slow token
     probe: int = 4  # tokens a probe runs at most (a losing one costs little; a win is checked again later)
     shortest_gap: int = 1  # windows between probes while the machine is changing
-    longest_gap: int = 64  # ... and while it is steady (a probe every 512 tokens costs < 1%)
+    longest_gap: int = 128  # ... and while it is steady
     settled_gap: int = 8  # ... after a move that can't go further the same way
+    budget: float = 0.02  # share of decode time losing probes may cost while the machine is steady
     margin: float = 0.05  # a probe must be this much faster to take over (noise is not a reason to move)
     give_up: float = 2.0  # a probe this many times slower than the incumbent, token for token, ends at once
     drift: float = 0.35  # the incumbent speeding up or slowing down this much means the machine changed
@@ -71,12 +77,11 @@ class ThreadTuner:
         self._seconds += max(seconds, 0.0)
         s = self.settings
         if self.probe is not None:
-            # a probe that already took longer than the incumbent would for a whole window has lost; one
-            # far slower token for token has too (on a busy machine the wrong count is several times slower)
+            # a probe that already took longer than the incumbent would for all its tokens has lost; one
+            # far slower token for token has too (on a busy machine the wrong count is many times slower)
             done = self._seconds * self.rate  # tokens the incumbent would have written meanwhile
-            lost_already = self.rate > 0 and (done > s.probe * (1 + s.margin) or done > s.give_up * self._tokens)
-            if self._tokens >= s.probe or lost_already:
-                self._end_probe(self._tokens / self._seconds if self._seconds > 0 else float("inf"))
+            if self._tokens >= s.probe or done > s.probe * (1 + s.margin) or done > s.give_up * self._tokens:
+                self._end_probe(self._tokens, self._seconds)
         elif self._tokens >= s.window:
             self._end_window(self._tokens / self._seconds if self._seconds > 0 else float("inf"))
         return self.threads
@@ -88,32 +93,42 @@ class ThreadTuner:
         if not self._reference:
             self._reference = self.rate
         elif abs(self.rate - self._reference) > s.drift * self._reference:  # smoothed: one odd window is not it
-            self._reference = self.rate = rate  # the machine changed: look around again soon
-            self._gap = s.shortest_gap
+            faster = self.rate > self._reference
+            self._reference = self.rate = rate
+            if self._step(faster) is not None:  # the machine changed: try the count that may now be better
+                self._upward = faster
+                self._gap = s.shortest_gap
         self._since_probe += 1
         if self._since_probe >= self._gap:
             self.probe = self._neighbour()
+            self._since_probe = 0
 
-    def _end_probe(self, rate: float) -> None:
+    def _end_probe(self, tokens: int, seconds: float) -> None:
         s = self.settings
         assert self.probe is not None
+        rate = tokens / seconds if seconds > 0 else float("inf")
         self.restart()
-        self._since_probe = 0
         if rate > self.rate * (1 + s.margin):
             left = self.incumbent
             self.incumbent, self.rate, self._reference = self.probe, rate, rate
-            further = self._neighbour() not in (left, None)
+            further = self._step(self._upward) not in (left, None)
             # keep going the same way while it pays; where it can't go on, the count just left was
             # measured slower a moment ago: check it again later, not at once
             self._gap = s.shortest_gap if further else s.settled_gap
         else:
-            self._gap = min(self._gap * 2, s.longest_gap)
+            lost = seconds * self.rate - tokens  # the incumbent's tokens this probe cost
+            affordable = math.ceil(lost / (s.budget * s.window))  # windows that pay for it within the budget
+            self._gap = min(max(self._gap * 2, affordable), s.longest_gap)
             self._upward = not self._upward
         self.probe = None
 
-    def _neighbour(self) -> int | None:
-        """The count to try next: a quarter more or fewer (at least one), alternating, within 1..most."""
+    def _step(self, upward: bool) -> int | None:
+        """A quarter more or fewer threads than the incumbent (at least one), or None outside 1..most."""
         step = max(1, self.incumbent // 4)
-        down, up = self.incumbent - step, self.incumbent + step
-        options = [n for n in ((up, down) if self._upward else (down, up)) if 1 <= n <= self.most]
-        return options[0] if options else None
+        n = self.incumbent + step if upward else self.incumbent - step
+        return n if 1 <= n <= self.most else None
+
+    def _neighbour(self) -> int | None:
+        """The count to try next: the way ``_upward`` says if there is one, else the other way."""
+        first = self._step(self._upward)
+        return first if first is not None else self._step(not self._upward)

@@ -101,3 +101,23 @@ def test_restart_drops_the_window_in_progress() -> None:
     for _ in range(8):
         tuner.observe(1 / 48)
     assert abs(tuner.rate - 48.0) < 0.5
+
+
+def test_probing_a_far_slower_count_stays_within_its_budget() -> None:
+    very_busy = {1: 33.0, 2: 2.5}  # two threads 13 times slower: one probing token costs 12 of the incumbent's
+    tuner = ThreadTuner(most=2, start=2)
+    seconds, used = drive(tuner, steady(very_busy), 4000)
+    after_start = [i for i, n in enumerate(used) if n == 2 and i >= 2 * tuner.settings.window]
+    probing_s = len(after_start) / very_busy[2]
+    assert probing_s <= tuner.settings.budget * seconds, (len(after_start), probing_s, seconds)
+
+
+def test_one_thread_getting_slower_tries_nothing_but_getting_faster_tries_more() -> None:
+    def machine(i: int, n: int) -> float:  # one thread is best; the machine gets busier, then quiet
+        base = {1: 30.0, 2: 5.0}[n]
+        return base / 2 if 1000 <= i < 2000 else base * (3 if i >= 2000 and n == 2 else 1)
+
+    tuner = ThreadTuner(most=2, start=1)
+    _seconds, used = drive(tuner, machine, 2100)
+    assert used[1000:1200].count(2) == 0  # slower at one thread: nothing fewer to try, no probe
+    assert used[2000:2040].count(2) >= 1  # faster: more threads may pay now, tried at once
