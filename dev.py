@@ -21,8 +21,12 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
+import re
+import shlex
+import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import venv
 from collections.abc import Mapping
@@ -38,12 +42,15 @@ def venv_python() -> Path:
     return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-LLAMA_CPP_PYTHON = "0.3.36"  # the version FACTS.md was measured with; app/engine reads its internals
 # llama.cpp's AMX matrix path (ggml_backend_amx_mul_mat) crashes on the first decode on some
 # AMX CPUs (Sapphire Rapids and later: most cloud VMs); see FACTS.md. Off unless INKLING_AMX=1.
-NO_AMX_DEFINES = "-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+# A native build (GGML_NATIVE, the default) compiles with -march=native and reads no GGML_AMX_*
+# option: there only the compiler flags keep AMX out; the defines serve GGML_NATIVE=OFF builds.
+NO_AMX_DEFINES = ("-DGGML_AMX_TILE=OFF", "-DGGML_AMX_INT8=OFF", "-DGGML_AMX_BF16=OFF")
 NO_AMX_CFLAGS = "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
-
+# the instruction-set flags of /proc/cpuinfo that a native build can depend on (not bug or microcode lines)
+ISA_FLAG = re.compile(r"^(sse|ssse|avx|amx|fma|f16c|bmi|popcnt|lzcnt|abm|movbe|aes|pclmul|sha|vaes|vpclmul|gfni|"
+                      r"adx|xsave|fp|asimd|sve|sme|i8mm|dotprod|bf16|vnni)")
 
 def setup() -> Path:
     if sys.version_info < (3, 11):  # noqa: UP036 - said plainly on an older Python
@@ -85,34 +92,70 @@ def is_x86() -> bool:
     return platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
 
 
+def llama_version() -> str:
+    """The llama-cpp-python that pyproject.toml pins (one version: app/engine reads its internals)."""
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    found = re.search(r'"llama-cpp-python==([\w.]+)"', text)
+    if not found:
+        sys.exit("pyproject.toml must pin llama-cpp-python with == (dev.py builds exactly that version)")
+    return found.group(1)
+
+
+def compiler_knows_amx(env: Mapping[str, str]) -> bool:
+    """Whether the C compiler CMake will use accepts -mno-amx-*: GCC and Clang before 11 don't, and can't emit AMX."""
+    cc = env.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if not cc:
+        return True  # no compiler found here: the build will say so itself
+    probe = subprocess.run([*shlex.split(cc), *NO_AMX_CFLAGS.split(), "-x", "c", "-E", os.devnull],
+                           capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+def _add_flags(args: list[str], name: str, flags: str) -> list[str]:
+    """args with `flags` appended to the -D<name>=… the person gave, or a new -D<name>=flags."""
+    pattern = re.compile(rf"^-D{name}(:[A-Z]+)?=")
+    for i, arg in enumerate(args):
+        if pattern.match(arg):
+            return [*args[:i], f"{arg} {flags}".rstrip(), *args[i + 1:]]
+    return [*args, f"-D{name}={flags}"]
+
+
+def _join(args: list[str]) -> str:
+    return " ".join(f'"{a}"' if " " in a else a for a in args)
+
+
 def llama_cmake_args(env: Mapping[str, str] | None = None) -> str:
-    """CMAKE_ARGS for llama-cpp-python: the person's own, plus AMX off on x86 unless INKLING_AMX=1.
+    """CMAKE_ARGS for llama-cpp-python: the person's own, plus AMX off on x86 unless they ask for it.
 
     The build stays native (every other instruction this CPU has); only the AMX path,
-    which crashes on the first decode on some AMX CPUs, is left out. A person who sets
-    AMX or compiler flags in CMAKE_ARGS themselves keeps exactly what they set.
+    which crashes on the first decode on some AMX CPUs, is left out: -mno-amx-* is
+    appended to the C and C++ flags (the person's own flags kept), which wins over
+    -march=native in GCC and Clang whatever the order. INKLING_AMX=1, or a GGML_AMX_*=ON
+    of their own, builds with AMX.
     """
     env = os.environ if env is None else env
-    args = env.get("CMAKE_ARGS", "").strip()
-    if not is_x86() or env.get("INKLING_AMX") == "1" or "AMX" in args.upper():
-        return args
-    extra = NO_AMX_DEFINES
-    if os.name != "nt" and "CMAKE_C_FLAGS" not in args and "CMAKE_CXX_FLAGS" not in args:
-        # GGML_NATIVE compiles with -march=native, which turns AMX on where the CPU has it;
-        # GCC and Clang let an explicit -mno-* win over -march whatever the order
-        extra += f' "-DCMAKE_C_FLAGS={NO_AMX_CFLAGS}" "-DCMAKE_CXX_FLAGS={NO_AMX_CFLAGS}"'
-    return f"{args} {extra}".strip()
+    args = shlex.split(env.get("CMAKE_ARGS", ""))
+    wants_amx = env.get("INKLING_AMX") == "1" or any(re.match(r"^-DGGML_AMX_\w+(:BOOL)?=ON$", a, re.I) for a in args)
+    if not is_x86() or wants_amx:
+        return _join(args)
+    args += [d for d in NO_AMX_DEFINES if d.split("=")[0] not in {a.split("=")[0] for a in args}]
+    if os.name != "nt" and compiler_knows_amx(env):
+        for name in ("CMAKE_C_FLAGS", "CMAKE_CXX_FLAGS"):
+            args = _add_flags(args, name, NO_AMX_CFLAGS)
+    return _join(args)
 
 
 def cpu_fingerprint() -> str:
-    """What a native build is tuned to: the CPU's model and instruction-set flags."""
+    """What a native build is tuned to: the CPU's instruction-set flags (not its bug or microcode lines)."""
     try:
         text = Path("/proc/cpuinfo").read_text(errors="replace")
     except OSError:
         return f"{platform.machine()} {platform.processor()}"
-    first = text.split("\n\n", 1)[0]
-    keep = [line for line in first.splitlines() if line.split(":")[0].strip() in ("model name", "flags", "Features")]
-    return "\n".join(keep)
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return " ".join(sorted(f for f in value.split() if ISA_FLAG.match(f)))
+    return platform.machine()
 
 
 def llama_wheel_key(cmake_args: str) -> str:
@@ -120,10 +163,11 @@ def llama_wheel_key(cmake_args: str) -> str:
 
     pip's own wheel cache is keyed by the source package only, so it hands a wheel built
     with other flags, or on another CPU, to any later install (FACTS.md); this key doesn't.
+    It holds nothing that a kernel or microcode update changes.
     """
     native = "GGML_NATIVE=OFF" not in cmake_args.upper().replace(" ", "")
-    parts = [LLAMA_CPP_PYTHON, cmake_args, sys.implementation.cache_tag or "", platform.platform(),
-             cpu_fingerprint() if native else ""]
+    parts = [llama_version(), cmake_args, sys.implementation.cache_tag or "", sysconfig.get_platform(),
+             " ".join(platform.libc_ver()), cpu_fingerprint() if native else ""]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
@@ -136,7 +180,7 @@ def wheel_cache_dir(py: str) -> Path | None:
 
 def install_llama(py: str, pip: list[str], cmake_args: str) -> None:
     """Install llama-cpp-python from a wheel built with `cmake_args`, building it if none is cached under its key."""
-    key = llama_wheel_key(cmake_args)
+    key, version = llama_wheel_key(cmake_args), llama_version()
     if INSTALLED_KEY.exists() and INSTALLED_KEY.read_text() == key:
         return
     if os.environ.get("INKLING_AMX") == "1":
@@ -146,13 +190,13 @@ def install_llama(py: str, pip: list[str], cmake_args: str) -> None:
     folder = (cache / key) if cache else Path(tempfile.mkdtemp(prefix="inkling-llama-"))
     found = sorted(folder.glob("llama_cpp_python-*.whl"))
     if found:
-        print(f"llama-cpp-python {LLAMA_CPP_PYTHON}: reusing the wheel built with CMAKE_ARGS={cmake_args!r}", flush=True)
+        print(f"llama-cpp-python {version}: reusing the wheel built with CMAKE_ARGS={cmake_args!r}", flush=True)
     else:
-        print(f"Building llama-cpp-python {LLAMA_CPP_PYTHON} with CMAKE_ARGS={cmake_args!r} …", flush=True)
+        print(f"Building llama-cpp-python {version} with CMAKE_ARGS={cmake_args!r} …", flush=True)
         folder.mkdir(parents=True, exist_ok=True)
         # --no-cache-dir: pip's cache may hold a wheel of the same version built with other flags
         subprocess.run([py, "-m", "pip", "wheel", "--disable-pip-version-check", "--no-deps", "--no-cache-dir",
-                        "--no-binary", "llama-cpp-python", "-w", str(folder), f"llama-cpp-python=={LLAMA_CPP_PYTHON}"],
+                        "--no-binary", "llama-cpp-python", "-w", str(folder), f"llama-cpp-python=={version}"],
                        check=True, env={**os.environ, "CMAKE_ARGS": cmake_args})
         (folder / "CMAKE_ARGS").write_text(cmake_args + "\n")
         found = sorted(folder.glob("llama_cpp_python-*.whl"))

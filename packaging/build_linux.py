@@ -547,6 +547,8 @@ def build_in_old_root(old_root: Any, root: Path, out: Path, args: argparse.Names
             if key in report and report[key].startswith("/out/"):
                 report[key] = str(out / report[key][len("/out/"):])
         report["built_in"] = f"Debian 11 root {root}"
+        report["check_root"] = str(root.parent / "bullseye-min")  # tests/bundle runs selftest there
+        old_root.ensure_min_root(Path(report["check_root"]))
         report_file.write_text(json.dumps(report, indent=2) + "\n")
         log(f"built in {root}: glibc floor {report['glibc_floor']}, bundle {report['bundle']}")
     return rc

@@ -99,6 +99,15 @@ def copy_trust(root: Path) -> None:
             return
 
 
+def ensure_min_root(root: Path) -> None:
+    """A bare Debian 11 (minbase: what every Debian 11 system has) to try the bundle in, nothing of the build's."""
+    if (root / "usr" / "bin").exists():
+        return
+    root.mkdir(parents=True, exist_ok=True)
+    log(f"making a bare Debian 11 root in {root} to check the bundle in …")
+    _run(["debootstrap", "--variant=minbase", SUITE, str(root), MIRROR])
+
+
 def ensure_python(root: Path) -> str:
     """CPython 3.11 built in the root (shared libpython, as PyInstaller needs); its path inside the root."""
     python = f"{PYTHON_PREFIX}/bin/python3.11"
@@ -131,6 +140,9 @@ def mounted(root: Path, binds: dict[str, Path]) -> Iterator[None]:
             target.mkdir(parents=True, exist_ok=True)
             _run(["mount", "--rbind", str(outside), str(target)])
             points.append(target)
+            # where / is a shared mount (systemd's default), unmounting the root's /dev would otherwise
+            # propagate to this machine's own /dev/pts and /dev/shm
+            _run(["mount", "--make-rslave", str(target)])
         yield
     finally:
         for target in reversed(points):
