@@ -68,6 +68,7 @@ def rename_with_f2(qtbot: object, window: MainWindow, title: str) -> None:
     editor.selectAll()
     QTest.keyClicks(editor, title)
     QTest.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: chat.session is not None and chat.session.title == title, timeout=5_000)  # type: ignore[attr-defined]
 
 
 def send(qtbot: object, window: MainWindow, text: str, timeout: int = 60_000) -> object:

@@ -21,7 +21,7 @@ from ui.conftest import open_window, open_write, rename_with_f2, send
 
 from app.core.rework import answer_budget
 from app.core.sampling import SamplingSettings
-from app.ui.main_window import MainWindow
+from app.ui.main_window import DOCK_WIDTH, MainWindow
 
 NO_END = ((0, -100.0), (1, -100.0), (2, -100.0))  # SmolLM2's end-of-text / end-of-turn tokens never come
 DEFAULT = (1280, 820)
@@ -304,3 +304,85 @@ def test_an_export_starts_with_the_text_not_its_shortened_title(qtbot, bare_wind
     assert text.lstrip().startswith(first) and "…" not in text, text[:200]
     pane.export_as(".odt")  # the next export opens where the last one went, not in the home folder
     assert Path(offered[1]).parent == tmp_path, offered[1]
+
+
+# also seen -------------------------------------------------------------------------------------
+
+def test_reset_goes_back_to_the_chats_preset_and_dry_details_wait_for_its_strength(qtbot, bare_window) -> None:
+    panel = bare_window.sampling
+    panel.choose_preset("Creative")
+    temperature = panel.controls["temperature"]
+    temperature.spin.setValue(0.3)
+    temperature.reset_button.click()
+    assert temperature.value() == pytest.approx(1.1) and panel.modified_label.text() == ""  # Creative's, not 0.7
+    assert "Creative" in temperature.reset_button.toolTip()
+
+    panel.controls["dry_multiplier"].spin.setValue(0.0)
+    details = [panel.controls[f] for f in ("dry_base", "dry_allowed_length", "dry_penalty_last_n")]
+    assert not any(c.isEnabled() for c in details) and not panel.dry_breakers_edit.isEnabled()
+    panel.controls["dry_multiplier"].spin.setValue(0.8)
+    assert all(c.isEnabled() for c in details) and panel.dry_breakers_edit.isEnabled()
+
+    assert panel.threads_note.isVisible() and "INKLING_THREADS=1" in panel.threads_note.text()  # the suite pins 1
+
+
+def test_small_things_new_document_search_without_hits_the_count_label_and_a_growing_dock(qtbot, bare_window) -> None:
+    window = bare_window
+    new_document = next(a for a in window.menuBar().actions()[0].menu().actions() if a.text() == "New document")
+    before = window.write.session.id
+    window.write.editor.setPlainText("Something, so that a new document is really new.")
+    new_document.trigger()
+    assert window.tabs.currentWidget() is window.write and window.write.session.id != before
+
+    chat = window.chat
+    window.tabs.setCurrentWidget(chat)
+    chat.search_edit.setText("zebra crossings")
+    assert chat.list_model.rowCount() == 0 and chat.no_match_label.isVisible()
+    assert "zebra crossings" in chat.no_match_label.text()
+    chat.search_edit.clear()
+    assert not chat.no_match_label.isVisible()
+
+    label = window.write.alt_count_label
+    assert label.buddy() is window.write.alt_count and label.text()
+
+    dock = window.sampling_dock  # (the offscreen screen is 800 px wide: the window opened narrow, the dock too)
+    dock.show()
+    for size in (DEFAULT, SMALL, DEFAULT):
+        _resize(qtbot, window, size)
+        if size == SMALL:
+            qtbot.waitUntil(lambda: dock.width() < DOCK_WIDTH - 20, timeout=5_000)
+        else:  # the window grew back: so does the dock, to the width it had
+            qtbot.waitUntil(lambda: dock.width() >= DOCK_WIDTH - 2, timeout=5_000)
+
+
+def test_selection_actions_give_as_many_results_as_asked_and_a_new_continue_shows_its_tokens(
+        qtbot, window: MainWindow) -> None:
+    text = "It was dusk. The wind rose."
+    settings = SamplingSettings(temperature=0.9, max_tokens=6, logit_bias=NO_END)
+    pane = open_write(window, text, settings)
+    pane.draft_action.setChecked(False)
+    pane.alt_count.setValue(2)
+    cursor = pane.editor.textCursor()
+    cursor.setPosition(0)
+    cursor.setPosition(len(text), QTextCursor.MoveMode.KeepAnchor)
+    pane.editor.setTextCursor(cursor)
+    with qtbot.waitSignal(pane.alternatives_finished, timeout=120_000):
+        pane.selection_actions["Rewrite"].trigger()
+    assert len(pane.alternatives.columns) == 2 and all(pane.alternatives.text(i) for i in range(2))
+    assert pane.bottom.currentWidget() is pane.alternatives
+    pane.editor.moveCursor(QTextCursor.MoveOperation.End)
+    with qtbot.waitSignal(pane.suggestion_finished, timeout=60_000):
+        pane.continue_button.click()
+    assert pane.bottom.currentWidget() is pane.inspector
+
+
+def test_a_stopped_replys_header_says_stopped_once(qtbot, window: MainWindow) -> None:
+    chat = window.chat
+    chat.set_sampling(SamplingSettings(temperature=0.9, max_tokens=2000, seed=3, logit_bias=NO_END))
+    chat.composer.setPlainText("Tell me a long story.")
+    with qtbot.waitSignal(chat.reply_finished, timeout=60_000):
+        chat.send_button.click()
+        qtbot.waitUntil(lambda: chat.reply is not None and bool(chat.reply.text), timeout=60_000)
+        chat.stop()
+    label = chat.transcript.widgets[chat.path[-1].id].status_label.text()
+    assert label.count("stopped") == 1 and "cancelled" not in label, label
