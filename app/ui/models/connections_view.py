@@ -65,6 +65,8 @@ class ConnectionsView(QWidget):
         self.list_view = QListWidget()
         self.list_view.setObjectName("connectionsView")
         self.list_view.setToolTip("Servers Inkling can use. Their models appear in the model selector.")
+        self.list_view.setWordWrap(True)  # a narrow list wraps a long address instead of cutting what follows
+        self.list_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.name_edit = QLineEdit()
         self.name_edit.setObjectName("connectionNameEdit")
         self.name_edit.setPlaceholderText("gpu-box")
@@ -171,7 +173,7 @@ class ConnectionsView(QWidget):
         models = ", ".join(short_model_name(m) for m in conn.models[:3])
         if conn.id in self.failures:
             models = f"✗ the last test failed{f' (models seen before: {models})' if models else ''}"
-        return f"{conn.label}\n{public_url(conn.base_url)} — {models or 'not tested yet'}"
+        return f"{conn.label}\n{public_url(conn.base_url)}\n{models or 'not tested yet'}"
 
     def _show_item_text(self, connection_id: str) -> None:
         row = next((i for i, c in enumerate(self.connections) if c.id == connection_id), -1)

@@ -304,6 +304,7 @@ class WritePane(WriteView):
         if self.session.save_text(self.editor.content(), self.editor.textCursor().position()):
             if self.session.title != title:  # still titled from its first line, which changed
                 self._show_title(self.session.id, self.session.title)
+                self.preview_changed.emit()  # the chart names the document it is about
             self.saved.emit()
 
     def _show_title(self, doc_id: int, title: str) -> None:

@@ -62,6 +62,7 @@ class WriteView(QWidget):
         self.doc_list = QListWidget()
         self.doc_list.setObjectName("documentList")
         self.doc_list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.doc_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # long titles are elided
         self.rename_button = QPushButton("Rename")
         self.delete_button = QPushButton("Delete")
         self.delete_button.setObjectName("deleteDocumentButton")
@@ -143,9 +144,15 @@ class WriteView(QWidget):
         self.alt_count_label = QLabel("How many:")
         self.alt_count_label.setToolTip("How many continuations (or reworked selections) to compare")
         self.alt_count_label.setBuddy(self.alt_count)
+        # "How many" and its spin box wrap together with the button they are for
+        alternatives = QWidget()
+        alt_row = QHBoxLayout(alternatives)
+        alt_row.setContentsMargins(0, 0, 0, 0)
+        alt_row.setSpacing(4)
+        for w in (self.alt_count_label, self.alt_count, self.alt_button):
+            alt_row.addWidget(w)
         bar = flow_row(self.continue_button, self.stop_button, self.accept_button, self.reject_button,
-                       self.regenerate_button, self.alt_count_label, self.alt_count, self.alt_button,
-                       self.surprise_button, self.selection_button)
+                       self.regenerate_button, alternatives, self.surprise_button, self.selection_button)
         bar.setObjectName("writeToolbar")
         self.toolbar = bar
 
@@ -153,7 +160,7 @@ class WriteView(QWidget):
         self.memory_edit.setObjectName("documentMemoryEdit")
         self.memory_edit.setPlaceholderText("Synopsis, characters, style… the model keeps these in view.")
         self.memory_edit.setToolTip(MEMORY_HINT)
-        self.memory_title = QLabel("<b>Memory</b> — always in the model's view, before the text")
+        self.memory_title = QLabel("<b>Memory</b> — always in the model's view")
         self.memory_title.setToolTip(MEMORY_HINT)
         self.memory_title.setWordWrap(True)  # a narrow window wraps it instead of widening the whole window
         self.memory_cost = QLabel()
@@ -200,7 +207,7 @@ class WriteView(QWidget):
         vsplit.setStretchFactor(1, 1)  # a growing window grows the text first
         # a low window keeps the editor the tallest part: the memory and the bottom tabs give way (they
         # scroll) instead of holding their height while the text shrinks to three lines
-        memory_box.setMinimumHeight(40)
+        memory_box.setMinimumHeight(56)  # its title and a line of notes
         self.bottom.setMinimumHeight(60)
         vsplit.installEventFilter(self)
         center_layout.addWidget(vsplit, 1)
@@ -214,16 +221,17 @@ class WriteView(QWidget):
         return super().eventFilter(watched, event)
 
     def _keep_editor_tallest(self) -> None:
-        """When the editor has become less than half of the splitter, it gets half; the rest is shared as it was."""
+        """When the editor has become less than half of the splitter, it gets three fifths; the rest is shared as it was."""
         sizes = self.vsplit.sizes()
         total = sum(sizes)
         memory, editor, bottom = sizes
         if total <= 0 or editor * 2 >= total:
             return
-        rest = total - total // 2
+        editor = total * 3 // 5
+        rest = total - editor
         others = max(memory + bottom, 1)
         memory = rest * memory // others
-        self.vsplit.setSizes([memory, total // 2, rest - memory])
+        self.vsplit.setSizes([memory, editor, rest - memory])
 
     def show_alternatives(self) -> None:
         """Bring the alternatives forward, tall enough to read (half of the editor's and their height together)."""
