@@ -63,6 +63,7 @@ DOCK_WIDTH = 400  # px, the Sampling dock's first width
 PREVIEW_NONE = "The chart shows what the model could write next in Chat and Write; this pane has no text."
 PREVIEW_WAIT = "The chart follows the cursor again when the model has finished writing."
 PREVIEW_NO_MODEL = "Load a model to see which tokens could come next."
+PREVIEW_ASKING = "Asking the model what could come next…"
 DOCK_SHARE = 0.42  # a narrowed window gives the panes at least the rest: the dock shrinks first
 SHORTCUTS = [
     ("Esc", "Stop generating, in any pane (Write keeps the text so far as a suggestion)"),
@@ -518,6 +519,8 @@ class MainWindow(QMainWindow):
                 self.sampling.clear_candidates(PREVIEW_WAIT if self.bridge.state == "generating" else PREVIEW_NO_MODEL)
             return
         serial = self._preview_serial
+        if context != self._preview_shown:  # not the note or bars of another pane while the model is asked
+            self.sampling.clear_candidates(PREVIEW_ASKING)
 
         def show(result: tuple[list[tuple[str, int, float]], float, float | None]) -> None:
             if serial == self._preview_serial:
