@@ -195,13 +195,18 @@ def test_at_800_by_500_the_writer_and_the_servers_form_stay_usable(qtbot, bare_w
     window.sampling_dock.show()
     pane = window.write
     window.tabs.setCurrentWidget(pane)
-    _resize(qtbot, window, SMALL)
+    _resize(qtbot, window, DEFAULT)
     qtbot.waitUntil(lambda: pane.editor.height() > 0, timeout=5_000)
-    qtbot.wait(50)
+    roomy = pane.vsplit.sizes()
+    _resize(qtbot, window, SMALL)
     editor, memory, bottom = pane.vsplit.sizes()[1], pane.vsplit.sizes()[0], pane.vsplit.sizes()[2]
     line = pane.editor.fontMetrics().lineSpacing()
     assert editor >= memory and editor >= bottom, pane.vsplit.sizes()
     assert pane.editor.viewport().height() >= 6 * line, f"the editor shows {pane.editor.viewport().height() // line} lines"
+    _resize(qtbot, window, DEFAULT)  # room again: the memory and the bottom tabs get their height back
+    qtbot.waitUntil(lambda: pane.vsplit.sizes()[2] >= roomy[2] - 2 and pane.vsplit.sizes()[0] >= roomy[0] - 2,
+                    timeout=5_000)
+    _resize(qtbot, window, SMALL)
 
     servers = window.connections
     window.tabs.setCurrentWidget(window.models)

@@ -204,7 +204,8 @@ class WriteView(QWidget):
         vsplit.addWidget(self.editor)
         vsplit.addWidget(self.bottom)
         vsplit.setSizes([110, 430, 220])
-        vsplit.setStretchFactor(1, 1)  # a growing window grows the text first
+        self._split_seen = vsplit.sizes()
+        self._split_before_squeeze: list[int] | None = None  # the split a low window took in, restored when it grows
         # a low window keeps the editor the tallest part: the memory and the bottom tabs give way (they
         # scroll) instead of holding their height while the text shrinks to three lines
         memory_box.setMinimumHeight(56)  # its title and a line of notes
@@ -217,16 +218,26 @@ class WriteView(QWidget):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if watched is self.vsplit and event.type() == QEvent.Type.Resize:
+            if self._split_before_squeeze is None:
+                self._split_seen = self.vsplit.sizes()  # the split as it was, before this resize shares out the height
             QTimer.singleShot(0, self._keep_editor_tallest)  # after the splitter has shared out its new height
         return super().eventFilter(watched, event)
 
     def _keep_editor_tallest(self) -> None:
-        """When the editor has become less than half of the splitter, it gets three fifths; the rest is shared as it was."""
+        """A low window gives the editor three fifths when it fell under half; growing again restores the split."""
         sizes = self.vsplit.sizes()
         total = sum(sizes)
         memory, editor, bottom = sizes
-        if total <= 0 or editor * 2 >= total:
+        if total <= 0:
             return
+        if self._split_before_squeeze is not None and total >= sum(self._split_before_squeeze):
+            before, self._split_before_squeeze = self._split_before_squeeze, None
+            self.vsplit.setSizes([total * size // sum(before) for size in before])
+            return
+        if editor * 2 >= total:
+            return
+        if self._split_before_squeeze is None:
+            self._split_before_squeeze = self._split_seen
         editor = total * 3 // 5
         rest = total - editor
         others = max(memory + bottom, 1)
