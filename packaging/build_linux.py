@@ -38,6 +38,7 @@ if sys.version_info < (3, 11):  # noqa: UP036 - said plainly before tomllib's Im
     sys.exit("build_linux.py needs Python 3.11 or newer")
 import tomllib
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGING = ROOT / "packaging"
@@ -48,6 +49,7 @@ PORTABLE_CMAKE_ARGS = "-DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VAR
 NUMPY_NOBLAS_ARGS = ("-Csetup-args=-Dallow-noblas=true", "-Csetup-args=-Dblas=none", "-Csetup-args=-Dlapack=none")
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 GLIBC_TARGET = (2, 31)  # Ubuntu 20.04, Debian 11
+GLIBC_PORTABLE = (2, 34)  # RHEL 9 and its clones: a bundle that needs more is not called portable
 DEB_DEPENDS = ("libc6 (>= {glibc}), libgl1, libegl1, libxkbcommon0, libxkbcommon-x11-0, libfontconfig1, "
                "libfreetype6, libdbus-1-3, libglib2.0-0, libx11-xcb1, libxcb-cursor0 | libxcb-xinerama0")
 
@@ -468,9 +470,21 @@ def main(argv: list[str]) -> int:
                         help=f"CMAKE_ARGS for the bundle's llama.cpp (default: {PORTABLE_CMAKE_ARGS})")
     parser.add_argument("--no-tarball", action="store_true")
     parser.add_argument("--no-deb", action="store_true")
+    parser.add_argument("--host", action="store_true",
+                        help="build with this machine's Python and compiler (the bundle then needs this machine's "
+                             "glibc) instead of inside a Debian 11 root")
+    parser.add_argument("--root", default=str(ROOT / "build" / "bullseye-root"),
+                        help="the Debian 11 root to build in (made with debootstrap when missing)")
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    if not args.host:
+        import old_root
+
+        why_not = old_root.can_build()
+        if why_not is None:
+            return build_in_old_root(old_root, Path(args.root).resolve(), out, args)
+        log(f"building on this machine, not in a Debian 11 root ({why_not}): the bundle needs this machine's glibc")
     version = project()["version"]
     started = time.monotonic()
 
@@ -493,6 +507,10 @@ def main(argv: list[str]) -> int:
     log(f"glibc floor: {floor_text} (needed by {worst})")
     above = {k: ".".join(map(str, v)) for k, v in sorted(need.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)
              if v > GLIBC_TARGET}
+    portable = floor <= GLIBC_PORTABLE
+    if not portable:
+        log(f"NOT PORTABLE: this bundle needs glibc {floor_text}, newer than RHEL 9's "
+            f"{'.'.join(map(str, GLIBC_PORTABLE))}; build it without --host (in a Debian 11 root)")
     if above:
         target = ".".join(map(str, GLIBC_TARGET))
         log(f"{len(above)} files need a glibc newer than {target} (see packaging/README.md, 'glibc floor'):")
@@ -501,7 +519,7 @@ def main(argv: list[str]) -> int:
     variant_note = f"{len(variants)} CPU variants: " + ", ".join(re.sub(r"^libggml-cpu-|\.so$", "", v) for v in variants)
     notes = install_notes(version, floor_text, variant_note)
     report = {"bundle": str(bundle), "bundle_bytes": size, "glibc_floor": floor_text, "glibc_floor_file": worst,
-              "glibc_above_target": above,
+              "glibc_above_target": above, "portable": portable,
               "variants": variants, "cpu_variant_here": info["cpu_variant"], "cmake_args": args.cmake_args}
     if not args.no_tarball:
         tgz = make_tarball(bundle, out, icons, version, notes)
@@ -515,6 +533,23 @@ def main(argv: list[str]) -> int:
     (out / "build-report.json").write_text(json.dumps(report, indent=2) + "\n")
     log(f"done in {time.monotonic() - started:.0f} s; glibc floor {floor_text}; report in {out / 'build-report.json'}")
     return 0
+
+
+def build_in_old_root(old_root: Any, root: Path, out: Path, args: argparse.Namespace) -> int:
+    """This script again, with --host, inside a Debian 11 root; the report's paths made this machine's."""
+    old_root.ensure_root(root)
+    extra = [*(["--no-tarball"] if args.no_tarball else []), *(["--no-deb"] if args.no_deb else [])]
+    rc = old_root.build_inside(root, ROOT, out, args.cmake_args, extra)
+    report_file = out / "build-report.json"
+    if rc == 0 and report_file.exists():
+        report = json.loads(report_file.read_text())
+        for key in ("bundle", "tarball", "deb"):
+            if key in report and report[key].startswith("/out/"):
+                report[key] = str(out / report[key][len("/out/"):])
+        report["built_in"] = f"Debian 11 root {root}"
+        report_file.write_text(json.dumps(report, indent=2) + "\n")
+        log(f"built in {root}: glibc floor {report['glibc_floor']}, bundle {report['bundle']}")
+    return rc
 
 
 if __name__ == "__main__":

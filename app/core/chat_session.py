@@ -216,10 +216,6 @@ class ChatSession:
             self.row.model_path = path
             self.storage.update_conversation(self.id, model_path=path)
 
-    def delete(self) -> None:
-        """Soft delete (``Storage.undelete_conversation`` brings it back)."""
-        self.storage.delete_conversation(self.id)
-
     # -- the tree ------------------------------------------------------------------------
 
     def add_user_message(self, text: str) -> MessageRow:

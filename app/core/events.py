@@ -46,8 +46,9 @@ class ModelInfo:
     chat_template_note: str
     gpu_offload_supported: bool
     gpu_layers: int
-    n_threads: int
+    n_threads: int  # decode threads at load
     gpu_free_bytes: int = 0  # free memory on the GPU(s) llama.cpp can use; 0 when none
+    threads_automatic: bool = False  # decode threads follow measured speed (app.core.threads), from n_threads
 
 
 @dataclass(frozen=True)

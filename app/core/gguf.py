@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 import struct
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -22,9 +24,30 @@ from app.core.errors import ModelFileError, ModelMetadataError
 
 MAGIC = b"GGUF"
 _MAX_STRING = 64 * 1024 * 1024
-_MAX_ARRAY = 1 << 28
-_MAX_TENSORS = 1 << 20
+# Bounds on the header values that size a loop or an allocation, checked before anything
+# iterates over them (a file claiming 2**32 layers must be refused in microseconds, not
+# after a minute of building a list of 2**32 head counts). Generous: far above any real model.
+_MAX_ARRAY = 1 << 24  # numbers in one array (skipped in one seek when long)
+# texts in all the header's arrays together: each is walked in Python (~0.3 µs), so this bounds the
+# time too (about half a second). The most in a real model are Llama 3's 128,256 tokens + 280,147
+# merges; the largest vocabularies (Gemma 3) have 262,144 tokens.
+_MAX_TEXTS = 1 << 20
+_MAX_TENSORS = 1 << 20  # the largest real models have a few thousand tensors
 _MAX_KV = 1 << 16
+MAX_LAYERS = 512  # llama.cpp's LLAMA_MAX_LAYERS: above it llama.cpp GGML_ASSERTs (kills the process)
+MAX_EXPERTS = 1024  # llama.cpp's LLAMA_MAX_EXPERTS, the same
+MAX_HEADS = 1 << 16  # attention heads per layer; real models have at most a few hundred
+MAX_WIDTH = 1 << 24  # embedding, feed-forward, key/value lengths; real ones are below 10**6
+MAX_CONTEXT = (1 << 32) - 1  # trained context in tokens: a 32-bit count in llama.cpp (real: up to ~10**7)
+# the fewest bytes one item can take in the file: a count claiming more than the rest of the
+# file can hold is refused before the loop, not after reading garbage for every claimed item
+_MIN_KV_BYTES = 8 + 4 + 1  # key length, value type, the smallest value
+_MIN_TENSOR_BYTES = 8 + 4 + 8 + 4 + 8  # name length, dimensions, one dimension, type, offset
+_STRING_BYTES = 8  # a string's length field
+_LENGTH = struct.Struct("<Q")
+_CHUNK = 1 << 20  # bytes read at a time while walking an array of texts
+_MAX_KEY = 1 << 10  # a metadata key's length; real ones are under 100 bytes (and a key is quoted in messages)
+_MAX_TENSOR_NAME = 63  # ggml's GGML_MAX_NAME (64) with its terminating zero: llama.cpp refuses longer names
 _KEEP_ARRAY = 64  # arrays longer than this are skipped (token lists), only counted
 TOKENS = "tokenizer.ggml.tokens"
 _SHAPES_KEPT = ("token_embd.weight", "output.weight")
@@ -132,11 +155,11 @@ def _whole(value: Any) -> int:
 
 
 def _per_layer(value: Any, layers: int) -> list[int]:
-    """A head count given once or per layer, as one number per layer."""
+    """A head count given once or per layer, as one number per layer (at most ``MAX_LAYERS``)."""
     if isinstance(value, list):
-        return [_whole(v) for v in value]
+        return [_whole(v) for v in value[:MAX_LAYERS]]
     count = _whole(value)
-    return [count] * max(layers, 1) if count else []
+    return [count] * min(max(layers, 1), MAX_LAYERS) if count else []
 
 
 class _Reader:
@@ -152,20 +175,46 @@ class _Reader:
             raise self.bad(f"the file is truncated (it ends at byte {self.size} inside the header)")
         return data
 
+    def fits(self, count: int, item_bytes: int) -> bool:
+        """Whether ``count`` items of at least ``item_bytes`` each fit in what is left of the file."""
+        return count * item_bytes <= self.size - self.f.tell()
+
     def unpack(self, fmt: str) -> Any:
         return struct.unpack(fmt, self.read(struct.calcsize(fmt)))[0]
 
-    def string(self) -> str:
+    def string(self, longest: int = _MAX_STRING) -> str:
         n = self.unpack("<Q")
-        if n > _MAX_STRING or self.f.tell() + n > self.size:
+        if n > longest or self.f.tell() + n > self.size:
             raise self.bad("the header is damaged (a text field has an impossible length)")
         return self.read(n).decode("utf-8", errors="replace")
 
-    def skip_string(self) -> None:
-        n = self.unpack("<Q")
-        if n > _MAX_STRING or self.f.tell() + n > self.size:
-            raise self.bad("the header is damaged (a text field has an impossible length)")
-        self.f.seek(n, 1)
+    def strings(self, count: int, keep: bool) -> Iterator[bytes | None]:
+        """The ``count`` texts of an array, as bytes (or None each when not ``keep``), read a chunk at a time.
+
+        A vocabulary is read on every library scan: one ``read`` a token cost several
+        times as much, and a crafted file of a million empty texts took seconds.
+        """
+        buf, base, pos = b"", self.f.tell(), 0  # buf holds the file's bytes from offset base
+        for _ in range(count):
+            if pos + 8 > len(buf):
+                buf, base, pos = self._refill(buf, base, pos, 8)
+            (n,) = _LENGTH.unpack_from(buf, pos)
+            if n > _MAX_STRING or base + pos + 8 + n > self.size:
+                raise self.bad("the header is damaged (a text field has an impossible length)")
+            end = pos + 8 + n
+            if end > len(buf):
+                buf, base, pos = self._refill(buf, base, pos, 8 + n)
+                end = pos + 8 + n
+            yield buf[pos + 8:end] if keep else None
+            pos = end
+        self.f.seek(base + pos)
+
+    def _refill(self, buf: bytes, base: int, pos: int, need: int) -> tuple[bytes, int, int]:
+        more = self.f.read(max(_CHUNK, need))
+        buf = buf[pos:] + more
+        if len(buf) < need:
+            raise self.bad(f"the file is truncated (it ends at byte {self.size} inside the header)")
+        return buf, base + pos, 0
 
     def value(self, vtype: int) -> Any:
         if vtype in _SCALAR:
@@ -209,29 +258,36 @@ def _parse(r: _Reader) -> GGUFHeader:
         raise r.bad(f"GGUF version {version} is not supported (only 2 and 3)")
     n_tensors = r.unpack("<Q")
     n_kv = r.unpack("<Q")
-    if n_tensors > _MAX_TENSORS or n_kv > _MAX_KV:
+    if n_tensors > _MAX_TENSORS or n_kv > _MAX_KV or not r.fits(n_kv, _MIN_KV_BYTES) \
+            or not r.fits(n_tensors, _MIN_TENSOR_BYTES):
         raise r.bad("the header is damaged (impossible tensor or metadata count)")
 
     metadata: dict[str, Any] = {}
     array_lengths: dict[str, int] = {}
     duplicate: bytes | None = None
+    texts = 0  # in arrays so far
     for _ in range(n_kv):
-        key = r.string()
+        key = r.string(_MAX_KEY)
         vtype = r.unpack("<I")
         if vtype == 9:
             itype = r.unpack("<I")
             count = r.unpack("<Q")
+            width = struct.calcsize(_SCALAR[itype]) if itype in _SCALAR else _STRING_BYTES
             if count > _MAX_ARRAY:
-                raise r.bad(f"the header is damaged (array {key!r} claims {count} items)")
+                raise ModelMetadataError(str(r.path), key, f"claims {count:,} items; at most {_MAX_ARRAY:,} are allowed")
+            texts += count if itype == 8 else 0
+            if texts > _MAX_TEXTS:
+                raise ModelMetadataError(str(r.path), key, f"claims {count:,} texts, more than the {_MAX_TEXTS:,} "
+                                                           "a header may hold in all")
+            if not r.fits(count, width):
+                raise ModelMetadataError(str(r.path), key, f"claims {count:,} items, more than the file can hold")
             array_lengths[key] = count
             if itype == 8 and key == TOKENS:
                 items, duplicate = _token_strings(r, count)
             elif itype == 8:
-                items = [r.string() if count <= _KEEP_ARRAY else r.skip_string() for _ in range(count)]
+                items = [raw.decode("utf-8", errors="replace") for raw in r.strings(count, True) if raw is not None] \
+                    if count <= _KEEP_ARRAY else deque(r.strings(count, False), maxlen=0)
             elif itype in _SCALAR:
-                width = struct.calcsize(_SCALAR[itype])
-                if r.f.tell() + width * count > r.size:
-                    raise r.bad("the file is truncated (an array runs past its end)")
                 raw = r.read(width * count) if count <= _KEEP_ARRAY else r.f.seek(width * count, 1)
                 items = list(struct.unpack(f"<{count}{_SCALAR[itype][1]}", raw)) if count <= _KEEP_ARRAY else []
             else:
@@ -246,7 +302,7 @@ def _parse(r: _Reader) -> GGUFHeader:
     types: dict[str, int] = {}
     shapes: dict[str, list[int]] = {}
     for _ in range(n_tensors):
-        name = r.string()
+        name = r.string(_MAX_TENSOR_NAME)
         n_dims = r.unpack("<I")
         if not 1 <= n_dims <= 8:
             raise r.bad(f"the header is damaged (tensor {name!r} has {n_dims} dimensions)")
@@ -295,11 +351,8 @@ def _token_strings(r: _Reader, count: int) -> tuple[list[str], bytes | None]:
     seen: set[bytes] = set()
     duplicate: bytes | None = None
     kept: list[str] = []
-    for _ in range(count):
-        n = r.unpack("<Q")
-        if n > _MAX_STRING or r.f.tell() + n > r.size:
-            raise r.bad("the header is damaged (a text field has an impossible length)")
-        raw = r.read(n)
+    for raw in r.strings(count, True):
+        assert raw is not None
         if duplicate is None:
             if raw in seen:
                 duplicate = raw
@@ -339,9 +392,12 @@ def _validate(h: GGUFHeader) -> None:
         raise bad("general.architecture", f"is {_describe_value(arch_value)} where a name belongs")
     arch = h.architecture
 
-    def count(key: str, minimum: int, per_layer: bool = False) -> int | list[int] | None:
+    def count(key: str, minimum: int, maximum: int, per_layer: bool = False) -> int | list[int] | None:
         if key in h.array_lengths and not per_layer:
             raise bad(key, "is a list where one whole number belongs")
+        if h.array_lengths.get(key, 0) > MAX_LAYERS:
+            raise bad(key, f"lists {h.array_lengths[key]:,} values, one per layer; llama.cpp allows "
+                           f"at most {MAX_LAYERS} layers")
         value = meta.get(key)
         if value is None:
             return None
@@ -349,22 +405,28 @@ def _validate(h: GGUFHeader) -> None:
             for item in value:
                 if isinstance(item, bool) or not isinstance(item, int) or item < 0:
                     raise bad(key, f"holds {_describe_value(item)} where whole numbers belong")
+                if item > maximum:
+                    raise bad(key, f"holds {item:,}; it can be at most {maximum:,}")
             return value
         if isinstance(value, bool) or not isinstance(value, int):
             raise bad(key, f"is {_describe_value(value)} where a whole number belongs")
         if value < minimum:
             raise bad(key, f"is {value}; it must be at least {minimum}")
+        if value > maximum:
+            raise bad(key, f"is {value:,}; it can be at most {maximum:,}")
         return value
 
-    count(f"{arch}.context_length", 1)
-    embedding = count(f"{arch}.embedding_length", 1)
-    count(f"{arch}.block_count", 1)
-    heads = count(f"{arch}.attention.head_count", 1, per_layer=True)
-    count(f"{arch}.attention.head_count_kv", 1, per_layer=True)
-    key_length = count(f"{arch}.attention.key_length", 1)
-    count(f"{arch}.attention.value_length", 1)
-    count(f"{arch}.feed_forward_length", 1, per_layer=True)
-    vocab_key = count(f"{arch}.vocab_size", 1)
+    count(f"{arch}.context_length", 1, MAX_CONTEXT)
+    embedding = count(f"{arch}.embedding_length", 1, MAX_WIDTH)
+    count(f"{arch}.block_count", 1, MAX_LAYERS)
+    heads = count(f"{arch}.attention.head_count", 1, MAX_HEADS, per_layer=True)
+    count(f"{arch}.attention.head_count_kv", 1, MAX_HEADS, per_layer=True)
+    key_length = count(f"{arch}.attention.key_length", 1, MAX_WIDTH)
+    count(f"{arch}.attention.value_length", 1, MAX_WIDTH)
+    count(f"{arch}.feed_forward_length", 1, MAX_WIDTH, per_layer=True)
+    count(f"{arch}.expert_count", 0, MAX_EXPERTS)
+    count(f"{arch}.expert_used_count", 0, MAX_EXPERTS, per_layer=True)
+    vocab_key = count(f"{arch}.vocab_size", 1, _MAX_ARRAY)
     if isinstance(heads, int) and isinstance(embedding, int) and key_length is None and embedding % heads:
         raise bad(f"{arch}.attention.head_count",
                   f"is {heads}, which does not divide the embedding size ({embedding})")

@@ -53,10 +53,11 @@ THREADS_ENV = "INKLING_THREADS"
 def threads_from_env() -> int | None:
     """``INKLING_THREADS=N`` pins llama.cpp to N threads (decode and prompt), or None when unset or invalid.
 
-    For machines whose cores are busy with other work: llama.cpp's threads wait for each
-    other at every step, so one thread that the OS does not schedule stalls them all (two
-    threads on two busy cores decode at under 1 tok/s; one thread keeps its pace).
-    The test suite sets it to 1 so that its timing bounds hold on a loaded machine.
+    A pin turns off the automatic choice (``app.core.threads``), which otherwise follows
+    measured speed: llama.cpp's threads wait for each other at every step, so one thread
+    that the OS does not schedule stalls them all (two threads on two busy cores decode at
+    under 1 tok/s; one thread keeps its pace). The test suite sets it to 1 so that its
+    timing bounds hold on a loaded machine.
     """
     try:
         n = int(os.environ.get(THREADS_ENV, ""))
@@ -66,7 +67,10 @@ def threads_from_env() -> int | None:
 
 
 def default_threads() -> int:
-    """Decode threads: INKLING_THREADS if set; else all cores on small machines, half (≈ physical cores) on big ones."""
+    """Decode threads: INKLING_THREADS if set; else all cores on small machines, half (≈ physical cores) on big ones.
+
+    Unpinned, this is only where the automatic choice starts (``app.engine.threads``).
+    """
     pinned = threads_from_env()
     if pinned:
         return pinned

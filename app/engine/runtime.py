@@ -48,11 +48,12 @@ from app.core.events import (
 from app.core.gguf import read_header
 from app.core.memory import effective_context, memory_needed_for
 from app.core.sampling import SamplingSettings
-from app.core.system import available_memory, batch_threads, default_threads
+from app.core.system import available_memory
 from app.engine.backends import ensure_backends, ggml_libraries
 from app.engine.chat_format import ChatFormat, tolerate_broken_templates_in_llama
 from app.engine.llama_log import LlamaLog
 from app.engine.sampler import build_sampler, prime_history
+from app.engine.threads import EngineThreads
 
 Emit = Callable[[TokenEvent | PromptProgress], None]
 _MIN_REPLY = 16  # a reply shorter than this is not worth starting
@@ -140,6 +141,7 @@ class LlamaRuntime:
         self._format: ChatFormat | None = None
         self.log = LlamaLog()
         self.last_prompt: list[int] = []  # the tokens of the last generation's prompt (what the model saw)
+        self.threads = EngineThreads(None)  # the loaded model's thread counts: pinned, or tuned by speed
 
     # -- state ----------------------------------------------------------------
 
@@ -168,7 +170,7 @@ class LlamaRuntime:
             free = available_memory()
             if free is not None and needed > free:
                 raise InsufficientMemory(needed, free, path)
-        threads = opts.n_threads or default_threads()
+        threads = EngineThreads(opts.n_threads)
         self.log.install()
         self.log.begin()
         tolerate_broken_templates_in_llama()
@@ -179,8 +181,8 @@ class LlamaRuntime:
             with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()), \
                     _parallel_sequences(MAX_SEQUENCES):
                 llm = llama_cpp.Llama(
-                    model_path=str(path), n_ctx=n_ctx, n_gpu_layers=gpu_layers, n_threads=threads,
-                    n_threads_batch=batch_threads(threads), n_batch=opts.n_batch, verbose=True,
+                    model_path=str(path), n_ctx=n_ctx, n_gpu_layers=gpu_layers, n_threads=threads.start,
+                    n_threads_batch=threads.batch, n_batch=opts.n_batch, verbose=True,
                     chat_format="chatml",  # Inkling renders prompts itself; don't guess one
                 )
             llm.verbose = False
@@ -195,11 +197,14 @@ class LlamaRuntime:
             llm.close()  # a failed load leaves nothing loaded
             self._format = None
             raise
+        threads.attach(llm.ctx)
+        self.threads = threads
         self.llm = llm
         self._prompt_step = max(1, opts.prompt_step)
         return self.info
 
-    def _describe(self, llm: Any, path: str, header: Any, gpu: bool, gpu_layers: int, threads: int) -> ModelInfo:
+    def _describe(self, llm: Any, path: str, header: Any, gpu: bool, gpu_layers: int,
+                  threads: EngineThreads) -> ModelInfo:
         import llama_cpp
 
         self._pieces = {}
@@ -221,7 +226,8 @@ class LlamaRuntime:
             file_size=header.file_size, context_trained=header.context_length, context=llm.n_ctx(),
             vocab_size=llm.n_vocab(), has_chat_template=self._format.has_template,
             chat_template_note=self._format.note, gpu_offload_supported=gpu,
-            gpu_layers=gpu_layers, n_threads=threads, gpu_free_bytes=gpu_free_memory() if gpu else 0,
+            gpu_layers=gpu_layers, n_threads=threads.start, threads_automatic=threads.automatic,
+            gpu_free_bytes=gpu_free_memory() if gpu else 0,
         )
 
     def unload(self) -> None:
@@ -454,8 +460,11 @@ class LlamaRuntime:
             emit(TokenEvent(text, event.token_id, event.prob, event.alternatives) if text != event.text else event)
 
         steps = 0
+        self.threads.begin()
         while steps < max_tokens:
             steps += 1
+            if steps > 1:
+                self.threads.token()  # the step before: sampled, shown, decoded
             if self.cancelled():
                 reason = "cancelled"
                 break

@@ -46,8 +46,6 @@ class StreamHandle(QObject):
         self._lock = threading.Lock()
         self._scheduled = False
         self.stream: StreamPort | None = None
-        self.tokens: list[TokenEvent] = []
-        self.result: Finished | None = None
         self._wake.connect(self._on_self_wake)
 
     # reader thread
@@ -89,25 +87,18 @@ class StreamHandle(QObject):
             if isinstance(event, PromptProgress):
                 continue
             if batch:
-                self.tokens.extend(batch)
                 self.tokens_arrived.emit(batch)
                 batch = []
             if isinstance(event, Finished):
-                self.result = event
                 self.finished.emit(event)
             elif isinstance(event, InklingError):
                 self.failed.emit(event)
         if batch:
-            self.tokens.extend(batch)
             self.tokens_arrived.emit(batch)
 
     def cancel(self) -> None:
         if self.stream is not None:
             self.stream.cancel()
-
-    @property
-    def text(self) -> str:
-        return "".join(t.text for t in self.tokens)
 
 
 class EngineBridge(QObject):
@@ -132,6 +123,7 @@ class EngineBridge(QObject):
         self.loading_path = ""
         self.info: ModelInfo | None = None
         self.active: StreamHandle | None = None
+        self._load_serial = 0  # counts loads asked for: only the newest one's outcome is shown
 
     def _set_state(self, state: str) -> None:
         if state != self.state:
@@ -139,25 +131,39 @@ class EngineBridge(QObject):
             self.state_changed.emit(state)
 
     def load(self, path: str | Path, options: LoadOptions | None = None) -> None:
+        """Load ``path`` in the background; the newest load asked for decides what the model is."""
         if options is not None:
             self.options = options
         self.loading_path = str(path)
+        self._load_serial += 1
+        serial = self._load_serial
         self._set_state("loading")
-        when_done(self.engine.load_async(str(path), self.options), self._on_engine_loaded, self._on_engine_load_failed)
+        when_done(self.engine.load_async(str(path), self.options),
+                  lambda info: self._on_engine_loaded(serial, info),
+                  lambda exc: self._on_engine_load_failed(serial, exc), context=self)
 
-    def _on_engine_loaded(self, info: ModelInfo) -> None:
-        if info.path != self.loading_path:
-            return  # a newer load was asked for meanwhile
+    def _on_engine_loaded(self, serial: int, info: ModelInfo) -> None:
+        if serial != self._load_serial:
+            return  # a newer load was asked for meanwhile: its outcome is the one that counts
         self.info = info
         self._set_state("generating" if self.active is not None else "ready")
         self.model_loaded.emit(info)
 
-    def _on_engine_load_failed(self, exc: BaseException) -> None:
-        """The model loaded before stays the model (the engine loads it again for the next request)."""
-        self.info = self.engine.info
+    def _on_engine_load_failed(self, serial: int, exc: BaseException) -> None:
+        """The model loaded before stays the model (the engine loads it again for the next request).
+
+        A failure while a newer load is queued is reported, but changes nothing: the newer load
+        decides what the model is (the engine goes on to it).
+        """
+        if serial != self._load_serial:
+            self.model_failed.emit(exc)
+            return
+        before, self.info = self.info, self.engine.info
         if self.info is not None:
             self.loading_path = self.info.path
         self._set_state(("generating" if self.active is not None else "ready") if self.info is not None else "error")
+        if self.info is not None and (before is None or before.path != self.info.path):
+            self.model_loaded.emit(self.info)  # an older load, superseded by this one, is what the engine kept
         self.model_failed.emit(exc)
 
     def chat(self, messages: list[dict[str, str]], settings: SamplingSettings, *, alternatives: int = 0,
@@ -223,10 +229,6 @@ class EngineBridge(QObject):
             if self.state != "loading":
                 self._set_state("ready" if self.engine.info is not None or exc is None else "error")
             self.busy_changed.emit(False)
-
-    def stop(self) -> None:
-        if self.active is not None:
-            self.active.cancel()
 
     @property
     def busy(self) -> bool:

@@ -8,6 +8,7 @@ kills the window.
 
 from __future__ import annotations
 
+import html
 import logging
 import sys
 import threading
@@ -112,10 +113,10 @@ class ErrorPresenter(QObject):
         if isinstance(exc, Interrupted):
             return
         if isinstance(exc, InklingError):
-            text = f"<b>{exc.title}.</b> {_escape(str(exc))}"
+            text = f"<b>{exc.title}.</b> {html.escape(str(exc))}"
             log.warning("%s: %s", exc.title, exc)
         else:
-            text = f"<b>Unexpected error.</b> {_escape(type(exc).__name__ + ': ' + str(exc))} (details in the log)"
+            text = f"<b>Unexpected error.</b> {html.escape(type(exc).__name__ + ': ' + str(exc))} (details in the log)"
             log.error("unexpected error", exc_info=(type(exc), exc, exc.__traceback__))
         self.shown.append(text)
         self.bar.show_message(text)
@@ -132,7 +133,3 @@ class ErrorPresenter(QObject):
 
         sys.excepthook = hook
         threading.excepthook = lambda args: hook(args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

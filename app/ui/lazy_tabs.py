@@ -6,7 +6,8 @@ asks for it (``page(title)``), or when the window has painted itself and the
 event loop is idle (``build_rest_soon``, one page per turn). The page then takes
 the placeholder's place in the same tab, before anything is painted, so no one
 sees an empty pane and ``tabs.currentWidget()`` is always the real page once
-shown. Building the Write and Models panes before the first paint cost ~0.2 s of
+shown. Pages are known by a stable key ("write"), never by their tab's title,
+which is only words for the user. Building the Write and Models panes before the first paint cost ~0.2 s of
 a 2-core machine's start.
 """
 
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import QTabWidget, QWidget
 
 @dataclass
 class _Slot:
+    key: str
     title: str
     factory: Callable[[], QWidget] | None
     page: QWidget  # the placeholder until built
@@ -30,7 +32,7 @@ class LazyTabs(QObject):
     """Owns the pages of a QTabWidget: ready-made ones, and ones built from a factory on first need."""
 
     page_built = Signal(str, QWidget)
-    """(title, page) A page built from its factory is now in its tab (wire it up here)."""
+    """(key, page) A page built from its factory is now in its tab (wire it up here)."""
 
     def __init__(self, tabs: QTabWidget) -> None:
         super().__init__(tabs)
@@ -40,34 +42,40 @@ class LazyTabs(QObject):
         # connected before anyone else's slot: a page is in its tab before others hear of the change
         tabs.currentChanged.connect(self._on_tabs_current_changed)
 
-    def add(self, title: str, page: QWidget | Callable[[], QWidget]) -> None:
-        """A tab with ``page``, or with a placeholder until ``page()`` has built it."""
+    def add(self, key: str, title: str, page: QWidget | Callable[[], QWidget]) -> None:
+        """A tab titled ``title`` with ``page``, or with a placeholder until ``page()`` has built it."""
         if isinstance(page, QWidget):
-            slot = _Slot(title, None, page)
+            slot = _Slot(key, title, None, page)
         else:
-            slot = _Slot(title, page, QWidget())
-            slot.page.setObjectName(f"placeholder{title}")
+            slot = _Slot(key, title, page, QWidget())
+            slot.page.setObjectName(f"{key}Placeholder")
         self._slots.append(slot)
         self.tabs.addTab(slot.page, title)
 
     @property
-    def titles(self) -> list[str]:
-        return [s.title for s in self._slots]
+    def keys(self) -> list[str]:
+        """The pages' keys, in tab order."""
+        return [s.key for s in self._slots]
 
-    def page(self, title: str) -> QWidget | None:
-        """The page of the tab called ``title``, built now if it was not yet; None if there is no such tab."""
-        slot = next((s for s in self._slots if s.title == title), None)
+    def index_of(self, key: str) -> int:
+        """The tab index of the page ``key`` (-1 if there is none)."""
+        slot = next((s for s in self._slots if s.key == key), None)
+        return self.tabs.indexOf(slot.page) if slot is not None else -1
+
+    def page(self, key: str) -> QWidget | None:
+        """The page ``key``, built now if it was not yet; None if there is no such page."""
+        slot = next((s for s in self._slots if s.key == key), None)
         if slot is None:
             return None
         self._build(slot)
         return slot.page
 
     def built(self) -> list[tuple[str, QWidget]]:
-        """The pages that exist (a page never built has nothing to stop or save)."""
-        return [(s.title, s.page) for s in self._slots if s.factory is None]
+        """The pages that exist, with their keys (a page never built has nothing to stop or save)."""
+        return [(s.key, s.page) for s in self._slots if s.factory is None]
 
-    def is_built(self, title: str) -> bool:
-        return any(s.title == title and s.factory is None for s in self._slots)
+    def is_built(self, key: str) -> bool:
+        return any(s.key == key and s.factory is None for s in self._slots)
 
     def build_rest_soon(self) -> None:
         """Build the pages not built yet, one per turn of the event loop (input and paints go between)."""
@@ -106,4 +114,4 @@ class LazyTabs(QObject):
         finally:
             self.tabs.blockSignals(False)
         placeholder.deleteLater()
-        self.page_built.emit(slot.title, page)
+        self.page_built.emit(slot.key, page)

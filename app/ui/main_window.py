@@ -96,7 +96,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Inkling")
         self.paths, self.prefs, self.storage, self.bridge, self.catalog = paths, prefs, storage, bridge, catalog
         self.presets, self.chat = presets, chat
-        self._pages: list[tuple[str, object]] = [("Chat", chat), ("Write", write)] + ([("Models", models)] if models else [])
+        self._sampling_pane: Pane = cast(Pane, chat)  # whose session the Sampling panel shows and edits
+        self._pages: list[tuple[str, str, object]] = [("chat", "Chat", chat), ("write", "Write", write)] + (
+            [("models", "Models", models)] if models else [])
         self._on_close = on_close
         self._painted = False
         self._fitted_on_show = False
@@ -112,12 +114,12 @@ class MainWindow(QMainWindow):
     @property
     def write(self) -> WritePane:
         """The Write pane (built now if it was not yet)."""
-        return cast("WritePane", self.lazy.page("Write"))
+        return cast("WritePane", self.lazy.page("write"))
 
     @property
     def models(self) -> ModelsPane | None:
         """The Models pane, if the window has one (built now if it was not yet)."""
-        return cast("ModelsPane | None", self.lazy.page("Models"))
+        return cast("ModelsPane | None", self.lazy.page("models"))
 
     @property
     def connections(self) -> ConnectionsView | None:
@@ -126,7 +128,7 @@ class MainWindow(QMainWindow):
 
     @property
     def panes(self) -> list[tuple[str, Pane]]:
-        """The panes that exist, with their tab titles (one never built has nothing to stop, save or show)."""
+        """The panes that exist, with their keys (one never built has nothing to stop, save or show)."""
         return cast("list[tuple[str, Pane]]", self.lazy.built())
 
     @property
@@ -174,8 +176,8 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("paneTabs")
         self.tabs.setDocumentMode(True)
         self.lazy = LazyTabs(self.tabs)  # first: a pane is built before anyone hears its tab was chosen
-        for title, page in self._pages:
-            self.lazy.add(title, cast("QWidget | Callable[[], QWidget]", page))
+        for key, title, page in self._pages:
+            self.lazy.add(key, title, cast("QWidget | Callable[[], QWidget]", page))
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -202,8 +204,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.welcome = install_welcome(self.chat, self.storage)
         if self.welcome is not None:
-            self.welcome.models_requested.connect(
-                lambda: self.tabs.setCurrentIndex(next((i for i in range(self.tabs.count()) if self.tabs.tabText(i) == "Models"), 0)))
+            self.welcome.models_requested.connect(lambda: self.tabs.setCurrentIndex(max(self.lazy.index_of("models"), 0)))
             self.welcome.open_file_requested.connect(self.open_model_file)
         self._preview_serial = 0  # the latest chart request; an older answer is not shown
         self._preview_shown: tuple[object, object] | None = None  # the context the chart's bars are about
@@ -249,8 +250,8 @@ class MainWindow(QMainWindow):
         action(model_menu, "Reload model", self.reload_model)
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.sampling_dock.toggleViewAction())
-        for i, title in enumerate(self.lazy.titles[:9]):
-            action(view_menu, title, lambda i=i: self.tabs.setCurrentIndex(i), f"Ctrl+{i + 1}")
+        for i in range(min(self.tabs.count(), 9)):
+            action(view_menu, self.tabs.tabText(i), lambda i=i: self.tabs.setCurrentIndex(i), f"Ctrl+{i + 1}")
         help_menu = self.menuBar().addMenu("&Help")
         action(help_menu, "Keyboard shortcuts", self.show_shortcuts, "F1")
         action(help_menu, "Check this computer…", self.check_computer)
@@ -273,8 +274,8 @@ class MainWindow(QMainWindow):
         self.bridge.busy_changed.connect(self._on_bridge_busy_changed)
         self.sampling.settings_changed.connect(self._on_sampling_settings_changed)
         self.sampling.reload_requested.connect(self._on_sampling_reload_requested)
-        for title, pane in self.panes:
-            self._on_lazy_page_built(title, cast(QWidget, pane))
+        for key, pane in self.panes:
+            self._on_lazy_page_built(key, cast(QWidget, pane))
         self.lazy.page_built.connect(self._on_lazy_page_built)
         self.chat.model_wanted.connect(self._on_chat_model_wanted)
         self.chat.context_changed.connect(self._on_chat_context_changed)
@@ -286,14 +287,14 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
         self.sampling_dock.visibilityChanged.connect(self._on_sampling_dock_visibility_changed)
 
-    def _on_lazy_page_built(self, title: str, page: QWidget) -> None:
+    def _on_lazy_page_built(self, key: str, page: QWidget) -> None:
         """Wire a pane as soon as it exists (at start, or when a lazily built one is first needed)."""
         pane = cast(Pane, page)
         pane.status_message.connect(self._on_pane_status_message)
         pane.session_changed.connect(self._on_pane_session_changed)
         pane.preview_changed.connect(self._preview_timer.start)
         pane.session_changed.connect(self.update_title)
-        if title == "Write":
+        if key == "write":
             page = cast("WritePane", page)
             page.saved.connect(self.update_title)
             page.title_changed.connect(self.update_title)  # titled from its first line, or renamed
@@ -408,6 +409,8 @@ class MainWindow(QMainWindow):
         if state in ("ready", "generating") and self.bridge.info is not None:
             info = self.bridge.info
             where = f"GPU ({info.gpu_layers} layers)" if info.gpu_layers else f"CPU, {info.n_threads} thread{'s' if info.n_threads != 1 else ''}"
+            if info.threads_automatic and not info.gpu_layers:
+                where = "CPU, threads automatic"  # the count follows measured speed (app.core.threads)
             if info.path.startswith("remote:"):
                 where = f"served by a {info.architecture} server"
             entry = next((e for e in self.entries if e.path == info.path), None)
@@ -445,7 +448,7 @@ class MainWindow(QMainWindow):
 
     def stop_generating(self) -> None:
         """The one Stop: every pane stops what it is generating and keeps what was written."""
-        for _title, pane in self.panes:
+        for _key, pane in self.panes:
             pane.stop()
 
     def update_title(self) -> None:
@@ -473,19 +476,25 @@ class MainWindow(QMainWindow):
         return cast(Pane, self.tabs.currentWidget())
 
     def _on_sampling_settings_changed(self, settings: SamplingSettings, preset: str) -> None:
-        """The Sampling pane edits the settings of the session in view (each chat and document keeps its own)."""
-        owner = self._current_pane().sampling_owner() or self.chat.sampling_owner()
+        """The Sampling panel edits the session whose settings it shows (each chat and document keeps its own)."""
+        owner = self._sampling_pane.sampling_owner()
         if owner is not None:
             owner.set_sampling(settings, preset)
 
     def _show_pane_settings(self) -> None:
-        """The Sampling pane shows the settings of the session in view (they were resolved when it opened)."""
-        owner = self._current_pane().sampling_owner()
+        """The Sampling panel shows the settings of the session in view (they were resolved when it opened).
+
+        A pane without one (Models) leaves the panel on the session it showed last, and a change made
+        there goes to that session: what the panel shows is always what it edits.
+        """
+        if self._current_pane().sampling_owner() is not None:
+            self._sampling_pane = self._current_pane()
+        owner = self._sampling_pane.sampling_owner()
         if owner is not None:
             self.sampling.show_settings(owner.sampling, owner.preset)
 
     def _on_pane_session_changed(self) -> None:
-        if self.sender() is self.tabs.currentWidget():
+        if self.sender() in (self.tabs.currentWidget(), self._sampling_pane):
             self._show_pane_settings()
 
     def _on_tabs_current_changed(self, _index: int) -> None:
@@ -679,7 +688,7 @@ class MainWindow(QMainWindow):
         settings.setValue("geometry", self.saveGeometry())
         settings.setValue("state", self.saveState())
         settings.setValue("chatSplitter", self.chat.splitter.saveState())
-        for _title, pane in self.panes:
+        for _key, pane in self.panes:
             pane.flush()
         if self._on_close is not None:
             self._on_close()

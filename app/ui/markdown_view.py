@@ -201,10 +201,6 @@ class MarkdownView(QTextBrowser):
         blocks = self._splitter.blocks
         return self._splitter.finished and len(self._shown) == len(blocks) and all(s.final for s in self._shown)
 
-    @property
-    def _partial(self) -> bool:
-        return not self.rendered
-
     def set_markdown_text(self, text: str) -> None:
         """Show a finished message (rendered now, or over the next turns if it is long)."""
         if text == self.source_text and self._splitter.finished and not self._plain_mode:

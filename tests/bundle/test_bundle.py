@@ -182,3 +182,37 @@ def test_the_deb_holds_the_bundle_and_desktop_files() -> None:
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-v", "-s"]))
+
+
+def test_the_bundle_is_portable_to_rhel9() -> None:
+    """glibc floor ≤ 2.34 (RHEL 9 and its clones), as the build says when it calls a bundle portable."""
+    report = _report()
+    floor = tuple(int(x) for x in report["glibc_floor"].split("."))
+    assert floor <= (2, 34), f"the bundle needs glibc {report['glibc_floor']}: {report.get('glibc_above_target')}"
+    assert report["portable"] is True
+
+
+def test_selftest_passes_in_a_debian_11_root(tmp_path: Path) -> None:
+    """The bundle in a bare Debian 11 (glibc 2.31) root: nothing of the build machine's, not even its Python."""
+    sys.path.insert(0, str(ROOT / "packaging"))
+    import old_root
+
+    why_not = old_root.can_build()
+    if why_not:
+        pytest.skip(f"a Debian 11 root {why_not}")
+    root = Path(os.environ.get("INKLING_TEST_OLD_ROOT", ROOT / "build" / "bullseye-min"))
+    if not (root / "usr" / "bin").exists():  # minbase: what every Debian 11 system has, and no more
+        root.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["debootstrap", "--variant=minbase", old_root.SUITE, str(root), old_root.MIRROR], check=True,
+                       capture_output=True)
+    assert "GLIBC 2.31" in subprocess.run(["chroot", str(root), "ldd", "--version"], capture_output=True,
+                                          text=True).stdout.upper().replace("GNU LIBC", "GLIBC")
+    home = root / "tmp" / "inkling-home"
+    shutil.rmtree(home, ignore_errors=True)
+    with old_root.mounted(root, {"/opt/inkling": BUNDLE}):
+        out = subprocess.run(["chroot", str(root), "/opt/inkling/inkling", "selftest", "--tokens", "8"],
+                             env={"PATH": "/usr/bin:/bin", "INKLING_HOME": "/tmp/inkling-home", "LANG": "C.UTF-8"},
+                             capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr[-3000:]
+    assert "OK: this computer runs this build" in out.stdout
+    print(f"\nDebian 11 root:\n{out.stdout}")

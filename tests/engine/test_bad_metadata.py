@@ -8,6 +8,7 @@ while it lists the good one as usual.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -58,7 +59,18 @@ CASES: dict[str, tuple[Callable[[g.GGUF], None], str]] = {
                                               "llama.attention.head_count"),
     "token list shorter than the vocabulary": (_drop_last_token, "tokenizer.ggml.tokens"),
     "duplicate token strings": (_duplicate_a_token, "tokenizer.ggml.tokens"),
+    # values that size a loop or an allocation: bounded before anything iterates over them
+    "block count 2^31-1": (_set("llama.block_count", g.UINT32, 2**31 - 1), "llama.block_count"),
+    "block count 2^32-1": (_set("llama.block_count", g.UINT32, 2**32 - 1), "llama.block_count"),
+    "block count 513, one more than llama.cpp allows": (_set("llama.block_count", g.UINT32, 513),
+                                                         "llama.block_count"),
+    "head count 2^32-1": (_set("llama.attention.head_count", g.UINT32, 2**32 - 1), "llama.attention.head_count"),
+    "kv head counts for 4,096 layers": (_set("llama.attention.head_count_kv", g.ARRAY, (g.UINT32, [3] * 4096)),
+                                        "llama.attention.head_count_kv"),
+    "feed-forward length 2^64-1": (_set("llama.feed_forward_length", g.UINT64, 2**64 - 1),
+                                   "llama.feed_forward_length"),
 }
+HUGE_BLOCK_COUNTS = ["block count 2^31-1", "block count 2^32-1"]
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +128,37 @@ def test_the_library_lists_the_bad_file_as_broken_and_the_good_one_as_usual(kind
     entries = {Path(e.path).name: e for e in ModelLibrary(tmp_path).entries()}
     assert CASES[kind][1] in entries["bad.gguf"].error
     assert entries["good.gguf"].error == "" and entries["good.gguf"].architecture == "llama"
+
+
+@pytest.mark.parametrize("kind", HUGE_BLOCK_COUNTS)
+def test_a_huge_block_count_is_refused_within_a_second_by_the_reader_the_library_and_the_engine(
+        kind: str, bad_files: dict[str, Path], starter_path: Path, client: EngineClient, tmp_path: Path) -> None:
+    path = bad_files[kind]
+    started = time.perf_counter()
+    with pytest.raises(ModelMetadataError) as caught:
+        read_header(path)
+    reader_s = time.perf_counter() - started
+    assert caught.value.key == "llama.block_count" and "at most 512" in str(caught.value)
+
+    (tmp_path / "bad.gguf").symlink_to(path)
+    (tmp_path / "good.gguf").symlink_to(starter_path)
+    (tmp_path / "also-good.gguf").symlink_to(starter_path)
+    started = time.perf_counter()
+    entries = {Path(e.path).name: e for e in ModelLibrary(tmp_path).entries()}
+    library_s = time.perf_counter() - started
+    assert "llama.block_count" in entries["bad.gguf"].error
+    assert entries["good.gguf"].error == "" and entries["also-good.gguf"].error == ""
+
+    pid = client.pid
+    started = time.perf_counter()
+    with pytest.raises(ModelMetadataError) as refused:
+        client.load(path, LoadOptions(n_ctx=512))
+    engine_s = time.perf_counter() - started
+    assert refused.value.key == "llama.block_count" and client.crashes == 0 and client.pid == pid
+    print(f"{kind}: reader {reader_s * 1000:.0f} ms, library scan {library_s * 1000:.0f} ms, "
+          f"engine load {engine_s * 1000:.0f} ms")
+    # the target is a second each (it was over 60 s, or a MemoryError); the engine's includes the pipe
+    assert reader_s < 1.0 and library_s < 1.0 and engine_s < 2.0, (reader_s, library_s, engine_s)
 
 
 def test_a_chat_template_that_does_not_parse_falls_back_to_chatml_and_says_so(client: EngineClient,

@@ -115,3 +115,26 @@ def test_compare_models_on_your_own_text(qtbot, window) -> None:
     [row] = done.args[0]
     assert 1.0 < row.perplexity < 1000 and row.tokens > 40
     assert pane.compare_table.rowCount() == 1 and pane.compare_table.item(0, 1).text() == f"{row.perplexity:.2f}"
+
+
+def test_compare_moves_its_progress_bar_as_each_model_is_measured(qtbot, window, tmp_path: Path,
+                                                                   starter_path: Path) -> None:
+    pane = window.models
+    folder = tmp_path / "more-models"
+    folder.mkdir()
+    (folder / "second.gguf").write_bytes(starter_path.read_bytes())
+    window.library.add_folder(folder)
+    pane.refresh_library()
+    qtbot.waitUntil(lambda: pane.compare_models.count() == 2, timeout=10_000)
+    window.tabs.setCurrentWidget(pane)
+    pane.tabs.setCurrentWidget(pane.compare_tab)
+    pane.compare_source.setCurrentIndex(0)
+    pane.compare_text.setPlainText("The quick brown fox jumps over the lazy dog. " * 5)
+    seen: list[tuple[int, int, bool]] = []  # (value, maximum, still comparing)
+    pane.compare_progress.valueChanged.connect(
+        lambda value: seen.append((value, pane.compare_progress.maximum(), not pane.compare_button.isEnabled())))
+    with qtbot.waitSignal(pane.comparison_finished, timeout=120_000) as done:
+        pane.compare_button.click()
+    assert len(done.args[0]) == 2
+    assert (1, 2, True) in seen, f"the bar did not move while the models were measured: {seen}"
+    assert seen[-1][:2] == (2, 2)

@@ -40,7 +40,7 @@ def open_window(qtbot: object, home: Path, monkeypatch: pytest.MonkeyPatch, *, w
 def wait_for_panes(window: MainWindow, timeout: float = 30.0) -> None:
     """Until the panes out of view, built in the first turns after show, exist: not inside what a test times."""
     deadline = time.monotonic() + timeout
-    while not all(window.lazy.is_built(t) for t in window.lazy.titles):
+    while not all(window.lazy.is_built(k) for k in window.lazy.keys):
         assert time.monotonic() < deadline, "the panes out of view were not built after show"
         QApplication.processEvents()
         time.sleep(0.005)

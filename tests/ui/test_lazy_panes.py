@@ -36,19 +36,19 @@ def fresh(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ma
 
 def _placeholders(window: MainWindow) -> list[str]:
     return [window.tabs.widget(i).objectName() for i in range(window.tabs.count())
-            if window.tabs.widget(i).objectName().startswith("placeholder")]
+            if window.tabs.widget(i).objectName().endswith("Placeholder")]
 
 
 def test_ctrl_2_shows_a_working_write_pane_in_a_fresh_window(qtbot, fresh: MainWindow) -> None:
     window = fresh
-    assert not window.lazy.is_built("Write") and not window.lazy.is_built("Models")
+    assert not window.lazy.is_built("write") and not window.lazy.is_built("models")
     assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Chat", "Write", "Models"]
 
     qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
     pane = window.tabs.currentWidget()
     assert isinstance(pane, WritePane) and window.tabs.tabText(window.tabs.currentIndex()) == "Write"
     assert pane is window.write and window.tabs.indexOf(pane) == 1
-    assert _placeholders(window) == ["placeholderModels"]
+    assert _placeholders(window) == ["modelsPlaceholder"]
     qtbot.waitUntil(pane.editor.isVisible, timeout=5_000)
     # wired to the window as it was built: the Sampling panel shows this document's settings and the
     # window is named after the document's first line as it is typed
@@ -73,9 +73,9 @@ def test_panes_out_of_view_are_built_after_the_first_paint(qtbot, tmp_path: Path
     window = create_main_window(load_model=False)
     qtbot.addWidget(window)
     try:
-        assert not window.lazy.is_built("Write") and not window.lazy.is_built("Models")  # not before the window
+        assert not window.lazy.is_built("write") and not window.lazy.is_built("models")  # not before the window
         window.show()
-        qtbot.waitUntil(lambda: window.lazy.is_built("Write") and window.lazy.is_built("Models"), timeout=10_000)
+        qtbot.waitUntil(lambda: window.lazy.is_built("write") and window.lazy.is_built("models"), timeout=10_000)
         assert window.tabs.currentWidget() is window.chat  # built out of view: Chat stays in front
         assert _placeholders(window) == []
         assert all(isinstance(window.tabs.widget(i), QWidget) for i in range(3))

@@ -328,7 +328,7 @@ def test_reset_goes_back_to_the_chats_preset_and_dry_details_wait_for_its_streng
     panel.controls["dry_multiplier"].spin.setValue(0.8)
     assert all(c.isEnabled() for c in details) and panel.dry_breakers_edit.isEnabled()
 
-    assert panel.threads_note.isVisible() and "INKLING_THREADS=1" in panel.threads_note.text()  # the suite pins 1
+    assert "INKLING_THREADS" in panel.threads_spin.specialValueText()  # the suite pins 1: not "automatic"
 
 
 def test_small_things_new_document_search_without_hits_the_count_label_and_a_growing_dock(qtbot, bare_window) -> None:

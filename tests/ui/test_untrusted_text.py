@@ -67,7 +67,7 @@ def test_hostile_markdown_renders_as_text_and_loads_nothing(qtbot, fake_window: 
         chat.send()
     assert done.args[0].text == HOSTILE
     view = next(w for w in chat.transcript.widgets.values() if w.message.role == "assistant").body
-    qtbot.waitUntil(lambda: view.source_text == HOSTILE and not view._partial)  # the final full render
+    qtbot.waitUntil(lambda: view.source_text == HOSTILE and view.rendered)  # the final full render
     shown = view.toPlainText()
     assert "<script>alert('x')</script>" in shown  # raw HTML is shown as text
     assert '<img src="http://example.com/track.png">' in shown
@@ -96,6 +96,6 @@ def test_copy_code_copies_exactly_the_block(qtbot, fake_window: MainWindow) -> N
     with qtbot.waitSignal(chat.reply_finished, timeout=30_000):
         chat.send()
     view = next(w for w in chat.transcript.widgets.values() if w.message.role == "assistant").body
-    qtbot.waitUntil(lambda: not view._partial)
+    qtbot.waitUntil(lambda: view.rendered)
     view.anchorClicked.emit(QUrl("inkling-copy:0"))
     assert QGuiApplication.clipboard().text() == CODE.split("\n", 1)[1].rsplit("\n```", 1)[0]

@@ -86,12 +86,14 @@ class DownloadsView(QTableWidget):
         toggle = buttons.findChild(QPushButton, f"downloadToggle{d.id}")
         cancel = buttons.findChild(QPushButton, f"downloadCancel{d.id}")
         finished = d.status in ("done", "cancelled")
-        toggle.setText("Resume" if d.status in ("paused", "failed") else "Pause")
+        resume = d.status in ("paused", "failed")
+        toggle.setText("Resume" if resume else "Pause")
+        toggle.setProperty("action", "resume" if resume else "pause")  # what a click asks for (not read from its words)
         toggle.setEnabled(not finished and d.status != "verifying")
         cancel.setEnabled(not finished)
 
     def _on_toggle(self, download_id: int, button: QPushButton) -> None:
-        self.action_requested.emit(download_id, "resume" if button.text() == "Resume" else "pause")
+        self.action_requested.emit(download_id, button.property("action") or "pause")
 
     def status_of(self, download_id: int) -> str:
         row = self.rows.get(download_id)

@@ -55,6 +55,13 @@ class _DownloadRelay(QObject):
     """A download changed (emitted from a worker thread, delivered queued)."""
 
 
+class _CompareRelay(QObject):
+    """Carries Compare's progress from its worker thread to the GUI thread."""
+
+    progressed = Signal(int, object)
+    """(index, PerplexityRow) One more model was measured (emitted from a worker thread, delivered queued)."""
+
+
 class ModelsPane(QWidget):
     """Library, Hub, downloads, compare, and the remote servers (``connections``) when given."""
 
@@ -91,6 +98,7 @@ class ModelsPane(QWidget):
         self.repo_files: Any = None
         self.ask_copy: Callable[[Path], bool | None] = self._ask_copy
         self._relay = _DownloadRelay()
+        self._compare_relay = _CompareRelay()
         self._search_serial = 0
         self._search_busy_id = 0  # the search being waited for; 0 when none
         self._unreachable = False
@@ -219,6 +227,8 @@ class ModelsPane(QWidget):
         hub_layout.addWidget(self.offline_row)
         hub_layout.addLayout(search_row)
         hub_layout.addWidget(vsplit, 1)
+        hub.setObjectName("hubTab")
+        self.hub_tab = hub
         self.tabs.addTab(hub, "Get models")
 
         cmp = QWidget()
@@ -237,6 +247,8 @@ class ModelsPane(QWidget):
         self.compare_button = QPushButton("Compare")
         self.compare_button.setObjectName("compareButton")
         self.compare_progress = QProgressBar()
+        self.compare_progress.setObjectName("compareProgress")
+        self.compare_progress.setFormat("%v of %m models")
         self.compare_progress.hide()
         self.compare_table = QTableWidget(0, 4)
         self.compare_table.setObjectName("compareTable")
@@ -253,7 +265,9 @@ class ModelsPane(QWidget):
         cmp_layout.addWidget(self.compare_button)
         cmp_layout.addWidget(self.compare_progress)
         cmp_layout.addWidget(self.compare_table, 1)
-        self.tabs.addTab(scrolling(cmp), "Compare")  # scrolls in a low window rather than setting its height
+        self.compare_tab = scrolling(cmp)  # scrolls in a low window rather than setting its height
+        self.compare_tab.setObjectName("compareTab")
+        self.tabs.addTab(self.compare_tab, "Compare")
         if self.connections is not None:
             self.tabs.addTab(self.connections, "Servers")  # its form scrolls on its own, beside the list
 
@@ -277,6 +291,7 @@ class ModelsPane(QWidget):
         self.download_button.clicked.connect(self.download_selected)
         self.downloads_view.action_requested.connect(self._on_download_action)
         self._relay.changed.connect(self._on_download_changed)
+        self._compare_relay.progressed.connect(self._on_compare_relay_progressed)
         self.compare_button.clicked.connect(self.compare)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
 
@@ -571,9 +586,10 @@ class ModelsPane(QWidget):
     # -- compare -------------------------------------------------------------------------------------
 
     def _on_tabs_current_changed(self, index: int) -> None:
-        if self.tabs.tabText(index) == "Get models":
+        page = self.tabs.widget(index)
+        if page is self.hub_tab:
             self._show_offline_state()
-        if self.tabs.widget(index) is not None and self.tabs.tabText(index) == "Compare":
+        if page is self.compare_tab:
             self.refresh_compare_sources()
 
     def refresh_compare_sources(self) -> None:
@@ -587,7 +603,7 @@ class ModelsPane(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
-        if self.tabs.tabText(self.tabs.currentIndex()) == "Compare":  # documents may have been renamed meanwhile
+        if self.tabs.currentWidget() is self.compare_tab:  # documents may have been renamed meanwhile
             self.refresh_compare_sources()
 
     def compare(self) -> None:
@@ -604,8 +620,12 @@ class ModelsPane(QWidget):
         self.compare_progress.setValue(0)
         self.compare_progress.show()
         self.compare_table.setRowCount(0)
-        run_in_background(lambda: self.compare_fn(paths, text, lambda i, _row: None), self._show_comparison,
+        progressed = self._compare_relay.progressed.emit  # each model measured moves the bar (GUI thread)
+        run_in_background(lambda: self.compare_fn(paths, text, progressed), self._show_comparison,
                           self._on_compare_failed, context=self)
+
+    def _on_compare_relay_progressed(self, index: int, _row: object) -> None:
+        self.compare_progress.setValue(index + 1)
 
     def _show_comparison(self, rows: list[Any]) -> None:
         self.compare_button.setEnabled(True)

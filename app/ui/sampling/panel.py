@@ -38,7 +38,7 @@ from app.core.events import LoadOptions
 from app.core.presets import PresetStore
 from app.core.sampling import SamplingSettings
 from app.core.sampling_math import Candidate, picture
-from app.core.system import THREADS_ENV, threads_from_env
+from app.core.system import threads_from_env
 from app.ui.sampling.chart import CHART_LEGEND, NextTokenChart
 from app.ui.sampling.controls import NumberControl
 from app.ui.wheel_guard import guard_wheel
@@ -254,7 +254,13 @@ class SamplingPanel(QWidget):
         self.threads_spin = QSpinBox()
         self.threads_spin.setObjectName("threadsSpin")
         self.threads_spin.setRange(0, 256)
-        self.threads_spin.setSpecialValueText("automatic")
+        pinned = threads_from_env()
+        # "automatic" is true only where the engine tunes the count; INKLING_THREADS pins it (app.engine.threads)
+        self.threads_spin.setSpecialValueText(f"{pinned} (INKLING_THREADS)" if pinned else "automatic")
+        self.threads_spin.setToolTip(
+            "How many CPU threads llama.cpp uses. Automatic measures decode speed while the model writes: "
+            "it uses fewer threads while other programs keep the cores busy and more when they are idle. "
+            "A number pins it.")
         self.reload_button = QPushButton("Reload model to apply")
         self.reload_button.setObjectName("reloadModelButton")
         load_form.addRow("Context length", self.ctx_spin)
@@ -265,12 +271,6 @@ class SamplingPanel(QWidget):
         self.gpu_note.hide()
         load_form.addRow("", self.gpu_note)
         load_form.addRow("CPU threads", self.threads_spin)
-        pinned = threads_from_env()  # "automatic" then means the number the environment pins
-        self.threads_note = QLabel(f"Automatic is {pinned} here: {THREADS_ENV}={pinned} is set." if pinned else "")
-        self.threads_note.setObjectName("threadsNote")
-        self.threads_note.setWordWrap(True)
-        self.threads_note.setVisible(bool(pinned))
-        load_form.addRow("", self.threads_note)
         load_form.addRow(self.reload_button)
         col.addWidget(load_box)
         col.addStretch(1)

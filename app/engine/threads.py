@@ -1,0 +1,70 @@
+"""The engine's side of the thread choice: time each generated token, apply what the tuner decides.
+
+With "automatic" threads (no count in ``LoadOptions`` and no ``INKLING_THREADS``) a
+``ThreadTuner`` (``app.core.threads``) picks the decode thread count from measured
+speed, and ``llama_set_n_threads`` applies it between two tokens. Prompt batches use
+threads in the same proportion as at the start (on two cores: as many as decode), so
+a busy machine reads long prompts with fewer threads too. A pinned count is applied
+once at load and never changed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from app.core.system import batch_threads, default_threads, threads_from_env
+from app.core.threads import ThreadTuner, TunerSettings
+
+
+class EngineThreads:
+    """The thread counts of one loaded model's context: pinned, or tuned while it generates."""
+
+    def __init__(self, requested: int | None, settings: TunerSettings | None = None) -> None:
+        pinned = requested or threads_from_env()
+        self.start = pinned or default_threads()
+        self._batch_start = pinned or batch_threads(self.start)
+        self.tuner = None if pinned else ThreadTuner(os.cpu_count() or self.start, self.start, settings)
+        self._ctx: Any = None
+        self._applied = self.start
+        self._last = 0.0
+
+    @property
+    def automatic(self) -> bool:
+        return self.tuner is not None
+
+    @property
+    def batch(self) -> int:
+        """Prompt-batch threads for the load."""
+        return self._batch_start
+
+    def attach(self, ctx: Any) -> None:
+        """Use the context of a loaded model (its counts are ``start`` and ``batch`` already)."""
+        self._ctx = ctx
+        self._applied = self.start
+
+    def begin(self) -> None:
+        """A generation starts: its first token is timed from here."""
+        self._last = time.perf_counter()
+        if self.tuner is not None:
+            self.tuner.restart()
+
+    def token(self, count: int = 1) -> None:
+        """``count`` tokens were generated since the last call: time them; change threads if the tuner says so."""
+        if self.tuner is None:
+            return
+        now = time.perf_counter()
+        wanted = self.tuner.observe(now - self._last, count)
+        self._last = now
+        if wanted != self._applied and self._ctx is not None:
+            self.apply(wanted)
+            self._last = time.perf_counter()  # the change itself is not decode time
+
+    def apply(self, threads: int) -> None:
+        """Set decode threads (and prompt threads in proportion) on the context now."""
+        import llama_cpp
+
+        batch = max(1, round(self._batch_start * threads / self.start))
+        llama_cpp.llama_set_n_threads(self._ctx, threads, batch)
+        self._applied = threads
