@@ -231,7 +231,8 @@ def test_at_800_by_500_the_writer_and_the_servers_form_stay_usable(qtbot, bare_w
 
 # 7 ---------------------------------------------------------------------------------------------
 
-def test_f2_rename_names_the_window_keeps_the_row_selected_and_names_the_export(qtbot, window: MainWindow) -> None:
+def test_f2_rename_names_the_window_keeps_the_row_selected_and_names_the_export(qtbot, window: MainWindow,
+                                                                                monkeypatch) -> None:
     chat = window.chat
     rename_with_f2(qtbot, window, "Trip planning")
     qtbot.waitUntil(lambda: window.windowTitle() == "Trip planning — Inkling", timeout=5_000)
@@ -239,6 +240,15 @@ def test_f2_rename_names_the_window_keeps_the_row_selected_and_names_the_export(
     assert chat.list_view.selectionModel().isSelected(chat.list_model.index(row)), "the renamed row lost its selection"
     assert chat.session.title == "Trip planning"
     assert window.storage.conversation(chat.session.id).title == "Trip planning"
+    offered: list[str] = []
+
+    def save_dialog(_parent: object, _caption: str, suggested: str, _filter: str) -> tuple[str, str]:
+        offered.append(suggested)
+        return "", ""  # cancelled: only the offered name is looked at
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
+    window._on_export_chat()  # File ▸ Export chat… offers the new name
+    assert Path(offered[0]).name == "Trip planning.md", offered
 
     send(qtbot, window, "Say hi.")  # the first reply names a new chat, but not one the person has named
     assert chat.session.title == "Trip planning" and window.windowTitle() == "Trip planning — Inkling"
