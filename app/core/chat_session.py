@@ -19,6 +19,7 @@ its own: each call names its ``Reply``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,8 @@ from app.core.sampling import SamplingSettings
 from app.core.storage import ConversationRow, MessageRow, Storage
 
 Message = dict[str, str]
+Listener = Callable[["ChatSession", str], None]
+"""Told (session, what) after a change a view shows elsewhere: what is "title" (renamed, or titled by its first question)."""
 
 
 @dataclass
@@ -60,7 +63,17 @@ class ChatSession:
         self.tree = ConversationTree([])
         self.path: list[MessageRow] = []
         self.reply: Reply | None = None
+        self._listeners: list[Listener] = []
         self.reload()
+
+    def subscribe(self, listener: Listener) -> None:
+        """Be told of changes that views show elsewhere (the list, the window title, the export name)."""
+        if listener not in self._listeners:
+            self._listeners.append(listener)
+
+    def _announce(self, what: str) -> None:
+        for listener in list(self._listeners):
+            listener(self, what)
 
     # -- creating and opening ------------------------------------------------------------
 
@@ -182,11 +195,13 @@ class ChatSession:
         return True
 
     def rename(self, title: str) -> bool:
+        """The one way a chat's title changes (F2, a double-click, its first question); announced as "title"."""
         title = title.strip()
         if not title or title == self.row.title:
             return False
         self.row.title = title
         self.storage.update_conversation(self.id, title=title)
+        self._announce("title")
         return True
 
     def auto_title(self) -> bool:

@@ -201,8 +201,12 @@ class DocumentSession:
         self.suggestion = None
 
     def export_text(self, markdown: bool) -> str:
-        """The saved text for a file; Markdown gets the title as a heading unless it has one."""
+        """The saved text for a file; Markdown gets the title as a heading unless it has one.
+
+        Only a title the writer gave is added: one taken from the first line would repeat that line
+        (shortened, "…" and all) above it.
+        """
         text = self.row.content
-        if markdown and not text.lstrip().startswith("#"):
+        if markdown and not self.auto_titled and not text.lstrip().startswith("#"):
             text = f"# {self.title}\n\n{text}"
         return text

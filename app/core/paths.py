@@ -72,3 +72,11 @@ def app_paths() -> AppPaths:
         Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
         Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
     )
+
+
+def file_stem(title: str, fallback: str) -> str:
+    """A file name (without suffix) for a title: letters, digits, spaces, '-' and '_' kept, anything else
+    ("…", "/", ":") dropped, with no stray '_' or space at its ends; ``fallback`` when nothing is left."""
+    kept = "".join(c if c.isalnum() or c in " -_" else " " for c in title)
+    stem = " ".join(kept.split()).strip(" -_")
+    return stem or fallback

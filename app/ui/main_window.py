@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from app.core.errors import FeatureUnavailable, InklingError, Interrupted
 from app.core.events import ModelInfo
 from app.core.gguf import read_header
-from app.core.paths import AppPaths
+from app.core.paths import AppPaths, file_stem
 from app.core.ports import EnginePort, ModelCatalogPort, ModelEntry, ModelManagerPort
 from app.core.preferences import Preferences
 from app.core.presets import PresetStore
@@ -63,6 +63,7 @@ DOCK_WIDTH = 400  # px, the Sampling dock's first width
 PREVIEW_NONE = "The chart shows what the model could write next in Chat and Write; this pane has no text."
 PREVIEW_WAIT = "The chart follows the cursor again when the model has finished writing."
 PREVIEW_NO_MODEL = "Load a model to see which tokens could come next."
+PREVIEW_ASKING = "Asking the model what could come next…"
 DOCK_SHARE = 0.42  # a narrowed window gives the panes at least the rest: the dock shrinks first
 SHORTCUTS = [
     ("Esc", "Stop generating, in any pane (Write keeps the text so far as a suggestion)"),
@@ -71,6 +72,7 @@ SHORTCUTS = [
     ("Ctrl+F", "Search chats"), ("F2", "Rename the chat"), ("Ctrl+E", "Export the chat"),
     ("<i>Write</i>", ""), ("Ctrl+Space", "Continue at the cursor"), ("Tab", "Accept the suggestion"),
     ("Esc", "Reject the suggestion (once it has stopped)"), ("Ctrl+S", "Save a revision"),
+    ("Ctrl+Shift+N", "New document"),
     ("<i>Anywhere</i>", ""), ("Ctrl+O", "Open a model file"), ("Ctrl+1 / 2 / 3", "Chat / Write / Models"),
     ("F1", "This list"),
 ]
@@ -100,6 +102,7 @@ class MainWindow(QMainWindow):
         self._on_close = on_close
         self._painted = False
         self._fitted_on_show = False
+        self._dock_wanted = 0  # the Sampling dock's width before a narrow window took it in (0: never narrowed)
         self.entries: list[ModelEntry] = []
         self._build()
         self._connect_signals()
@@ -223,6 +226,7 @@ class MainWindow(QMainWindow):
 
         file_menu = self.menuBar().addMenu("&File")
         action(file_menu, "New chat", self.chat.new_conversation, "Ctrl+N")
+        action(file_menu, "New document", self._on_new_document, "Ctrl+Shift+N")
         action(file_menu, "Import chat (JSON)…", self._on_import_chat)
         action(file_menu, "Export chat…", self._on_export_chat, "Ctrl+E")
         export_menu = file_menu.addMenu("Export document")  # the Write pane's open document
@@ -253,6 +257,10 @@ class MainWindow(QMainWindow):
         action(help_menu, "Check this computer…", self.check_computer)
         action(help_menu, "About Inkling", self.show_about)
 
+    def _on_new_document(self) -> None:
+        self.tabs.setCurrentWidget(self.write)
+        self.write.new_document()
+
     def _on_export_document(self, suffix: str) -> None:
         self.tabs.setCurrentWidget(self.write)
         self.write.export_as(suffix)
@@ -274,8 +282,7 @@ class MainWindow(QMainWindow):
         self.chat.speed_changed.connect(self._on_chat_speed_changed)
         self.chat.choose_model_requested.connect(self._on_choose_model_requested)
         self.chat.reload_model_requested.connect(self.reload_model)
-        self.chat.reply_finished.connect(self.update_title)  # a new chat is named after its first exchange
-        self.chat.list_model.modelReset.connect(self.update_title)  # renamed
+        self.chat.title_changed.connect(self.update_title)  # renamed, or named after its first question
         self._preview_timer.timeout.connect(self.refresh_preview)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
         self.sampling_dock.visibilityChanged.connect(self._on_sampling_dock_visibility_changed)
@@ -494,6 +501,7 @@ class MainWindow(QMainWindow):
         """The Sampling pane follows the visible pane's own settings."""
         self._show_pane_settings()
         self.update_title()
+        self._show_chat_status()
         self._preview_timer.start()
 
     def refresh_preview(self) -> None:
@@ -520,6 +528,8 @@ class MainWindow(QMainWindow):
                 self.sampling.clear_candidates(PREVIEW_WAIT if self.bridge.state == "generating" else PREVIEW_NO_MODEL)
             return
         serial = self._preview_serial
+        if context != self._preview_shown:  # not the note or bars of another pane while the model is asked
+            self.sampling.clear_candidates(PREVIEW_ASKING)
 
         def show(result: tuple[list[tuple[str, int, float]], float, float | None]) -> None:
             if serial == self._preview_serial:
@@ -551,7 +561,7 @@ class MainWindow(QMainWindow):
     def _on_export_chat(self) -> None:
         if self.chat.session is None:
             return
-        name = "".join(c if c.isalnum() or c in " -_" else "_" for c in self.chat.session.title).strip() or "chat"
+        name = file_stem(self.chat.session.title.rstrip("…"), "chat")
         path, _ = QFileDialog.getSaveFileName(self, "Export chat", str(Path.home() / f"{name}.md"),
                                               "Markdown (*.md);;JSON (*.json)")
         if path:
@@ -572,10 +582,16 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 5000)
 
     def _on_chat_speed_changed(self, tokens_per_second: float) -> None:
-        self.speed_status.setText(f"{tokens_per_second:.1f} tok/s")
+        self.speed_status.setText(f"{tokens_per_second:.1f} tok/s" if tokens_per_second else "")
 
     def _on_chat_context_changed(self, used: int, total: int) -> None:
-        self.context_status.setText(f"Context {used:,}/{total:,} ({used * 100 // max(total, 1)}%)")
+        self.context_status.setText(f"Context {used:,}/{total:,} ({used * 100 // max(total, 1)}%)" if total else "")
+
+    def _show_chat_status(self) -> None:
+        """The chat's context and speed are shown beside the Chat pane only (not stale on Write or Models)."""
+        in_chat = self.tabs.currentWidget() is self.chat
+        self.context_status.setVisible(in_chat)
+        self.speed_status.setVisible(in_chat)
 
     # -- help and lifecycle -------------------------------------------------------------------
 
@@ -644,7 +660,10 @@ class MainWindow(QMainWindow):
             return
         most = max(dock.minimumSizeHint().width(), int(self.width() * DOCK_SHARE))
         if dock.width() > most:
+            self._dock_wanted = max(self._dock_wanted, dock.width())  # the width it goes back to, room allowing
             self.resizeDocks([dock], [most], Qt.Orientation.Horizontal)
+        elif dock.width() < min(self._dock_wanted, most):  # the window grew again: so does the dock it narrowed
+            self.resizeDocks([dock], [min(self._dock_wanted, most)], Qt.Orientation.Horizontal)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)

@@ -197,3 +197,23 @@ def test_an_exported_branch_imports_as_a_new_chat_with_its_settings(db: Storage)
     assert copy.id != chat.id and copy.system_prompt == "Be brief."
     assert [(m.role, m.content) for m in copy.path] == [("user", "2 + 2?"), ("assistant", "4")]
     assert copy.sampling.temperature == 0.3
+
+
+def test_a_rename_is_announced_and_a_named_chat_keeps_its_name_after_its_first_reply(db: Storage) -> None:
+    chat = ChatSession.create(db, SamplingSettings())
+    heard: list[tuple[int, str, str]] = []
+    chat.subscribe(lambda session, what: heard.append((session.id, what, session.title)))
+    assert chat.rename("Trip planning")
+    assert not chat.rename("  Trip planning ")  # no change, nothing announced
+    assert heard == [(chat.id, "title", "Trip planning")]
+    question = chat.add_user_message("Where should we go in May?")
+    reply, _ = chat.start_reply(question)
+    chat.finish_reply(reply, Finished("stop", "Lisbon.", Timings()))
+    assert chat.title == "Trip planning" and _reopen(db, chat).title == "Trip planning"
+
+    fresh = ChatSession.create(db, SamplingSettings())  # an unnamed chat is named after its question, announced
+    fresh.subscribe(lambda session, what: heard.append((session.id, what, session.title)))
+    question = fresh.add_user_message("Why is the sky blue?")
+    reply, _ = fresh.start_reply(question)
+    fresh.finish_reply(reply, Finished("stop", "Rayleigh scattering.", Timings()))
+    assert heard[-1] == (fresh.id, "title", fresh.title) and fresh.title != "New chat"

@@ -95,6 +95,14 @@ def test_export_gives_markdown_a_title_unless_it_has_one(db: Storage) -> None:
     assert doc.export_text(markdown=True) == "# Own title\nText"
 
 
+def test_export_adds_no_heading_for_a_title_taken_from_the_first_line(db: Storage) -> None:
+    doc = DocumentSession.create(db, SamplingSettings())
+    text = "The lighthouse keeper climbed the winding stone stairs every single night.\n\nThe sea was restless."
+    doc.save_text(text, 0)
+    assert doc.title.endswith("…")  # titled from the first line, shortened
+    assert doc.export_text(markdown=True) == text  # not "# The lighthouse … stone…" above the same line
+
+
 def test_delete_hides_the_document_until_undone(db: Storage) -> None:
     doc = DocumentSession.create(db, SamplingSettings())
     doc.delete()

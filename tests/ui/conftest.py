@@ -53,6 +53,24 @@ def window(qtbot: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     win.close()
 
 
+def rename_with_f2(qtbot: object, window: MainWindow, title: str) -> None:
+    """Rename the open chat as a person does: F2 in the conversation list, type, Enter."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QLineEdit
+
+    chat = window.chat
+    window.tabs.setCurrentWidget(chat)
+    chat.list_view.setFocus()
+    QTest.keyClick(chat.list_view, Qt.Key.Key_F2)
+    qtbot.waitUntil(lambda: chat.list_view.findChild(QLineEdit) is not None, timeout=5_000)  # type: ignore[attr-defined]
+    editor = chat.list_view.findChild(QLineEdit)
+    editor.selectAll()
+    QTest.keyClicks(editor, title)
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: chat.session is not None and chat.session.title == title, timeout=5_000)  # type: ignore[attr-defined]
+
+
 def send(qtbot: object, window: MainWindow, text: str, timeout: int = 60_000) -> object:
     """Type a message, press Enter, wait for the reply to end; returns its Finished."""
     chat = window.chat

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from long_reply import forced
 from PySide6.QtCore import Qt
-from ui.conftest import open_window, send
+from ui.conftest import open_window, rename_with_f2, send
 
 from app.core.sampling import SamplingSettings
 from app.ui.main_window import MainWindow
@@ -124,7 +124,7 @@ def test_conversations_new_rename_search_delete_and_undo(qtbot, window: MainWind
     qtbot.mouseClick(chat.new_button, Qt.MouseButton.LeftButton)
     assert chat.conversation.id != volcano and not chat.path
     send(qtbot, window, "Recommend a book.")
-    chat.rename_conversation("Reading list")
+    rename_with_f2(qtbot, window, "Reading list")
     assert next(r.title for r in chat.list_model.rows) == "Reading list"
     window.storage.update_conversation(volcano, title="Geography homework")  # the word is now only in a message
     chat.search_edit.setText("volcano")  # searches contents as well as titles

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QMessageBox
+from ui.conftest import rename_with_f2
 
 from app.core.sampling import SamplingSettings
 from app.ui.main_window import MainWindow
@@ -21,7 +22,7 @@ def test_f1_lists_the_write_shortcuts_and_the_one_stop(qtbot, window: MainWindow
 
 
 def test_the_window_title_names_the_chat_or_document_in_view(qtbot, window: MainWindow) -> None:
-    window.chat.rename_conversation("Trip planning")
+    rename_with_f2(qtbot, window, "Trip planning")
     assert window.windowTitle() == "Trip planning — Inkling"
     window.tabs.setCurrentWidget(window.write)
     window.write.rename_document("Chapter one")

@@ -81,6 +81,8 @@ class ChatPane(ChatView):
     """A reply ended (Finished) — for tests and the status bar."""
     conversation_changed = Signal(int)
     """Another conversation is shown."""
+    title_changed = Signal(str)
+    """The open chat's title changed (renamed, or named after its first question)."""
 
     def __init__(self, storage: Storage, bridge: EngineBridge, presets: PresetStore,
                  parent: QWidget | None = None) -> None:
@@ -110,6 +112,7 @@ class ChatPane(ChatView):
         self.search_edit.textChanged.connect(self._on_search_edit_text_changed)
         self.list_view.selectionModel().currentChanged.connect(self._on_list_view_current_changed)
         self.list_view.delete_requested.connect(self.delete_conversation)
+        self.list_model.rename_requested.connect(self._on_list_model_rename_requested)
         self.delete_button.clicked.connect(self._on_delete_button_clicked)
         self.undo_delete_button.undo_requested.connect(self.undo_delete)
         self.send_button.clicked.connect(self.send)
@@ -200,6 +203,7 @@ class ChatPane(ChatView):
         self.stop()
         self._send_waiting = False
         self.session = session
+        session.subscribe(self._on_session_changed)
         live = {s.reply.message.id for s in self._streams if s.session.id == session.id}
         session.settle_interrupted(live)  # a reply left "writing…" by an earlier run or stream is shown as stopped
         self._shown_ids = []
@@ -211,7 +215,7 @@ class ChatPane(ChatView):
         row = self.list_model.row_of(session.id)
         if row >= 0:
             self.list_view.setCurrentIndex(self.list_model.index(row))
-        self.context_label.clear()
+        self._show_context()
         self._update_buttons()
         if announce:
             self.session_changed.emit()
@@ -257,12 +261,27 @@ class ChatPane(ChatView):
         if self.session is not None:
             self.delete_conversation(self.session.id)
 
-    def rename_conversation(self, title: str) -> None:
-        if self.session is not None and self.session.rename(title):
-            self.list_model.reload()
+    def _on_list_model_rename_requested(self, conversation_id: int, title: str) -> None:
+        """A row was edited: the chat's session renames it (and announces it)."""
+        if self.session is not None and self.session.id == conversation_id:
+            self.session.rename(title)
+            return
+        other = ChatSession.open(self.storage, self.presets, conversation_id)
+        if other is not None:
+            other.subscribe(self._on_session_changed)
+            other.rename(title)
+
+    def _on_session_changed(self, session: ChatSession, what: str) -> None:
+        """A session announced a change: its row, and the window title if it is the open chat, follow."""
+        if what == "title":
+            self.list_model.set_title(session.id, session.title)
+            if session is self.session:
+                self.title_changed.emit(session.title)
 
     def _on_search_edit_text_changed(self, text: str) -> None:
         self.list_model.reload(text)
+        self.no_match_label.setText(f"No chat has “{text.strip()}” in its title or messages." if text.strip() else "")
+        self.no_match_label.setVisible(bool(text.strip()) and not self.list_model.rows)
         if self.session is not None:
             row = self.list_model.row_of(self.session.id)
             if row >= 0:
@@ -383,23 +402,17 @@ class ChatPane(ChatView):
         if reply is None:
             return
         info = self.bridge.info
-        title, newest = reply.session.title, reply is self.reply
+        newest = reply is self.reply
         message = reply.session.finish_reply(reply.reply, fin, model_name=info.name if info else "",
-                                             model_path=info.path if info else "")
+                                             model_path=info.path if info else "")  # may name the chat
         self._show_ended(reply, message)
-        if reply.session.title != title:
-            self.list_model.reload()
         if not newest:  # a stopped reply that a newer one replaced: saved, not announced
             return
-        t = fin.timings
-        if info is not None:
-            self.context_changed.emit(t.prompt_tokens + t.generated_tokens, info.context)
-            self.context_label.setText(f"Context: {t.prompt_tokens + t.generated_tokens:,} of {info.context:,} tokens")
+        self._show_context()
         if fin.dropped_messages:
             self.transcript.show_notice(
                 f"⚠ {fin.dropped_messages} older messages no longer fit in the model's context "
                 "and were left out of what it sees (they are still saved here).")
-        self.speed_changed.emit(t.tokens_per_second)
         self.status_message.emit(self._ended_note(fin, reply))
         self.reply_finished.emit(fin)
 
@@ -499,6 +512,22 @@ class ChatPane(ChatView):
     def switch_version(self, message_id: int, step: int) -> None:
         if self.reply is None and self.session is not None and self.session.switch_version(message_id, step):
             self._sync_transcript()
+            self._show_context()
+
+    def _show_context(self) -> None:
+        """How full the context is and how fast the last reply was, for the branch on screen (from its last reply)."""
+        last = next((m for m in reversed(self.path) if m.role == "assistant" and m.stats.get("prompt_tokens")), None)
+        info = self.bridge.info
+        stats = last.stats if last is not None else {}
+        used = int(stats.get("prompt_tokens", 0)) + int(stats.get("tokens", 0))
+        total = info.context if info is not None else 0
+        if used and total:
+            self.context_label.setText(f"Context: {used:,} of {total:,} tokens")
+        else:
+            self.context_label.clear()
+            used = total = 0
+        self.context_changed.emit(used, total)
+        self.speed_changed.emit(float(stats.get("tok_s", 0.0)))
 
     def _on_transcript_action_requested(self, action: str) -> None:
         if action == "reload":
@@ -506,8 +535,10 @@ class ChatPane(ChatView):
         elif action == "choose-model":
             self.choose_model_requested.emit()
 
-    def _on_bridge_state_changed(self, _state: str) -> None:
+    def _on_bridge_state_changed(self, state: str) -> None:
         self._update_buttons()
+        if state == "ready" and self.reply is None:  # a model (re)loaded: its context size may be new
+            self._show_context()
 
     def _update_buttons(self) -> None:
         streaming = self.reply is not None

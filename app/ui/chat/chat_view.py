@@ -56,6 +56,11 @@ class ChatView(QWidget):
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.new_button)
         left_layout.addWidget(self.search_edit)
+        self.no_match_label = QLabel()  # a search with no hits says so instead of showing an empty list
+        self.no_match_label.setObjectName("noChatMatches")
+        self.no_match_label.setWordWrap(True)
+        self.no_match_label.hide()
+        left_layout.addWidget(self.no_match_label)
         left_layout.addWidget(self.list_view, 1)
         row = QHBoxLayout()
         row.addWidget(self.delete_button)

@@ -1,4 +1,9 @@
-"""The conversation list: a thin Qt model over Storage's conversations, with search and rename."""
+"""The conversation list: a thin Qt model over Storage's conversations, with search and rename.
+
+Renaming a row writes nothing itself: it asks (``rename_requested``), the chat's
+``ChatSession`` renames and announces it, and the pane shows the new title here
+(``set_title``), in the window title and in Export's file name alike.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,10 @@ Index = QModelIndex | QPersistentModelIndex
 
 
 class ConversationListModel(QAbstractListModel):
-    """Rows are conversations, newest first; editing a row renames the conversation."""
+    """Rows are conversations, newest first; editing a row asks for the conversation to be renamed."""
+
+    rename_requested = Signal(int, str)
+    """(conversation id, new title): the row was edited (F2, a double-click)."""
 
     IdRole = Qt.ItemDataRole.UserRole + 1
 
@@ -52,11 +60,15 @@ class ConversationListModel(QAbstractListModel):
         title = str(value).strip()
         if role != Qt.ItemDataRole.EditRole or not title:
             return False
-        row = self.rows[index.row()]
-        self.storage.update_conversation(row.id, title=title)
-        row.title = title
-        self.dataChanged.emit(index, index)
+        self.rename_requested.emit(self.rows[index.row()].id, title)
         return True
+
+    def set_title(self, conversation_id: int, title: str) -> None:
+        """Show a conversation's new title in its row, in place (the selection stays where it is)."""
+        row = self.row_of(conversation_id)
+        if row >= 0 and self.rows[row].title != title:
+            self.rows[row].title = title
+            self.dataChanged.emit(self.index(row), self.index(row))
 
     def row_of(self, conversation_id: int) -> int:
         return next((i for i, r in enumerate(self.rows) if r.id == conversation_id), -1)

@@ -21,6 +21,9 @@ from app.ui.markdown_view import MarkdownView
 
 ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System"}
 STATUS_NOTES = {"stopped": "stopped", "streaming": "writing…", "error": "failed"}
+# how a reply ended, in words (the engine's "cancelled" is the person's "stopped")
+FINISH_WORDS = {"cancelled": "stopped", "stop": "ended", "length": "length limit", "interrupted": "interrupted",
+                "error": "failed"}
 EMPTY_REASONS = {"stopped": "stopped before the model wrote anything",
                  "done": "the model ended its reply at once, without writing anything"}
 
@@ -35,7 +38,7 @@ def stats_text(stats: dict[str, object]) -> str:
     if stats.get("ttft_ms"):
         parts.append(f"first token {float(stats['ttft_ms']):.0f} ms")  # type: ignore[arg-type]
     if stats.get("finish"):
-        parts.append(str(stats["finish"]))
+        parts.append(FINISH_WORDS.get(str(stats["finish"]), str(stats["finish"])))
     return " · ".join(parts)
 
 
@@ -200,7 +203,8 @@ class MessageWidget(QFrame):
             return
         parts = [stats_text(m.stats)] if m.role == "assistant" else []
         note = STATUS_NOTES.get(m.status)
-        if note and m.stats.get("finish") != note:
+        finish = str(m.stats.get("finish", ""))
+        if note and FINISH_WORDS.get(finish, finish) != note:  # "stopped", once
             parts.append(note)
         if m.role == "assistant" and not m.content and m.status in EMPTY_REASONS:
             parts.append(EMPTY_REASONS[m.status])  # an empty reply always says why

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from app.core.capabilities import FEATURES, Capabilities
 from app.core.connections import Connection, ConnectionStore, public_url, short_model_name
 from app.core.errors import InklingError
-from app.ui.flow_layout import flow_row
+from app.ui.flow_layout import flow_row, scrolling
 from app.ui.jobs import when_done
 
 Tester = Callable[[Connection], "Future[tuple[list[str], Capabilities]]"]
@@ -54,6 +54,7 @@ class ConnectionsView(QWidget):
         self.tester = tester
         self.connections: list[Connection] = store.load()
         self.capabilities: dict[str, Capabilities] = {}  # what the last test found, per connection id
+        self.failures: dict[str, str] = {}  # why the last test failed, per connection id (until one succeeds)
         self._build()
         self._connect_signals()
         self._fill_list()
@@ -64,6 +65,8 @@ class ConnectionsView(QWidget):
         self.list_view = QListWidget()
         self.list_view.setObjectName("connectionsView")
         self.list_view.setToolTip("Servers Inkling can use. Their models appear in the model selector.")
+        self.list_view.setWordWrap(True)  # a narrow list wraps a long address instead of cutting what follows
+        self.list_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.name_edit = QLineEdit()
         self.name_edit.setObjectName("connectionNameEdit")
         self.name_edit.setPlaceholderText("gpu-box")
@@ -82,6 +85,8 @@ class ConnectionsView(QWidget):
         self.extra_edit.setObjectName("connectionExtraEdit")
         self.extra_edit.setPlaceholderText('optional JSON sent with every request, e.g. {"top_a": 0.1}')
         form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)  # labels above: the fields keep the width
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Name", self.name_edit)
         form.addRow("Address", self.url_edit)
         form.addRow("API key", self.key_edit)
@@ -126,9 +131,15 @@ class ConnectionsView(QWidget):
         right_layout.addWidget(badge_row)
         right_layout.addWidget(self.details)
         right_layout.addStretch(1)
+        # the form scrolls in a low window (its fields keep their height) and keeps a usable width in a narrow one
+        self.form_area = scrolling(right)
+        self.form_area.setObjectName("connectionFormArea")
+        self.form_area.setMinimumWidth(260)
+        self.list_view.setMinimumWidth(100)
         splitter = QSplitter()
         splitter.addWidget(self.list_view)
-        splitter.addWidget(right)
+        splitter.addWidget(self.form_area)
+        splitter.setChildrenCollapsible(False)
         splitter.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
@@ -149,14 +160,25 @@ class ConnectionsView(QWidget):
         self.list_view.blockSignals(True)
         self.list_view.clear()
         for conn in self.connections:
-            models = ", ".join(short_model_name(m) for m in conn.models[:3]) or "not tested yet"
-            item = QListWidgetItem(f"{conn.label}\n{public_url(conn.base_url)} — {models}")
+            item = QListWidgetItem(self._item_text(conn))
             item.setData(Qt.ItemDataRole.UserRole, conn.id)
             self.list_view.addItem(item)
         self.list_view.blockSignals(False)
         row = next((i for i, c in enumerate(self.connections) if c.id == select), -1)
         self.list_view.setCurrentRow(row)
         self._on_list_current_row_changed(row)
+
+    def _item_text(self, conn: Connection) -> str:
+        """Its name, address and models, or why its last test failed, or that it was never tested."""
+        models = ", ".join(short_model_name(m) for m in conn.models[:3])
+        if conn.id in self.failures:
+            models = f"✗ the last test failed{f' (models seen before: {models})' if models else ''}"
+        return f"{conn.label}\n{public_url(conn.base_url)}\n{models or 'not tested yet'}"
+
+    def _show_item_text(self, connection_id: str) -> None:
+        row = next((i for i, c in enumerate(self.connections) if c.id == connection_id), -1)
+        if row >= 0 and self.list_view.item(row) is not None:
+            self.list_view.item(row).setText(self._item_text(self.connections[row]))
 
     def selected(self) -> Connection | None:
         row = self.list_view.currentRow()
@@ -232,6 +254,7 @@ class ConnectionsView(QWidget):
     def remove(self, connection_id: str) -> None:
         self.connections = [c for c in self.connections if c.id != connection_id]
         self.capabilities.pop(connection_id, None)
+        self.failures.pop(connection_id, None)
         self._save()
 
     def override(self, feature: str, on: bool) -> None:
@@ -272,6 +295,8 @@ class ConnectionsView(QWidget):
         self.test_button.setEnabled(True)
         models, caps = result
         self.capabilities[connection_id] = caps
+        self.failures.pop(connection_id, None)
+        self._show_item_text(connection_id)
         conn = next((c for c in self.connections if c.id == connection_id), None)
         if conn is None:
             return
@@ -287,6 +312,8 @@ class ConnectionsView(QWidget):
     def _on_test_failed(self, connection_id: str, exc: BaseException) -> None:
         self.test_button.setEnabled(True)
         self._say(f"✗ {exc}", error=True)
+        self.failures[connection_id] = str(exc)
+        self._show_item_text(connection_id)
         self.test_finished.emit(connection_id, False)
 
     def _say(self, text: str, error: bool = False) -> None:

@@ -269,7 +269,7 @@ class ModelsPane(QWidget):
         self.compare_tab.setObjectName("compareTab")
         self.tabs.addTab(self.compare_tab, "Compare")
         if self.connections is not None:
-            self.tabs.addTab(scrolling(self.connections), "Servers")
+            self.tabs.addTab(self.connections, "Servers")  # its form scrolls on its own, beside the list
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -514,8 +514,17 @@ class ModelsPane(QWidget):
         self.files_view.clear()
         self.download_button.setEnabled(False)
         self.repo_label.setText(f"Loading the files of {repo_id}…")
-        run_in_background(lambda: self.manager.repo_files(repo_id), self._show_files, self._on_hub_failed,
-                          context=self)
+        run_in_background(lambda: self.manager.repo_files(repo_id), self._show_files,
+                          lambda exc: self._on_repo_files_failed(repo_id, exc), context=self)
+
+    def _on_repo_files_failed(self, repo_id: str, exc: BaseException) -> None:
+        """The files could not be listed: the label says so in place of "Loading…" (and offline says offline)."""
+        self._on_hub_failed(exc)
+        if isinstance(exc, (HubUnreachable, HubOffline)):
+            self.repo_label.setText(f"The files of {repo_id} can't be listed while the Hub can't be reached. "
+                                    "Models you already have work as usual.")
+        else:
+            self.repo_label.setText(f"⚠ The files of {repo_id} can't be listed: {exc}")
 
     def _show_files(self, files: Any) -> None:
         self.repo_files = files

@@ -74,6 +74,11 @@ class NumberControl(QWidget):
         self.spin.valueChanged.connect(self._on_spin_value_changed)
         self.reset_button.clicked.connect(self._on_reset_button_clicked)
 
+    def set_default(self, value: float, source: str = "") -> None:
+        """What ↺ goes back to (the preset's value, not the app's), and its tooltip says which."""
+        self.default = value
+        self.reset_button.setToolTip(f"Reset to {value:g}{f' ({source})' if source else ''}")
+
     def _on_reset_button_clicked(self) -> None:
         self._apply(self.default)
 

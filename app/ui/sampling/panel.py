@@ -41,6 +41,7 @@ from app.core.sampling_math import Candidate, picture
 from app.core.system import threads_from_env
 from app.ui.sampling.chart import CHART_LEGEND, NextTokenChart
 from app.ui.sampling.controls import NumberControl
+from app.ui.wheel_guard import guard_wheel
 
 # field, label, decimals, step, slider objectName, spin objectName, (low, high) override
 NUMBER_ROWS: list[tuple[str, str, int, float, str, str, tuple[float, float] | None]] = [
@@ -67,6 +68,7 @@ MODERN_ROWS: list[tuple[str, str, int, float, str]] = [
 ]
 INTEGER_FIELDS = ("top_k", "repeat_last_n", "max_tokens", "mirostat_mode", "dry_allowed_length", "dry_penalty_last_n")
 PANEL_MIN_WIDTH = 300  # with a 480 px pane beside it, the window still fits 800 px
+DRY_DETAILS = ("dry_base", "dry_allowed_length", "dry_penalty_last_n")
 MIROSTAT_ROWS = [("mirostat_tau", "Mirostat target (tau)", 2, 0.1), ("mirostat_eta", "Mirostat speed (eta)", 2, 0.01)]
 
 
@@ -281,6 +283,7 @@ class SamplingPanel(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
+        self._wheel_guard = guard_wheel(inner)  # scrolling the pane never moves the slider under the pointer
         self._text_timer = QTimer(self)
         self._text_timer.setSingleShot(True)
         self._text_timer.setInterval(400)
@@ -306,6 +309,13 @@ class SamplingPanel(QWidget):
         self.import_action.triggered.connect(self._on_import_presets)
         self.export_action.triggered.connect(self._on_export_presets)
         self.reload_button.clicked.connect(self._on_reload_button_clicked)
+
+    def _show_dry_enabled(self, strength: float) -> None:
+        """DRY's growth, allowed repeat, look-back and breakers mean something only while its strength is above 0."""
+        for field in DRY_DETAILS:
+            self.controls[field].setEnabled(strength > 0)
+            self.controls[field].setToolTip("" if strength > 0 else "Used only when DRY strength is above 0")
+        self.dry_breakers_edit.setEnabled(strength > 0)
 
     def _on_mirostat_combo_index_changed(self, index: int) -> None:
         self._show_mirostat_enabled(index)
@@ -349,6 +359,10 @@ class SamplingPanel(QWidget):
         self.preset_combo.blockSignals(False)
         base = self.store.get(self.preset)
         modified = base is None or base != self.settings
+        reset_to = base if base is not None else SamplingSettings()  # ↺ goes back to the preset in use
+        source = f"the “{self.preset}” preset" if base is not None else "the app's default"
+        for field, control in self.controls.items():
+            control.set_default(getattr(reset_to, field), source)
         self.modified_label.setText("(modified)" if modified else "")
         builtin = self.store.is_builtin(self.preset)
         self.update_action.setEnabled(not builtin and index >= 0)
@@ -423,6 +437,7 @@ class SamplingPanel(QWidget):
             control.set_value(getattr(settings, field))
         self.mirostat_combo.setCurrentIndex(int(settings.mirostat_mode))
         self._show_mirostat_enabled(int(settings.mirostat_mode))
+        self._show_dry_enabled(settings.dry_multiplier)
         self.random_seed_check.setChecked(settings.seed is None)
         self.seed_spin.setEnabled(settings.seed is not None)
         if settings.seed is not None:
@@ -464,6 +479,8 @@ class SamplingPanel(QWidget):
             return
         integer = field in INTEGER_FIELDS
         self._change(**{field: int(value) if integer else round(float(value), 4)})
+        if field == "dry_multiplier":
+            self._show_dry_enabled(self.settings.dry_multiplier)
 
     def _on_seed_changed(self, *_: object) -> None:
         if self._updating:

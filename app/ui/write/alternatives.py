@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
+CUT_OFF_NOTE = "stopped at the length limit: the text may end mid-sentence"
+
 
 class AlternativesView(QWidget):
     """Columns of candidate texts, each with a button to use it."""
@@ -18,6 +20,7 @@ class AlternativesView(QWidget):
         self.columns: list[QPlainTextEdit] = []
         self.buttons: list[QPushButton] = []
         self.used = -1  # the column that went into the document (-1: none yet)
+        self.cut_off: set[int] = set()  # the columns that stopped at the length limit
         self.title = QLabel("Alternatives appear here: choose how many, then “Alternatives”.")
         self.title.setWordWrap(True)
         self._row = QHBoxLayout()
@@ -32,6 +35,7 @@ class AlternativesView(QWidget):
             w.deleteLater()
         self.columns, self.buttons = [], []
         self.used = -1
+        self.cut_off = set()
         for child in list(self._row.children()):
             child.setParent(None)
         self.title.setText(title or f"{count} alternatives — pick one to insert it at the cursor")
@@ -57,8 +61,18 @@ class AlternativesView(QWidget):
         column.moveCursor(column.textCursor().MoveOperation.End)
         column.insertPlainText(text)
 
-    def finish(self, index: int) -> None:
-        if self.used < 0 and index < len(self.buttons):
+    def finish(self, index: int, cut_off: bool = False) -> None:
+        """Text ``index`` is complete and can be used; ``cut_off``: it stopped at the length limit, and says so."""
+        if index >= len(self.buttons):
+            return
+        if cut_off:
+            self.cut_off.add(index)
+            self.buttons[index].setText(f"Use #{index + 1} (cut off)")
+            self.buttons[index].setToolTip(CUT_OFF_NOTE)
+            self.columns[index].setToolTip(CUT_OFF_NOTE)
+            if CUT_OFF_NOTE not in self.title.text():
+                self.title.setText(f"{self.title.text()} — {CUT_OFF_NOTE}")
+        if self.used < 0:
             self.buttons[index].setEnabled(True)
 
     def finish_written(self) -> None:
@@ -72,7 +86,8 @@ class AlternativesView(QWidget):
         self.used = index
         for i, button in enumerate(self.buttons):
             button.setEnabled(False)
-            button.setText(f"Used #{i + 1}" if i == index else f"Use #{i + 1}")
+            cut = " (cut off)" if i in self.cut_off else ""
+            button.setText(f"Used #{i + 1}{cut}" if i == index else f"Use #{i + 1}{cut}")
         self.title.setText(f"#{index + 1} was used — make new alternatives to choose again")
 
     def text(self, index: int) -> str:

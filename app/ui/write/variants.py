@@ -37,6 +37,7 @@ class VariantsController(QObject):
         self._settings = SamplingSettings()
         self._seed = 0
         self._memory = ""
+        self._messages: list[dict[str, str]] | None = None  # a rework's chat, or None for continuations
         self.last_finished: Finished | None = None
         """How the latest text ended (its timings, how many tokens were drafted from the text)."""
 
@@ -49,7 +50,7 @@ class VariantsController(QObject):
         the settings fix one)."""
         self.stop()
         self.last_finished = None
-        self._prompt, self._settings, self._memory = prompt, settings, memory
+        self._prompt, self._settings, self._memory, self._messages = prompt, settings, memory, None
         self._seed = settings.seed if settings.seed is not None else int(time.time() * 1000) % 2**31
         self.view.reset(count)
         if 1 < count <= self.bridge.parallel_sequences:
@@ -61,13 +62,15 @@ class VariantsController(QObject):
         self._queue = list(range(count))
         self._next()
 
-    def rework(self, messages: list[dict[str, str]], settings: SamplingSettings, title: str) -> None:
-        """One chat-style answer (e.g. a shortened selection) into the first column."""
+    def rework(self, messages: list[dict[str, str]], settings: SamplingSettings, title: str, count: int = 1) -> None:
+        """``count`` chat-style answers (e.g. a shortened selection), one after another, each with its own seed."""
         self.stop()
         self.last_finished = None
-        self.view.reset(1, title)
-        self._queue = []
-        self._watch(self.bridge.chat(messages, settings), 0)
+        self._messages, self._settings = messages, settings
+        self._seed = settings.seed if settings.seed is not None else int(time.time() * 1000) % 2**31
+        self.view.reset(count, title)
+        self._queue = list(range(count))
+        self._next()
 
     def stop(self) -> None:
         self._queue = []
@@ -81,7 +84,10 @@ class VariantsController(QObject):
             return
         index = self._queue.pop(0)
         settings = self._settings.replace(seed=(self._seed + index * 7919) % 2**31)
-        self._watch(self.bridge.complete(self._prompt, settings, memory=self._memory), index)
+        if self._messages is not None:
+            self._watch(self.bridge.chat(self._messages, settings), index)
+        else:
+            self._watch(self.bridge.complete(self._prompt, settings, memory=self._memory), index)
 
     def _watch(self, handle: StreamHandle, index: int) -> None:
         self.handle = handle
@@ -111,7 +117,7 @@ class VariantsController(QObject):
         self.handle = None
         self.last_finished = fin
         for index in range(count):
-            self.view.finish(index)
+            self.view.finish(index, cut_off=fin.reason == "length")
         self.finished.emit()
 
     def _on_done(self, handle: StreamHandle, index: int, fin: Finished) -> None:
@@ -119,7 +125,7 @@ class VariantsController(QObject):
             return
         self.handle = None
         self.last_finished = fin
-        self.view.finish(index)
+        self.view.finish(index, cut_off=fin.reason == "length")
         self._next()
 
     def _on_failed(self, handle: StreamHandle, exc: InklingError) -> None:

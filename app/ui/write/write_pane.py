@@ -27,7 +27,9 @@ from app.core.document_session import UNTITLED, DocumentSession
 from app.core.document_view import memory_block
 from app.core.errors import InklingError
 from app.core.events import Alternative, Finished, PromptProgress, ScoreResult, TokenEvent
+from app.core.paths import file_stem
 from app.core.presets import PresetStore
+from app.core.rework import SELECTION_ACTIONS, answer_budget, core_range, replacement
 from app.core.sampling import SamplingSettings
 from app.core.storage import Storage
 from app.ui.engine_bridge import EngineBridge, StreamHandle
@@ -36,7 +38,7 @@ from app.ui.pane import PreviewRequest
 from app.ui.widgets import DebouncedSaver
 from app.ui.write.export import FORMATS, export_document
 from app.ui.write.variants import VariantsController
-from app.ui.write.write_view import EXPORT_NAMES, SELECTION_ACTIONS, WriteView
+from app.ui.write.write_view import EXPORT_NAMES, WriteView
 
 SAVE_DELAY_MS = 400
 SAVE_MAX_AGE = 0.7  # seconds: a writer who never pauses is still saved this often
@@ -81,6 +83,7 @@ class WritePane(WriteView):
         self.session: DocumentSession | None = None
         self.handle: StreamHandle | None = None
         self._selection_range: tuple[int, int] | None = None
+        self.export_folder = Path.home()  # where Export opens: the folder of the last export, once there is one
         self.variants = VariantsController(self.bridge, self.alternatives)
         self._saver = DebouncedSaver(self.save, SAVE_DELAY_MS, SAVE_MAX_AGE, self)
         self._count_timer = QTimer(self)
@@ -115,6 +118,11 @@ class WritePane(WriteView):
         self.reject_button.clicked.connect(self.reject)
         self.regenerate_button.clicked.connect(self.regenerate)
         self.alt_button.clicked.connect(self._on_alt_button_clicked)
+        for button in (self.continue_button, self.stop_button, self.accept_button, self.reject_button,
+                       self.regenerate_button, self.alt_button):
+            # the next key goes to the text: a clicked button that keeps focus (or hands it to its neighbour
+            # when it is disabled, as Stop is once writing ends) would take a space as a press
+            button.clicked.connect(self._focus_editor)
         self.surprise_button.clicked.connect(self.score_paragraph)
         for name, action in self.selection_actions.items():
             action.triggered.connect(lambda _=False, name=name: self._on_selection_action(name))
@@ -296,6 +304,7 @@ class WritePane(WriteView):
         if self.session.save_text(self.editor.content(), self.editor.textCursor().position()):
             if self.session.title != title:  # still titled from its first line, which changed
                 self._show_title(self.session.id, self.session.title)
+                self.preview_changed.emit()  # the chart names the document it is about
             self.saved.emit()
 
     def _show_title(self, doc_id: int, title: str) -> None:
@@ -361,12 +370,18 @@ class WritePane(WriteView):
         """Ask where, then export as ``suffix`` (File ▸ Export and the pane's Export menu)."""
         if self.session is None or suffix not in FORMATS:
             return
-        name = "".join(c if c.isalnum() or c in " -_" else "_" for c in self.session.title).strip() or "document"
+        name = self.export_file_name(suffix)
         path, _ = QFileDialog.getSaveFileName(self, f"Export as {EXPORT_NAMES[suffix]}",
-                                              str(Path.home() / f"{name}{suffix}"), FORMATS[suffix])
+                                              str(self.export_folder / name), FORMATS[suffix])
         if path:
             target = Path(path)
-            self.export_to(target if target.suffix.lower() == suffix else target.with_name(target.name + suffix))
+            if self.export_to(target if target.suffix.lower() == suffix else target.with_name(target.name + suffix)):
+                self.export_folder = target.parent  # the next export opens where this one went
+
+    def export_file_name(self, suffix: str) -> str:
+        """The name Export suggests: the title, without "…" or characters a file name can't hold."""
+        title = self.session.title if self.session is not None else ""
+        return file_stem(title.rstrip("…"), "document") + suffix
 
     # -- memory and the model's view -----------------------------------------------------
 
@@ -437,6 +452,7 @@ class WritePane(WriteView):
         self.session.begin_suggestion(before, after)
         self.editor.begin_suggestion()
         self.inspector.set_tokens([])
+        self.bottom.setCurrentWidget(self.inspector)  # the new suggestion's tokens, not older alternatives
         self._stream(before, after)
 
     def _stream(self, prompt: str, suffix: str) -> None:
@@ -571,6 +587,9 @@ class WritePane(WriteView):
 
     # -- alternatives --------------------------------------------------------------------
 
+    def _focus_editor(self) -> None:
+        self.editor.setFocus()
+
     def _on_alt_button_clicked(self) -> None:
         self.generate_alternatives(self.alt_count.value())
 
@@ -585,16 +604,27 @@ class WritePane(WriteView):
         self._update_buttons()
 
     def run_selection_action(self, name: str, start: int, end: int) -> None:
-        """Ask the model (in its instruct format) to rework a selection; the result is offered, not forced."""
+        """Ask the model (in its instruct format) to rework a selection; the results are offered, not forced.
+
+        The whitespace at the selection's edges stays where it is (only the text between is reworked and
+        replaced), and the answer may be as long as the selection asks for, not the document's Max tokens.
+        """
         self.reject()
+        start, end = core_range(self.editor.content(), start, end)
         text = self.editor.content()[start:end]
+        if not text:
+            self.status_message.emit("Select some text first")
+            return
         self._selection_range = (start, end)
         self.show_alternatives()
         messages = [{"role": "system", "content": "You are a careful writing assistant."},
                     {"role": "user", "content": f"{SELECTION_ACTIONS[name]}\n\n{text}"}]
         # a rework copies much of the selection: draft from it (same text at temperature 0, fewer model passes)
-        settings = self.sampling.replace(draft_from_text=self.draft_action.isChecked())
-        self.variants.rework(messages, settings, f"{name}: choose “Use #1” to replace the selection")
+        settings = self.sampling.replace(draft_from_text=self.draft_action.isChecked(),
+                                         max_tokens=answer_budget(name, text))
+        count = self.alt_count.value()
+        choose = "“Use #1”" if count == 1 else "one"
+        self.variants.rework(messages, settings, f"{name}: choose {choose} to replace the selection", count)
         self._update_buttons()
 
     def _on_selection_action(self, name: str) -> None:
@@ -608,8 +638,9 @@ class WritePane(WriteView):
         fin = self.variants.last_finished
         if self._selection_range is not None and fin is not None and fin.timings.generated_tokens:
             t = fin.timings
+            cut = ", cut off at the length limit" if fin.reason == "length" else ""
             self.status_message.emit(f"{t.generated_tokens} tokens at {t.tokens_per_second:.1f} tok/s, "
-                                     f"{fin.drafted} of them drafted from the selection")
+                                     f"{fin.drafted} of them drafted from the selection{cut}")
         self._update_buttons()
         self.alternatives_finished.emit()
 
@@ -629,7 +660,8 @@ class WritePane(WriteView):
             cursor = self.editor.textCursor()
             cursor.setPosition(start)
             cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
-            cursor.insertText(text)
+            cursor.insertText(replacement(text))
+            self.editor.setTextCursor(cursor)
             self._selection_range = None
         else:
             self.editor.begin_suggestion()
@@ -637,6 +669,7 @@ class WritePane(WriteView):
             self.editor.accept_suggestion()
         self.flush()
         self._update_buttons()
+        self.editor.setFocus()  # the next key goes to the text, not to the button that was clicked
 
     # -- surprise ------------------------------------------------------------------------
 

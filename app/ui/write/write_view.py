@@ -9,7 +9,7 @@ the text is outside the model's view, and the prompt-reading progress.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -21,12 +21,12 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QSplitter,
     QTabWidget,
-    QToolBar,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from app.core.rework import SELECTION_ACTIONS
 from app.ui.flow_layout import flow_row
 from app.ui.widgets import UndoDeleteButton
 from app.ui.write.alternatives import AlternativesView
@@ -34,14 +34,6 @@ from app.ui.write.editor import WriterEditor
 from app.ui.write.export import FORMATS
 from app.ui.write.formats import EXPORT_NAMES
 from app.ui.write.inspector import TokenInspector
-
-SELECTION_ACTIONS = {
-    "Rewrite": "Rewrite the following text so it reads better. Keep its meaning. Reply with the rewritten text only.",
-    "Shorten": "Shorten the following text to about half its length. Reply with the shortened text only.",
-    "Expand": "Expand the following text with more detail, in the same voice. Reply with the expanded text only.",
-    "Continue in this style": "Continue the following text in exactly the same style. Reply with the continuation only.",
-}
-
 
 MEMORY_HINT = ("Memory: notes the model always reads before your text, however long it gets "
                "(synopsis, characters, style). Changing it makes the model re-read everything once.")
@@ -70,6 +62,7 @@ class WriteView(QWidget):
         self.doc_list = QListWidget()
         self.doc_list.setObjectName("documentList")
         self.doc_list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.doc_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # long titles are elided
         self.rename_button = QPushButton("Rename")
         self.delete_button = QPushButton("Delete")
         self.delete_button.setObjectName("deleteDocumentButton")
@@ -126,7 +119,7 @@ class WriteView(QWidget):
         self.alt_count.setObjectName("alternativesCount")
         self.alt_count.setRange(1, 5)
         self.alt_count.setValue(3)
-        self.alt_count.setToolTip("How many continuations to compare")
+        self.alt_count.setToolTip("How many continuations (or reworked selections) to compare")
         self.alt_button = QPushButton("Alternatives")
         self.alt_button.setObjectName("alternativesButton")
         self.surprise_button = QPushButton("How surprising?")
@@ -146,27 +139,28 @@ class WriteView(QWidget):
         self.draft_action.setToolTip("Rewrites copy much of the selection: the model checks the selection's own "
                                      "words as guesses in one batch instead of writing them one by one")
         self.selection_button.setMenu(selection_menu)
-        # a toolbar, not a row: what does not fit goes into its » menu instead of being cut into fragments
-        bar = QToolBar("Write")
+        # a row that wraps onto a second line, not a QToolBar: a toolbar's » menu is empty for widgets added
+        # with addWidget, so what did not fit could not be reached at all
+        self.alt_count_label = QLabel("How many:")
+        self.alt_count_label.setToolTip("How many continuations (or reworked selections) to compare")
+        self.alt_count_label.setBuddy(self.alt_count)
+        # "How many" and its spin box wrap together with the button they are for
+        alternatives = QWidget()
+        alt_row = QHBoxLayout(alternatives)
+        alt_row.setContentsMargins(0, 0, 0, 0)
+        alt_row.setSpacing(4)
+        for w in (self.alt_count_label, self.alt_count, self.alt_button):
+            alt_row.addWidget(w)
+        bar = flow_row(self.continue_button, self.stop_button, self.accept_button, self.reject_button,
+                       self.regenerate_button, alternatives, self.surprise_button, self.selection_button)
         bar.setObjectName("writeToolbar")
-        bar.setMovable(False)
-        bar.setFloatable(False)
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for w in (self.continue_button, self.stop_button, self.accept_button, self.reject_button, self.regenerate_button):
-            bar.addWidget(w)
-        bar.addSeparator()
-        bar.addWidget(self.alt_count)
-        bar.addWidget(self.alt_button)
-        bar.addSeparator()
-        bar.addWidget(self.surprise_button)
-        bar.addWidget(self.selection_button)
         self.toolbar = bar
 
         self.memory_edit = QPlainTextEdit()
         self.memory_edit.setObjectName("documentMemoryEdit")
         self.memory_edit.setPlaceholderText("Synopsis, characters, style… the model keeps these in view.")
         self.memory_edit.setToolTip(MEMORY_HINT)
-        self.memory_title = QLabel("<b>Memory</b> — always in the model's view, before the text")
+        self.memory_title = QLabel("<b>Memory</b> — always in the model's view")
         self.memory_title.setToolTip(MEMORY_HINT)
         self.memory_title.setWordWrap(True)  # a narrow window wraps it instead of widening the whole window
         self.memory_cost = QLabel()
@@ -210,10 +204,45 @@ class WriteView(QWidget):
         vsplit.addWidget(self.editor)
         vsplit.addWidget(self.bottom)
         vsplit.setSizes([110, 430, 220])
+        self._split_seen = vsplit.sizes()
+        self._split_before_squeeze: list[int] | None = None  # the split a low window took in, restored when it grows
+        # a low window keeps the editor the tallest part: the memory and the bottom tabs give way (they
+        # scroll) instead of holding their height while the text shrinks to three lines
+        memory_box.setMinimumHeight(56)  # its title and a line of notes
+        self.bottom.setMinimumHeight(60)
+        vsplit.installEventFilter(self)
         center_layout.addWidget(vsplit, 1)
         # counts, the model's view and prompt reading wrap onto two lines in a narrow window
         center_layout.addWidget(flow_row(self.counts, self.view_label, self.reading_label, self.reading_bar, spacing=12))
         return center
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if watched is self.vsplit and event.type() == QEvent.Type.Resize:
+            if self._split_before_squeeze is None:
+                self._split_seen = self.vsplit.sizes()  # the split as it was, before this resize shares out the height
+            QTimer.singleShot(0, self._keep_editor_tallest)  # after the splitter has shared out its new height
+        return super().eventFilter(watched, event)
+
+    def _keep_editor_tallest(self) -> None:
+        """A low window gives the editor three fifths when it fell under half; growing again restores the split."""
+        sizes = self.vsplit.sizes()
+        total = sum(sizes)
+        memory, editor, bottom = sizes
+        if total <= 0:
+            return
+        if self._split_before_squeeze is not None and total >= sum(self._split_before_squeeze):
+            before, self._split_before_squeeze = self._split_before_squeeze, None
+            self.vsplit.setSizes([total * size // sum(before) for size in before])
+            return
+        if editor * 2 >= total:
+            return
+        if self._split_before_squeeze is None:
+            self._split_before_squeeze = self._split_seen
+        editor = total * 3 // 5
+        rest = total - editor
+        others = max(memory + bottom, 1)
+        memory = rest * memory // others
+        self.vsplit.setSizes([memory, editor, rest - memory])
 
     def show_alternatives(self) -> None:
         """Bring the alternatives forward, tall enough to read (half of the editor's and their height together)."""
