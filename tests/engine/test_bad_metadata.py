@@ -32,6 +32,13 @@ def _set(key: str, vtype: int, value: object) -> Callable[[g.GGUF], None]:
     return edit
 
 
+def _add(key: str, vtype: int, value: object) -> Callable[[g.GGUF], None]:
+    def edit(model: g.GGUF) -> None:
+        assert key not in model.metadata, key  # a key the starter model does not have
+        model.metadata[key] = (vtype, value)
+    return edit
+
+
 def _drop_last_token(model: g.GGUF) -> None:
     for key in ("tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type"):
         if key in model.metadata:
@@ -68,6 +75,10 @@ CASES: dict[str, tuple[Callable[[g.GGUF], None], str]] = {
     "head count 2^32-1": (_set("llama.attention.head_count", g.UINT32, 2**32 - 1), "llama.attention.head_count"),
     "kv head counts for 4,096 layers": (_set("llama.attention.head_count_kv", g.ARRAY, (g.UINT32, [3] * 4096)),
                                         "llama.attention.head_count_kv"),
+    # more experts used than there are: llama.cpp GGML_ASSERTs (the process dies), given one number or one a layer
+    "2 experts used of none": (_add("llama.expert_used_count", g.UINT32, 2), "llama.expert_used_count"),
+    "2 experts used in each layer of none": (_add("llama.expert_used_count", g.ARRAY, (g.UINT32, [2] * 30)),
+                                            "llama.expert_used_count"),
     "feed-forward length 2^64-1": (_set("llama.feed_forward_length", g.UINT64, 2**64 - 1),
                                    "llama.feed_forward_length"),
 }
@@ -106,6 +117,16 @@ def test_bad_metadata_is_a_typed_error_naming_the_file_and_the_key(kind: str, ba
     assert caught.value.key == key
     assert key in str(caught.value) and str(path) in str(caught.value)
     assert not isinstance(caught.value, ValueError)
+
+
+def test_experts_used_may_be_given_one_a_layer(starter_path: Path, tmp_path: Path) -> None:
+    # llama.cpp reads llama.expert_used_count as one number or as one per layer (and checks the largest)
+    def moe(model: g.GGUF) -> None:
+        _add("llama.expert_count", g.UINT32, 4)(model)
+        _add("llama.expert_used_count", g.ARRAY, (g.UINT32, [1, 2] * 15))(model)
+
+    header = read_header(g.patched_copy(starter_path, tmp_path / "moe.gguf", moe))
+    assert header.metadata["llama.expert_used_count"] == [1, 2] * 15
 
 
 @pytest.mark.parametrize("kind", list(CASES))
