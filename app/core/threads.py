@@ -21,7 +21,7 @@ machine is in at a given minute, so ``ThreadTuner`` measures:
   where there is no such count (one thread getting slower) nothing is tried.
 
 Pure Python and deterministic: fed timings, it answers thread counts. The engine
-feeds it the time of every generated token (``app.engine.threads``).
+feeds it the time of every step that decodes one token (``app.engine.threads``).
 """
 
 from __future__ import annotations
