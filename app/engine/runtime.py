@@ -539,6 +539,7 @@ class LlamaRuntime:
                 if self.cancelled():
                     reason = "cancelled"
                     break
+                self.threads.end()
                 raise EngineError(f"llama.cpp failed while generating: {exc}") from None
         self.threads.end()
         for ev in held:
