@@ -188,8 +188,8 @@ class _Reader:
             raise self.bad("the header is damaged (a text field has an impossible length)")
         return self.read(n).decode("utf-8", errors="replace")
 
-    def strings(self, count: int, keep: bool) -> Iterator[bytes | None]:
-        """The ``count`` texts of an array, as bytes (or None each when not ``keep``), read a chunk at a time.
+    def strings(self, count: int, keep: bool) -> Iterator[bytes]:
+        """The ``count`` texts of an array, as bytes (empty each when not ``keep``), read a chunk at a time.
 
         A vocabulary is read on every library scan: one ``read`` a token cost several
         times as much, and a crafted file of a million empty texts took seconds.
@@ -205,7 +205,7 @@ class _Reader:
             if end > len(buf):
                 buf, base, pos = self._refill(buf, base, pos, 8 + n)
                 end = pos + 8 + n
-            yield buf[pos + 8:end] if keep else None
+            yield buf[pos + 8:end] if keep else b""
             pos = end
         self.f.seek(base + pos)
 
@@ -285,7 +285,7 @@ def _parse(r: _Reader) -> GGUFHeader:
             if itype == 8 and key == TOKENS:
                 items, duplicate = _token_strings(r, count)
             elif itype == 8:
-                items = [raw.decode("utf-8", errors="replace") for raw in r.strings(count, True) if raw is not None] \
+                items = [raw.decode("utf-8", errors="replace") for raw in r.strings(count, True)] \
                     if count <= _KEEP_ARRAY else deque(r.strings(count, False), maxlen=0)
             elif itype in _SCALAR:
                 raw = r.read(width * count) if count <= _KEEP_ARRAY else r.f.seek(width * count, 1)
@@ -352,7 +352,6 @@ def _token_strings(r: _Reader, count: int) -> tuple[list[str], bytes | None]:
     duplicate: bytes | None = None
     kept: list[str] = []
     for raw in r.strings(count, True):
-        assert raw is not None
         if duplicate is None:
             if raw in seen:
                 duplicate = raw
@@ -424,8 +423,17 @@ def _validate(h: GGUFHeader) -> None:
     key_length = count(f"{arch}.attention.key_length", 1, MAX_WIDTH)
     count(f"{arch}.attention.value_length", 1, MAX_WIDTH)
     count(f"{arch}.feed_forward_length", 1, MAX_WIDTH, per_layer=True)
-    count(f"{arch}.expert_count", 0, MAX_EXPERTS)
-    count(f"{arch}.expert_used_count", 0, MAX_EXPERTS, per_layer=True)
+    experts = count(f"{arch}.expert_count", 0, MAX_EXPERTS) or 0
+    # one number or one per layer (llama.cpp reads either); above the experts there are, llama.cpp GGML_ASSERTs
+    used_key = f"{arch}.expert_used_count"
+    used = count(used_key, 0, MAX_EXPERTS, per_layer=True)
+    if used is not None or used_key not in h.array_lengths:  # (a list of more than _KEEP_ARRAY is only counted)
+        most_used = max(used, default=0) if isinstance(used, list) else used or 0
+        if most_used > experts:
+            raise bad(used_key, f"says {most_used} experts are used but the model has {experts} "
+                                f"({arch}.expert_count)")
+        if experts and not most_used:
+            raise bad(used_key, f"is missing or 0 for a model of {experts} experts")
     vocab_key = count(f"{arch}.vocab_size", 1, _MAX_ARRAY)
     if isinstance(heads, int) and isinstance(embedding, int) and key_length is None and embedding % heads:
         raise bad(f"{arch}.attention.head_count",

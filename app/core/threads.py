@@ -21,7 +21,7 @@ machine is in at a given minute, so ``ThreadTuner`` measures:
   where there is no such count (one thread getting slower) nothing is tried.
 
 Pure Python and deterministic: fed timings, it answers thread counts. The engine
-feeds it the time of every generated token (``app.engine.threads``).
+feeds it the time of every step that decodes one token (``app.engine.threads``).
 """
 
 from __future__ import annotations
@@ -71,6 +71,15 @@ class ThreadTuner:
         """Forget the window in progress (a new request: the time between requests is not decode time)."""
         self._tokens, self._seconds = 0, 0.0
 
+    def abandon_probe(self) -> int:
+        """Drop a probe in progress, unjudged (its request ended); answer the count to use from now on.
+
+        The next probe comes after the usual gap: a probe cut short is neither a win nor a loss.
+        """
+        self.probe = None
+        self.restart()
+        return self.threads
+
     def observe(self, seconds: float, tokens: int = 1) -> int:
         """Record ``tokens`` decoded in ``seconds`` with ``threads``; answer the count for the next token."""
         self._tokens += tokens
@@ -102,6 +111,8 @@ class ThreadTuner:
         if self._since_probe >= self._gap:
             self.probe = self._neighbour()
             self._since_probe = 0
+            if self.probe is not None:  # at an edge the probe may go the other way: a win goes on that way
+                self._upward = self.probe > self.incumbent
 
     def _end_probe(self, tokens: int, seconds: float) -> None:
         s = self.settings

@@ -463,8 +463,6 @@ class LlamaRuntime:
         self.threads.begin()
         while steps < max_tokens:
             steps += 1
-            if steps > 1:
-                self.threads.token()  # the step before: sampled, shown, decoded
             if self.cancelled():
                 reason = "cancelled"
                 break
@@ -501,6 +499,7 @@ class LlamaRuntime:
                     llm.n_tokens = len(tokens) + hit - 1  # re-read the token before the ban for fresh logits
                     llm.eval([gen[hit - 1] if hit else tokens[-1]])
                     rows = [-1]
+                    self.threads.skip()  # a step taken back: no token of its own
                     continue
                 ready = guard.releasable() - (len(gen) - len(held))
                 for ev in held[:ready]:
@@ -517,6 +516,7 @@ class LlamaRuntime:
                 drafted += 1
                 if len(rows) == 1:  # the whole draft was right: try a longer one next
                     draft_len = min(draft_len * 2, _DRAFT_MAX)
+                self.threads.skip()  # no decode: not a step the thread count can be judged by
                 continue  # the draft guessed right: the next row already has the logits that follow it
             if rows:  # the draft went another way from here: forget the rest of it
                 llm.n_tokens -= len(rows)
@@ -530,14 +530,18 @@ class LlamaRuntime:
                 if draft:
                     self._decode_draft(token, draft, draft_batch)
                     rows, guesses = list(range(len(draft) + 1)), draft
+                    self.threads.skip()  # a batch costs several steps: it would read as a slow count
                 else:
                     llm.eval([token])
                     rows = [-1]
+                    self.threads.token()  # this step: sampled, shown, decoded
             except RuntimeError as exc:
                 if self.cancelled():
                     reason = "cancelled"
                     break
+                self.threads.end()
                 raise EngineError(f"llama.cpp failed while generating: {exc}") from None
+        self.threads.end()
         for ev in held:
             if not stops.stopped:
                 show(ev)

@@ -1,4 +1,4 @@
-"""The engine's side of the thread choice: time each generated token, apply what the tuner decides.
+"""The engine's side of the thread choice: time each decoded token, apply what the tuner decides.
 
 With "automatic" threads (no count in ``LoadOptions`` and no ``INKLING_THREADS``) a
 ``ThreadTuner`` (``app.core.threads``) picks the decode thread count from measured
@@ -6,6 +6,12 @@ speed, and ``llama_set_n_threads`` applies it between two tokens. Prompt batches
 threads in the same proportion as at the start (on two cores: as many as decode), so
 a busy machine reads long prompts with fewer threads too. A pinned count is applied
 once at load and never changed.
+
+Only steps that decode one token are timed: with drafting from the text a batch of a
+token and its draft costs several steps and the steps it verifies cost almost none,
+so timing them would measure how well the drafts guessed, not the thread count
+(``skip``). A probe still running when a reply ends is dropped and the incumbent count
+put back (``end``), so the next prompt, score or peek never runs at a probe's count.
 """
 
 from __future__ import annotations
@@ -46,9 +52,20 @@ class EngineThreads:
 
     def begin(self) -> None:
         """A generation starts: its first token is timed from here."""
+        self.end()  # a generation that failed half-way may have left a probe running
         self._last = time.perf_counter()
-        if self.tuner is not None:
-            self.tuner.restart()
+
+    def end(self) -> None:
+        """A generation ended: a probe in progress is dropped and the incumbent count applied again."""
+        if self.tuner is None:
+            return
+        wanted = self.tuner.abandon_probe()
+        if wanted != self._applied and self._ctx is not None:
+            self.apply(wanted)
+
+    def skip(self) -> None:
+        """The time since the last call was not one token's decode (a draft batch, a verified draft): don't time it."""
+        self._last = time.perf_counter()
 
     def token(self, count: int = 1) -> None:
         """``count`` tokens were generated since the last call: time them; change threads if the tuner says so."""

@@ -1,7 +1,9 @@
 """The one way to run background work: a callable or a Future, with callbacks on the GUI thread.
 
 Failures go to the error presenter unless the caller handles them; ``Interrupted``
-(a user's cancel) is never shown as an error.
+(a user's cancel) is never shown as an error. A job that reports progress (Compare's
+bar) gets a ``progress`` function to call from its thread; ``on_progress`` receives
+each value on the GUI thread, in order, before the outcome.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from app.core.errors import Interrupted
 
 Success = Callable[[Any], None]
+Progress = Callable[[Any], None]
 Failure = Callable[[BaseException], None]
 _default_failure: Failure | None = None
 _live: set[_Relay] = set()
@@ -34,14 +37,18 @@ class _Relay(QObject):
     """The job returned a value."""
     failed = Signal(object)
     """The job raised."""
+    progressed = Signal(object)
+    """The job reported progress (a value of its own kind)."""
 
-    def __init__(self, on_success: Success | None, on_failure: Failure | None, context: QObject | None) -> None:
+    def __init__(self, on_success: Success | None, on_failure: Failure | None, context: QObject | None,
+                 on_progress: Progress | None = None) -> None:
         super().__init__()
-        self._on_success, self._on_failure = on_success, on_failure
+        self._on_success, self._on_failure, self._on_progress = on_success, on_failure, on_progress
         owner = context or getattr(on_success, "__self__", None)
         self._context = owner if isinstance(owner, QObject) else None
         self.succeeded.connect(self._on_relay_succeeded)
         self.failed.connect(self._on_relay_failed)
+        self.progressed.connect(self._on_relay_progressed)
         _live.add(self)
 
     def _gone(self) -> bool:
@@ -54,6 +61,10 @@ class _Relay(QObject):
             return
         if self._on_success is not None:
             self._on_success(value)
+
+    def _on_relay_progressed(self, value: Any) -> None:
+        if self._on_progress is not None and not self._gone():
+            self._on_progress(value)
 
     def _on_relay_failed(self, exc: BaseException) -> None:
         _live.discard(self)
@@ -78,14 +89,19 @@ class _Job(QRunnable):
             self.relay.succeeded.emit(value)
 
 
-def run_in_background(fn: Callable[[], Any], on_success: Success | None = None,
-                      on_failure: Failure | None = None, context: QObject | None = None) -> None:
+def run_in_background(fn: Callable[..., Any], on_success: Success | None = None,
+                      on_failure: Failure | None = None, context: QObject | None = None,
+                      on_progress: Progress | None = None) -> None:
     """Run ``fn`` on the thread pool; call back on the GUI thread.
 
-    The callbacks are skipped if ``context`` (by default the object a bound-method
-    callback belongs to) has been destroyed by then.
+    With ``on_progress``, ``fn`` is called with one argument, a function it may call from
+    its thread with any value: ``on_progress`` gets each on the GUI thread, in order. The
+    callbacks are skipped if ``context`` (by default the object a bound-method callback
+    belongs to) has been destroyed by then.
     """
-    QThreadPool.globalInstance().start(_Job(fn, _Relay(on_success, on_failure, context)))
+    relay = _Relay(on_success, on_failure, context, on_progress)
+    job = fn if on_progress is None else lambda: fn(relay.progressed.emit)
+    QThreadPool.globalInstance().start(_Job(job, relay))
 
 
 def when_done(future: Future[Any], on_success: Success | None = None, on_failure: Failure | None = None,

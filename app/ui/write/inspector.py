@@ -64,7 +64,7 @@ class TokenInspector(QWidget):
     def set_tokens(self, tokens: list[TokenEvent]) -> None:
         """Show ``tokens`` instead of what is shown (a new or rewritten suggestion)."""
         self.tokens = []
-        self._spans: list[tuple[int, int]] = []  # each token's [start, end) in the view's document
+        self._spans = []  # each token's [start, end) in the view's document
         self.view.clear()
         cursor = QTextCursor(self.view.document())
         block = QTextBlockFormat()
