@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from app.core.announcer import Announcer
 from app.core.conversation import ConversationTree, ExportedConversation, auto_title
 from app.core.events import Finished
 from app.core.presets import PresetStore
@@ -52,8 +53,11 @@ class Reply:
         return bool(self.base)
 
 
-class ChatSession:
-    """A conversation: tree, active branch, system prompt, draft, sampling settings and model."""
+class ChatSession(Announcer["ChatSession", str]):
+    """A conversation: tree, active branch, system prompt, draft, sampling settings and model.
+
+    ``subscribe(listener)`` is told ``(session, what)`` after a change a view shows elsewhere.
+    """
 
     def __init__(self, storage: Storage, row: ConversationRow, sampling: SamplingSettings, preset: str) -> None:
         self.storage = storage
@@ -63,17 +67,8 @@ class ChatSession:
         self.tree = ConversationTree([])
         self.path: list[MessageRow] = []
         self.reply: Reply | None = None
-        self._listeners: list[Listener] = []
+        super().__init__()
         self.reload()
-
-    def subscribe(self, listener: Listener) -> None:
-        """Be told of changes that views show elsewhere (the list, the window title, the export name)."""
-        if listener not in self._listeners:
-            self._listeners.append(listener)
-
-    def _announce(self, what: str) -> None:
-        for listener in list(self._listeners):
-            listener(self, what)
 
     # -- creating and opening ------------------------------------------------------------
 
@@ -201,7 +196,7 @@ class ChatSession:
             return False
         self.row.title = title
         self.storage.update_conversation(self.id, title=title)
-        self._announce("title")
+        self._announce(self, "title")
         return True
 
     def auto_title(self) -> bool:
