@@ -4,13 +4,19 @@
 its own saved settings if they are readable, else its preset's, else the
 default preset's. Sessions are built with resolved settings, so a pane never
 has to ask anyone what its settings are after it has been created.
+
+``PresetStore`` is the only writer of saved presets. After every change it
+announces a ``PresetChange`` to its subscribers (the Sampling pane's selector,
+the window that keeps open chats and documents on a renamed preset's new name).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
+from app.core.announcer import Announcer
 from app.core.errors import InvalidSetting
 from app.core.sampling import BUILTIN_PRESETS, SamplingSettings
 from app.core.storage import Storage
@@ -25,10 +31,23 @@ class PresetImportError(InvalidSetting):
     title = "These presets can't be imported"
 
 
-class PresetStore:
-    """Built-in presets (read-only) and user presets (in the database), by name."""
+@dataclass(frozen=True)
+class PresetChange:
+    """What a change did: ``names`` saved, renamed (``old`` → the one name) or deleted."""
+
+    kind: Literal["saved", "renamed", "deleted"]
+    names: tuple[str, ...]
+    old: str = ""
+
+
+class PresetStore(Announcer[[PresetChange]]):
+    """Built-in presets (read-only) and user presets (in the database), by name.
+
+    ``subscribe(listener)`` is told a ``PresetChange`` after every save, rename, delete and import.
+    """
 
     def __init__(self, storage: Storage, default: str = "Balanced") -> None:
+        super().__init__()
         self.storage = storage
         self.default = default
 
@@ -83,21 +102,25 @@ class PresetStore:
         name = self._check_name(name)
         settings.validate()
         self.storage.save_preset(name, settings.to_dict())
+        self._announce(PresetChange("saved", (name,)))
         return name
 
     def rename(self, old: str, new: str) -> str:
+        """Rename a user preset; the chats and documents that used it use it under its new name."""
         new = self._check_name(new)
         if self.is_builtin(old):
             raise InvalidSetting(f"“{old}” is a built-in preset and can't be renamed")
         if new in self.all():
             raise InvalidSetting(f"There is already a preset called “{new}”")
         self.storage.rename_preset(old, new)
+        self._announce(PresetChange("renamed", (new,), old))
         return new
 
     def delete(self, name: str) -> None:
         if self.is_builtin(name):
             raise InvalidSetting(f"“{name}” is a built-in preset and can't be deleted")
         self.storage.delete_preset(name)
+        self._announce(PresetChange("deleted", (name,)))
 
     # -- files ---------------------------------------------------------------------------
 
@@ -134,4 +157,5 @@ class PresetStore:
         parsed = self.parse(text)
         for name, settings in parsed.items():
             self.storage.save_preset(name, settings.to_dict())
+        self._announce(PresetChange("saved", tuple(parsed)))
         return list(parsed)

@@ -314,8 +314,11 @@ class Storage:
         return {r["name"]: json.loads(r["settings"]) for r in rows}
 
     def rename_preset(self, old: str, new: str) -> None:
+        """Rename a preset and every chat's and document's reference to it, in one transaction."""
         with self._tx() as db:
             db.execute("UPDATE presets SET name=? WHERE name=?", (new, old))
+            db.execute("UPDATE conversations SET preset=? WHERE preset=?", (new, old))
+            db.execute("UPDATE documents SET preset=? WHERE preset=?", (new, old))
 
     def delete_preset(self, name: str) -> None:
         with self._tx() as db:

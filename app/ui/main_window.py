@@ -38,7 +38,7 @@ from app.core.gguf import read_header
 from app.core.paths import AppPaths, file_stem
 from app.core.ports import EnginePort, ModelCatalogPort, ModelEntry, ModelManagerPort
 from app.core.preferences import Preferences
-from app.core.presets import PresetStore
+from app.core.presets import PresetChange, PresetStore
 from app.core.sampling import SamplingSettings
 from app.core.storage import Storage
 from app.ui.chat.chat_pane import ChatPane
@@ -274,6 +274,7 @@ class MainWindow(QMainWindow):
         self.bridge.busy_changed.connect(self._on_bridge_busy_changed)
         self.sampling.settings_changed.connect(self._on_sampling_settings_changed)
         self.sampling.reload_requested.connect(self._on_sampling_reload_requested)
+        self.presets.subscribe(self._on_presets_changed)
         for key, pane in self.panes:
             self._on_lazy_page_built(key, cast(QWidget, pane))
         self.lazy.page_built.connect(self._on_lazy_page_built)
@@ -480,6 +481,15 @@ class MainWindow(QMainWindow):
         owner = self._sampling_pane.sampling_owner()
         if owner is not None:
             owner.set_sampling(settings, preset)
+
+    def _on_presets_changed(self, change: PresetChange) -> None:
+        """A renamed preset keeps its chats and documents: each open one takes the new name (storage already has)."""
+        if change.kind != "renamed":
+            return
+        for _key, pane in self.panes:
+            owner = pane.sampling_owner()
+            if owner is not None and owner.preset == change.old:
+                owner.set_sampling(owner.sampling, change.names[0])
 
     def _show_pane_settings(self) -> None:
         """The Sampling panel shows the settings of the session in view (they were resolved when it opened).

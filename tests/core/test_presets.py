@@ -101,3 +101,25 @@ def test_settings_saved_without_a_preset_name_are_named_after_the_preset_they_eq
     own = balanced.replace(temperature=1.7)
     assert store.resolve(json.dumps(own.to_dict()), "") == (own, "")  # really its own settings: no name
     assert store.resolve("", "") == (balanced, "Balanced")  # a new item: the default preset, by name
+
+
+def test_every_change_is_announced_and_a_rename_follows_into_chats_and_documents(db: Storage) -> None:
+    from app.core.presets import PresetChange
+
+    store = PresetStore(db)
+    heard: list[PresetChange] = []
+    store.subscribe(heard.append)
+    store.save("Mine", SamplingSettings(temperature=0.4))
+    chat = db.create_conversation(title="c", preset="Mine")
+    doc = db.create_document("d")
+    db.update_document(doc.id, preset="Mine")
+    other = db.create_conversation(title="o", preset="Balanced")
+    store.rename("Mine", "Ours")
+    assert db.conversation(chat.id).preset == "Ours" and db.document(doc.id).preset == "Ours"
+    assert db.conversation(other.id).preset == "Balanced"
+    store.import_json(json.dumps({"presets": {"A": {"temperature": 0.1}, "B": {"temperature": 0.2}}}))
+    store.delete("Ours")
+    with pytest.raises(InvalidSetting):
+        store.delete("Balanced")  # refused: nothing changed, nothing announced
+    assert heard == [PresetChange("saved", ("Mine",)), PresetChange("renamed", ("Ours",), "Mine"),
+                     PresetChange("saved", ("A", "B")), PresetChange("deleted", ("Ours",))]

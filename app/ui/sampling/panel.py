@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import InvalidSetting
 from app.core.events import LoadOptions
-from app.core.presets import PresetStore
+from app.core.presets import PresetChange, PresetStore
 from app.core.sampling import SamplingSettings
 from app.core.sampling_math import Candidate, picture
 from app.core.system import threads_from_env
@@ -97,6 +97,7 @@ class SamplingPanel(QWidget):
         self._connect_signals()
         self._reload_presets()
         self.show_settings(self.settings, self.preset)
+        presets.subscribe(self._on_store_changed)  # the selector follows the store, whoever changed it
 
     # -- layout -----------------------------------------------------------------------
 
@@ -343,6 +344,12 @@ class SamplingPanel(QWidget):
         self.preset_combo.blockSignals(False)
         self._sync_preset_label()
 
+    def _on_store_changed(self, change: PresetChange) -> None:
+        """Presets were saved, renamed or deleted (here or anywhere): show the store's list again."""
+        if change.kind == "renamed" and self.preset == change.old:
+            self.preset = change.names[0]
+        self._reload_presets()
+
     def choose_preset(self, name: str) -> None:
         settings = self.store.get(name)
         if settings is not None:
@@ -373,7 +380,7 @@ class SamplingPanel(QWidget):
         if not name.strip():
             return
         self.preset = self.store.save(name, self.settings)
-        self._reload_presets()
+        self._sync_preset_label()
         self.settings_changed.emit(self.settings, self.preset)
 
     def _on_save_preset(self) -> None:
@@ -386,7 +393,6 @@ class SamplingPanel(QWidget):
 
     def rename_preset(self, new: str) -> None:
         self.preset = self.store.rename(self.preset, new)
-        self._reload_presets()
         self.settings_changed.emit(self.settings, self.preset)
 
     def _on_rename_preset(self) -> None:
@@ -398,7 +404,7 @@ class SamplingPanel(QWidget):
         if not self.store.is_builtin(self.preset):
             self.store.delete(self.preset)
             self.preset = ""
-            self._reload_presets()
+            self._sync_preset_label()
             self.settings_changed.emit(self.settings, self.preset)
 
     def _on_delete_preset(self) -> None:
@@ -414,7 +420,6 @@ class SamplingPanel(QWidget):
         except (OSError, UnicodeDecodeError) as exc:
             raise InvalidSetting(f"{path.name} could not be read: {exc}") from None
         names = self.store.import_json(text)
-        self._reload_presets()
         return len(names)
 
     def _on_export_presets(self) -> None:
