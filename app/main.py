@@ -98,7 +98,7 @@ def create_main_window(*, load_model: bool = True, files: list[str] | None = Non
     switch = EngineSwitch(engine, store.load, cache_path=paths.cache / "server-probes.json")
     bridge = EngineBridge(switch, options)
     library = ModelLibrary(paths.models, prefs.model_folders)
-    saved_connections = store.load()  # kept up to date by the Servers tab once it exists
+    saved_connections = store.connections  # kept up to date by the store's announcements
 
     class Catalog:
         """Local models, then each connection's models (listed when last tested: no network here)."""
@@ -119,9 +119,9 @@ def create_main_window(*, load_model: bool = True, files: list[str] | None = Non
         info = bridge.info
         return info.gpu_free_bytes if info is not None and info.gpu_offload_supported else 0
 
-    def on_connections_changed(saved: list) -> None:  # type: ignore[type-arg]
+    def on_connections_changed(_change: object) -> None:
         nonlocal saved_connections
-        saved_connections = saved
+        saved = saved_connections = store.connections
         switch.update(saved)
         window.show_models([e for e in window.entries if not e.path.startswith("remote:")] + remote_entries(saved))
 
@@ -139,10 +139,10 @@ def create_main_window(*, load_model: bool = True, files: list[str] | None = Non
         pane.library_changed.connect(lambda: window.show_models(pane.entries + remote_entries(saved_connections)))
         pane.library_changed.connect(remember_folders)
         pane.use_model_requested.connect(window.load_model)
-        connections.connections_changed.connect(on_connections_changed)
         return pane
 
     window = compose_window(paths, prefs, storage, bridge, Catalog(), models=build_models_pane, on_close=shutdown)
+    store.subscribe(on_connections_changed)  # the store announces every change; the Servers tab only asks for them
     if prefs.warning:  # an unreadable preferences file was kept aside: say so, once
         window.notice.show_message(prefs.warning, level="warning")
     if files:

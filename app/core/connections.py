@@ -7,6 +7,11 @@ read (0600), never in ``connections.json``, logs, exports or error messages.
 
 A remote model is referred to as ``remote:<connection id>:<model id>`` wherever a
 local model would be a file path (a chat remembers it, the selector lists it).
+
+``ConnectionStore`` is the only writer of the saved connections: the Servers tab
+forwards what the person asked for (add, edit, remove, a badge override, the
+outcome of a test) and renders what the store announces, and the window follows
+the same announcements to list each server's models.
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from app.core.errors import InvalidSetting
+from app.core.announcer import Announcer
+from app.core.capabilities import Capabilities
+from app.core.errors import InvalidSetting, StorageError
 from app.core.ports import ModelEntry
 
 REF_PREFIX = "remote:"
@@ -127,12 +134,153 @@ def scrub(text: str, hidden: tuple[str, ...]) -> str:
     return text
 
 
-class ConnectionStore:
-    """The saved connections: ``connections.json`` plus a 0600 secrets file beside it."""
+HIDDEN = "•••"  # how a saved header value is shown back in a form (and means "keep it" when sent back)
+
+
+def parse_headers(text: str, base: Connection | None = None) -> dict[str, str]:
+    """Headers written one per line as ``Name: value``; a value left as ``•••`` keeps ``base``'s."""
+    headers: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not name.strip():
+            raise InvalidSetting(f"Write each header as 'Name: value' (not {line.strip()[:40]!r})")
+        value = value.strip()
+        if value == HIDDEN and base is not None:  # unchanged: the saved value is kept
+            value = dict(base.headers).get(name.strip(), "")
+        headers[name.strip()] = value
+    return headers
+
+
+@dataclass(frozen=True)
+class ConnectionsChange:
+    """What changed, for the connection with ``id``."""
+
+    kind: Literal["added", "edited", "removed", "tested", "test_failed"]
+    id: str
+
+
+class ConnectionStore(Announcer[[ConnectionsChange]]):
+    """The saved connections (``connections.json`` plus a 0600 secrets file beside it) and what tests found.
+
+    Every change goes through :meth:`add`, :meth:`edit`, :meth:`remove`, :meth:`override`,
+    :meth:`tested` or :meth:`test_failed`; each writes the files first (a failed write raises
+    ``StorageError`` and changes nothing) and then announces a ``ConnectionsChange``.
+    What the last test found (``capabilities``) and why it failed (``failures``) are kept
+    for this run only.
+    """
 
     def __init__(self, path: Path, secrets_path: Path) -> None:
+        super().__init__()
         self.path = path
         self.secrets_path = secrets_path
+        self._connections: list[Connection] | None = None  # read when first asked for
+        self.capabilities: dict[str, Capabilities] = {}  # what the last test found, per connection id
+        self.failures: dict[str, str] = {}  # why the last test failed, per connection id (until one succeeds)
+
+    # -- what is saved -------------------------------------------------------------------
+
+    @property
+    def connections(self) -> list[Connection]:
+        if self._connections is None:
+            self._connections = self.load()
+        return list(self._connections)
+
+    def get(self, connection_id: str) -> Connection | None:
+        return next((c for c in self.connections if c.id == connection_id), None)
+
+    # -- changes -------------------------------------------------------------------------
+
+    def add(self, name: str, base_url: str, api_key: str = "", headers: str = "", extra_json: str = "") -> Connection:
+        """A new connection from what the person typed (``headers``: one ``Name: value`` a line)."""
+        conn = Connection.new(name, base_url, api_key, parse_headers(headers), extra_json)
+        self._commit([*self.connections, conn], ConnectionsChange("added", conn.id))
+        return conn
+
+    def edit(self, connection_id: str, name: str, base_url: str, api_key: str = "", headers: str = "",
+             extra_json: str = "") -> Connection:
+        """Change a connection; an empty key and headers left as ``•••`` keep what was saved.
+
+        The models it listed are kept while the address stays the same; its last test's
+        findings are dropped when anything that reaches the server changed.
+        """
+        base = self._existing(connection_id)
+        key = api_key.strip() or base.api_key
+        fresh = Connection.new(name, base_url, key, parse_headers(headers, base), extra_json)
+        same_server = fresh.base_url == base.base_url
+        conn = base.replace(name=fresh.name, base_url=fresh.base_url, api_key=key, headers=fresh.headers,
+                            extra_json=fresh.extra_json, models=base.models if same_server else ())
+        if _reach(conn) != _reach(base):
+            self.capabilities.pop(conn.id, None)
+        self._commit([conn if c.id == conn.id else c for c in self.connections], ConnectionsChange("edited", conn.id))
+        return conn
+
+    def remove(self, connection_id: str) -> None:
+        self._commit([c for c in self.connections if c.id != connection_id], ConnectionsChange("removed", connection_id),
+                     forget=connection_id)
+
+    def override(self, connection_id: str, feature: str, on: bool) -> None:
+        """The person's badge: use ``on`` for ``feature`` whatever the probe found."""
+        conn = self._existing(connection_id)
+        overrides = dict(conn.overrides)
+        overrides[feature] = on
+        if connection_id in self.capabilities:
+            self.capabilities[connection_id] = self.capabilities[connection_id].overridden({feature: on})
+        conn = conn.replace(overrides=tuple(overrides.items()))
+        self._commit([conn if c.id == conn.id else c for c in self.connections],
+                     ConnectionsChange("edited", connection_id))
+
+    def tested(self, tested: Connection, models: list[str], capabilities: Capabilities) -> bool:
+        """A test of ``tested`` (the connection as it was sent) succeeded; False if it no longer applies.
+
+        A result for a connection removed, or edited to reach another server, since the
+        test began is dropped: its models belong to the server that was asked.
+        """
+        conn = self._current(tested)
+        if conn is None:
+            return False
+        self.capabilities[conn.id] = capabilities
+        self.failures.pop(conn.id, None)
+        change = ConnectionsChange("tested", conn.id)
+        if tuple(models) != conn.models:
+            conn = conn.replace(models=tuple(models))
+            self._commit([conn if c.id == conn.id else c for c in self.connections], change)
+        else:
+            self._announce(change)
+        return True
+
+    def test_failed(self, tested: Connection, reason: str) -> bool:
+        """A test of ``tested`` failed (``reason`` is shown as is); False if it no longer applies."""
+        conn = self._current(tested)
+        if conn is None:
+            return False
+        self.failures[conn.id] = reason
+        self._announce(ConnectionsChange("test_failed", conn.id))
+        return True
+
+    def _existing(self, connection_id: str) -> Connection:
+        conn = self.get(connection_id)
+        if conn is None:
+            raise InvalidSetting("That connection was removed")
+        return conn
+
+    def _current(self, tested: Connection) -> Connection | None:
+        conn = self.get(tested.id)
+        return conn if conn is not None and _reach(conn) == _reach(tested) else None
+
+    def _commit(self, connections: list[Connection], change: ConnectionsChange, forget: str = "") -> None:
+        try:
+            self.save(connections)
+        except OSError as exc:
+            raise StorageError(f"Could not save the connections: {exc.strerror or exc}") from None
+        self._connections = connections
+        if forget:
+            self.capabilities.pop(forget, None)
+            self.failures.pop(forget, None)
+        self._announce(change)
+
+    # -- files ---------------------------------------------------------------------------
 
     def load(self) -> list[Connection]:
         try:
@@ -169,6 +317,11 @@ class ConnectionStore:
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(public, indent=2), encoding="utf-8")
         os.replace(tmp, self.path)
+
+
+def _reach(conn: Connection) -> tuple[object, ...]:
+    """What decides which server answers, and how: a test's result holds while these stay the same."""
+    return conn.base_url, conn.api_key, conn.headers, conn.extra_json
 
 
 def _write_private(path: Path, text: str) -> None:

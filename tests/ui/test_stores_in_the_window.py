@@ -5,11 +5,21 @@
   other pane showed no preset and "(modified)", and its row kept the old name).
 - A preset saved, renamed, deleted or imported anywhere shows in the selector at once (it follows
   the store's announcements, not the call that made the change).
+- The Servers tab writes nothing itself: a test that ends after its connection was moved to another
+  address does not put the old server's models on it (before, the old server's list was saved).
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication
+
+from app.core.capabilities import LOCAL
+from app.core.connections import Connection, ConnectionStore
 from app.ui.main_window import MainWindow
+from app.ui.models.connections_view import ConnectionsView
 
 
 def _preset_shown(window: MainWindow) -> tuple[str, str]:
@@ -55,3 +65,32 @@ def test_the_selector_follows_the_store_whoever_changes_it(qtbot, fake_engine_wi
     assert "Renamed elsewhere" in names() and "Made elsewhere" not in names()
     window.presets.delete("Renamed elsewhere")
     assert "Renamed elsewhere" not in names()
+
+
+def test_a_server_test_that_ends_after_the_address_changed_lists_nothing_from_the_old_server(
+        qtbot, tmp_path: Path) -> None:
+    store = ConnectionStore(tmp_path / "connections.json", tmp_path / "secrets.json")
+    asked: list[tuple[Connection, Future]] = []
+
+    def tester(conn: Connection) -> Future:  # a server that answers when the test says so
+        future: Future = Future()
+        asked.append((conn, future))
+        return future
+
+    view = ConnectionsView(store, tester)
+    qtbot.addWidget(view)
+    view.name_edit.setText("box")
+    view.url_edit.setText("http://old-box:8000")
+    view.add_button.click()  # Add tests at once
+    view.url_edit.setText("http://new-box:8000")
+    view.save_button.click()  # and so does Save changes, while the first test still runs
+    assert [conn.base_url for conn, _ in asked] == ["http://old-box:8000/v1", "http://new-box:8000/v1"]
+
+    asked[0][1].set_result((["old-model"], LOCAL))
+    QCoreApplication.processEvents()
+    saved = ConnectionStore(store.path, store.secrets_path).load()
+    assert [c.models for c in saved] == [()], "the old server's models were saved on the moved connection"
+    with qtbot.waitSignal(view.test_finished, timeout=5_000) as done:
+        asked[1][1].set_result((["new-model"], LOCAL))
+    assert done.args[1] is True and view.connections[0].models == ("new-model",)
+    assert "new-model" in view.list_view.item(0).text() and view.test_button.isEnabled()

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.capabilities import FEATURES, Capabilities
-from app.core.connections import Connection, ConnectionStore, public_url, short_model_name
+from app.core.connections import HIDDEN, Connection, ConnectionsChange, ConnectionStore, public_url, short_model_name
 from app.core.errors import InklingError
 from app.ui.flow_layout import flow_row, scrolling
 from app.ui.jobs import when_done
@@ -41,10 +41,13 @@ BADGE_WORDS = {"chat": "Chat", "raw_completion": "Raw completion", "alternatives
 
 
 class ConnectionsView(QWidget):
-    """The "Servers" tab of the Models pane."""
+    """The "Servers" tab of the Models pane: renders the ``ConnectionStore`` and forwards the person's intents.
 
-    connections_changed = Signal(list)
-    """The saved connections (or their models) changed: a list of Connection."""
+    The store is the one writer of the connections; this view never saves anything
+    itself. It subscribes to the store and re-renders after each change (its own or
+    anyone's), and runs a test with ``tester`` only to hand the outcome to the store.
+    """
+
     test_finished = Signal(str, bool)
     """A test of the connection with this id ended (succeeded?)."""
 
@@ -52,12 +55,16 @@ class ConnectionsView(QWidget):
         super().__init__(parent)
         self.store = store
         self.tester = tester
-        self.connections: list[Connection] = store.load()
-        self.capabilities: dict[str, Capabilities] = {}  # what the last test found, per connection id
-        self.failures: dict[str, str] = {}  # why the last test failed, per connection id (until one succeeds)
+        self._testing = 0  # tests in flight (the Test button is off while any runs)
         self._build()
         self._connect_signals()
         self._fill_list()
+        store.subscribe(self._on_store_changed)
+
+    @property
+    def connections(self) -> list[Connection]:
+        """The saved connections, as the store has them."""
+        return self.store.connections
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -157,35 +164,45 @@ class ConnectionsView(QWidget):
     # -- list -------------------------------------------------------------------------------
 
     def _fill_list(self, select: str = "") -> None:
+        connections = self.connections
         self.list_view.blockSignals(True)
         self.list_view.clear()
-        for conn in self.connections:
+        for conn in connections:
             item = QListWidgetItem(self._item_text(conn))
             item.setData(Qt.ItemDataRole.UserRole, conn.id)
             self.list_view.addItem(item)
         self.list_view.blockSignals(False)
-        row = next((i for i, c in enumerate(self.connections) if c.id == select), -1)
+        self._select(select)
+
+    def _select(self, connection_id: str) -> None:
+        row = next((i for i, c in enumerate(self.connections) if c.id == connection_id), -1)
         self.list_view.setCurrentRow(row)
         self._on_list_current_row_changed(row)
 
     def _item_text(self, conn: Connection) -> str:
         """Its name, address and models, or why its last test failed, or that it was never tested."""
         models = ", ".join(short_model_name(m) for m in conn.models[:3])
-        if conn.id in self.failures:
+        if conn.id in self.store.failures:
             models = f"✗ the last test failed{f' (models seen before: {models})' if models else ''}"
         return f"{conn.label}\n{public_url(conn.base_url)}\n{models or 'not tested yet'}"
 
     def _show_item_text(self, connection_id: str) -> None:
-        row = next((i for i, c in enumerate(self.connections) if c.id == connection_id), -1)
+        connections = self.connections
+        row = next((i for i, c in enumerate(connections) if c.id == connection_id), -1)
         if row >= 0 and self.list_view.item(row) is not None:
-            self.list_view.item(row).setText(self._item_text(self.connections[row]))
+            self.list_view.item(row).setText(self._item_text(connections[row]))
+
+    def _selected_id(self) -> str:
+        """The id of the connection selected in the list (the list may be a change behind the store)."""
+        item = self.list_view.currentItem()
+        return str(item.data(Qt.ItemDataRole.UserRole)) if item is not None else ""
 
     def selected(self) -> Connection | None:
-        row = self.list_view.currentRow()
-        return self.connections[row] if 0 <= row < len(self.connections) else None
+        return self.store.get(self._selected_id())
 
     def _on_list_current_row_changed(self, row: int) -> None:
-        conn = self.connections[row] if 0 <= row < len(self.connections) else None
+        connections = self.connections
+        conn = connections[row] if 0 <= row < len(connections) else None
         self.save_button.setEnabled(conn is not None)
         self.remove_button.setEnabled(conn is not None)
         if conn is None:
@@ -195,39 +212,23 @@ class ConnectionsView(QWidget):
         self.url_edit.setText(conn.base_url)
         self.key_edit.clear()
         self.key_edit.setPlaceholderText("saved — leave empty to keep it" if conn.api_key else "optional")
-        self.headers_edit.setPlainText("\n".join(f"{k}: {'•••'}" for k, _ in conn.headers))
+        self.headers_edit.setPlainText("\n".join(f"{k}: {HIDDEN}" for k, _ in conn.headers))
         self.extra_edit.setText(conn.extra_json)
         self._show_badges(conn)
 
-    # -- add, edit, remove ------------------------------------------------------------------
+    # -- add, edit, remove: intents for the store --------------------------------------------
 
-    def _form(self, base: Connection | None) -> Connection:
-        headers = []
-        for line in self.headers_edit.toPlainText().splitlines():
-            if line.strip():
-                name, sep, value = line.partition(":")
-                if not sep or not name.strip():
-                    raise InklingError(f"Write each header as 'Name: value' (not {line.strip()[:40]!r})")
-                value = value.strip()
-                if value == "•••" and base is not None:  # unchanged: the saved value is kept
-                    value = dict(base.headers).get(name.strip(), "")
-                headers.append((name.strip(), value))
-        key = self.key_edit.text().strip() or (base.api_key if base is not None else "")
-        fresh = Connection.new(self.name_edit.text(), self.url_edit.text(), key, dict(headers), self.extra_edit.text())
-        if base is None:
-            return fresh
-        same_server = fresh.base_url == base.base_url
-        return base.replace(name=fresh.name, base_url=fresh.base_url, api_key=key, headers=fresh.headers,
-                            extra_json=fresh.extra_json, models=base.models if same_server else ())
+    def _form_fields(self) -> tuple[str, str, str, str, str]:
+        return (self.name_edit.text(), self.url_edit.text(), self.key_edit.text(), self.headers_edit.toPlainText(),
+                self.extra_edit.text())
 
     def add_from_form(self) -> None:
         try:
-            conn = self._form(None)
+            conn = self.store.add(*self._form_fields())
         except InklingError as exc:
             self._say(str(exc), error=True)
             return
-        self.connections.append(conn)
-        self._save(select=conn.id)
+        self._select(conn.id)
         self.test_selected()
 
     def save_form(self) -> None:
@@ -235,11 +236,10 @@ class ConnectionsView(QWidget):
         if base is None:
             return
         try:
-            conn = self._form(base)
+            self.store.edit(base.id, *self._form_fields())
         except InklingError as exc:
             self._say(str(exc), error=True)
             return
-        self._replace(conn)
         self.test_selected()
 
     def _on_remove_button_clicked(self) -> None:
@@ -252,33 +252,19 @@ class ConnectionsView(QWidget):
             self.remove(conn.id)
 
     def remove(self, connection_id: str) -> None:
-        self.connections = [c for c in self.connections if c.id != connection_id]
-        self.capabilities.pop(connection_id, None)
-        self.failures.pop(connection_id, None)
-        self._save()
+        self._ask(lambda: self.store.remove(connection_id))
 
     def override(self, feature: str, on: bool) -> None:
         """The user clicked a badge: use ``on`` for ``feature`` whatever the probe found."""
         conn = self.selected()
-        if conn is None:
-            return
-        overrides = dict(conn.overrides)
-        overrides[feature] = on
-        if conn.id in self.capabilities:
-            self.capabilities[conn.id] = self.capabilities[conn.id].overridden({feature: on})
-        self._replace(conn.replace(overrides=tuple(overrides.items())))
+        if conn is not None:
+            self._ask(lambda: self.store.override(conn.id, feature, on))
 
-    def _replace(self, conn: Connection) -> None:
-        self.connections = [conn if c.id == conn.id else c for c in self.connections]
-        self._save(select=conn.id)
-
-    def _save(self, select: str = "") -> None:
+    def _ask(self, change: Callable[[], object]) -> None:
         try:
-            self.store.save(self.connections)
-        except OSError as exc:
-            self._say(f"Could not save the connections: {exc.strerror or exc}", error=True)
-        self._fill_list(select)
-        self.connections_changed.emit(list(self.connections))
+            change()
+        except InklingError as exc:
+            self._say(str(exc), error=True)
 
     # -- test -------------------------------------------------------------------------------
 
@@ -287,41 +273,57 @@ class ConnectionsView(QWidget):
         if conn is None:
             return
         self._say(f"Testing {conn.label}…")
+        self._testing += 1
         self.test_button.setEnabled(False)
-        when_done(self.tester(conn), lambda result, c=conn: self._on_tested(c.id, result),
-                  lambda exc, c=conn: self._on_test_failed(c.id, exc), context=self)
+        when_done(self.tester(conn), lambda result, c=conn: self._on_tested(c, result),
+                  lambda exc, c=conn: self._on_test_failed(c, exc), context=self)
 
-    def _on_tested(self, connection_id: str, result: tuple[list[str], Capabilities]) -> None:
-        self.test_button.setEnabled(True)
+    def _on_tested(self, tested: Connection, result: tuple[list[str], Capabilities]) -> None:
+        self._test_ended()
         models, caps = result
-        self.capabilities[connection_id] = caps
-        self.failures.pop(connection_id, None)
-        self._show_item_text(connection_id)
-        conn = next((c for c in self.connections if c.id == connection_id), None)
-        if conn is None:
+        self._ask(lambda: self.store.tested(tested, models, caps))
+
+    def _on_test_failed(self, tested: Connection, exc: BaseException) -> None:
+        self._test_ended()
+        self.store.test_failed(tested, str(exc))
+
+    def _test_ended(self) -> None:
+        self._testing -= 1
+        self.test_button.setEnabled(self._testing == 0)
+
+    # -- what the store announced ------------------------------------------------------------
+
+    def _on_store_changed(self, change: ConnectionsChange) -> None:
+        if change.kind == "test_failed":
+            self._show_item_text(change.id)
+            self._say(f"✗ {self.store.failures.get(change.id, '')}", error=True)
+            self.test_finished.emit(change.id, False)
             return
-        self._say(f"✓ {conn.label} answers: {len(models)} model{'s' if len(models) != 1 else ''}"
+        if change.kind == "tested":  # the list's text and the badges; the form keeps what is being typed
+            self._show_item_text(change.id)
+            if self._selected_id() == change.id:
+                self._show_badges(self.store.get(change.id))
+            self._say_tested(change.id)
+            self.test_finished.emit(change.id, True)
+            return
+        keep = self._selected_id()
+        self._fill_list("" if change.kind == "removed" and keep == change.id else keep)
+
+    def _say_tested(self, connection_id: str) -> None:
+        conn, caps = self.store.get(connection_id), self.store.capabilities.get(connection_id)
+        if conn is None or caps is None:
+            return
+        n = len(conn.models)
+        self._say(f"✓ {conn.label} answers: {n} model{'s' if n != 1 else ''}"
                   f" ({caps.server} server{f', {caps.context:,} tokens of context' if caps.context else ''}). "
                   "Choose one in the model selector.")
-        if tuple(models) != conn.models:
-            self._replace(conn.replace(models=tuple(models)))
-        else:
-            self._show_badges(conn)
-        self.test_finished.emit(connection_id, True)
-
-    def _on_test_failed(self, connection_id: str, exc: BaseException) -> None:
-        self.test_button.setEnabled(True)
-        self._say(f"✗ {exc}", error=True)
-        self.failures[connection_id] = str(exc)
-        self._show_item_text(connection_id)
-        self.test_finished.emit(connection_id, False)
 
     def _say(self, text: str, error: bool = False) -> None:
         self.status.setText(text)
         self.status.setProperty("level", "error" if error else "")
 
     def _show_badges(self, conn: Connection | None) -> None:
-        caps = self.capabilities.get(conn.id) if conn is not None else None
+        caps = self.store.capabilities.get(conn.id) if conn is not None else None
         for feature, badge in self.badges.items():
             badge.blockSignals(True)
             if caps is None:
