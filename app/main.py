@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QApplication
 from app.core.connections import ConnectionStore, remote_entries
 from app.core.errors import InklingError, StarterModelMissing
 from app.core.events import LoadOptions
+from app.core.model_list import ModelList
 from app.core.paths import AppPaths, app_paths
 from app.core.ports import ModelCatalogPort
 from app.core.preferences import Preferences
@@ -59,8 +60,10 @@ def _setup_logging(paths: AppPaths) -> None:
 
 def compose_window(paths: AppPaths, prefs: Preferences, storage: Storage, bridge: EngineBridge,
                    catalog: ModelCatalogPort, *, models: Callable[[], ModelsPane] | None = None,
-                   on_close: Callable[[], None] | None = None) -> MainWindow:
+                   on_close: Callable[[], None] | None = None, model_list: ModelList | None = None) -> MainWindow:
     """The window over any engine and catalog: presets, the Chat and Write panes over their sessions, the window.
+
+    ``catalog`` scans the local models into ``model_list`` (the one list every model view shows).
 
     Each pane opens its last chat or document with its settings resolved before the
     window shows it, and the window reads them from the pane: nothing is announced
@@ -76,7 +79,7 @@ def compose_window(paths: AppPaths, prefs: Preferences, storage: Storage, bridge
         return WritePane(storage, bridge, presets)
 
     return MainWindow(paths=paths, prefs=prefs, storage=storage, bridge=bridge, catalog=catalog, presets=presets,
-                      chat=chat, write=build_write_pane, models=models, on_close=on_close)
+                      chat=chat, write=build_write_pane, models=models, on_close=on_close, model_list=model_list)
 
 
 def create_main_window(*, load_model: bool = True, files: list[str] | None = None) -> MainWindow:
@@ -98,13 +101,8 @@ def create_main_window(*, load_model: bool = True, files: list[str] | None = Non
     switch = EngineSwitch(engine, store.load, cache_path=paths.cache / "server-probes.json")
     bridge = EngineBridge(switch, options)
     library = ModelLibrary(paths.models, prefs.model_folders)
-    saved_connections = store.connections  # kept up to date by the store's announcements
-
-    class Catalog:
-        """Local models, then each connection's models (listed when last tested: no network here)."""
-
-        def entries(self) -> list:  # type: ignore[type-arg]
-            return library.entries() + remote_entries(saved_connections)
+    # the one model list: local models as scanned, then each connection's (listed when last tested: no network)
+    model_list = ModelList(remote=remote_entries(store.connections))
 
     def shutdown() -> None:
         switch.close()
@@ -120,10 +118,9 @@ def create_main_window(*, load_model: bool = True, files: list[str] | None = Non
         return info.gpu_free_bytes if info is not None and info.gpu_offload_supported else 0
 
     def on_connections_changed(_change: object) -> None:
-        nonlocal saved_connections
-        saved = saved_connections = store.connections
+        saved = store.connections
         switch.update(saved)
-        window.show_models([e for e in window.entries if not e.path.startswith("remote:")] + remote_entries(saved))
+        model_list.set_remote(remote_entries(saved))
 
     def remember_folders() -> None:
         prefs.model_folders = [str(f) for f in library.extra_folders]
@@ -135,13 +132,14 @@ def create_main_window(*, load_model: bool = True, files: list[str] | None = Non
         from app.ui.models.models_pane import ModelsPane
 
         connections = ConnectionsView(store, switch.test_connection)
-        pane = ModelsPane(ModelManager(library), storage, compare, lambda: bridge.options.n_ctx, free_vram, connections)
-        pane.library_changed.connect(lambda: window.show_models(pane.entries + remote_entries(saved_connections)))
+        pane = ModelsPane(ModelManager(library), storage, compare, lambda: bridge.options.n_ctx, free_vram, connections,
+                          model_list=model_list)
         pane.library_changed.connect(remember_folders)
         pane.use_model_requested.connect(window.load_model)
         return pane
 
-    window = compose_window(paths, prefs, storage, bridge, Catalog(), models=build_models_pane, on_close=shutdown)
+    window = compose_window(paths, prefs, storage, bridge, library, models=build_models_pane, on_close=shutdown,
+                            model_list=model_list)
     store.subscribe(on_connections_changed)  # the store announces every change; the Servers tab only asks for them
     if prefs.warning:  # an unreadable preferences file was kept aside: say so, once
         window.notice.show_message(prefs.warning, level="warning")

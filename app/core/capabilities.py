@@ -68,6 +68,11 @@ class Capabilities:
     server: str = "local"  # local, llama.cpp, llama-cpp-python, vllm, ollama, lmstudio, openai
     notes: tuple[tuple[str, str], ...] = field(default=())
 
+    @property
+    def remote(self) -> bool:
+        """Whether a server elsewhere does the work (what the window says about where the model runs)."""
+        return self.server != "local"
+
     def why_not(self, feature: str) -> str:
         """Why ``feature`` is off, in words; empty when it is on."""
         if getattr(self, feature, True):

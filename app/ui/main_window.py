@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from app.core.errors import FeatureUnavailable, InklingError, Interrupted
 from app.core.events import ModelInfo
 from app.core.gguf import read_header
+from app.core.model_list import ModelList, ModelListChange
 from app.core.paths import AppPaths, file_stem
 from app.core.ports import EnginePort, ModelCatalogPort, ModelEntry, ModelManagerPort
 from app.core.preferences import Preferences
@@ -90,12 +91,13 @@ class MainWindow(QMainWindow):
                  catalog: ModelCatalogPort, presets: PresetStore, chat: ChatPane,
                  write: WritePane | Callable[[], WritePane],
                  models: ModelsPane | Callable[[], ModelsPane] | None = None,
-                 on_close: Callable[[], None] | None = None) -> None:
+                 on_close: Callable[[], None] | None = None, model_list: ModelList | None = None) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle("Inkling")
         self.paths, self.prefs, self.storage, self.bridge, self.catalog = paths, prefs, storage, bridge, catalog
         self.presets, self.chat = presets, chat
+        self.model_list = model_list if model_list is not None else ModelList()  # what the selector lists
         self._sampling_pane: Pane = cast(Pane, chat)  # whose session the Sampling panel shows and edits
         self._pages: list[tuple[str, str, object]] = [("chat", "Chat", chat), ("write", "Write", write)] + (
             [("models", "Models", models)] if models else [])
@@ -103,13 +105,17 @@ class MainWindow(QMainWindow):
         self._painted = False
         self._fitted_on_show = False
         self._dock_wanted = 0  # the Sampling dock's width before a narrow window took it in (0: never narrowed)
-        self.entries: list[ModelEntry] = []
         self._build()
         self._connect_signals()
         self._show_pane_settings()
         self.update_title()
         self.refresh_models()
         self._restore_geometry()
+
+    @property
+    def entries(self) -> list[ModelEntry]:
+        """The models the selector lists (the one model list: local, then each server's)."""
+        return self.model_list.entries
 
     @property
     def write(self) -> WritePane:
@@ -275,6 +281,7 @@ class MainWindow(QMainWindow):
         self.sampling.settings_changed.connect(self._on_sampling_settings_changed)
         self.sampling.reload_requested.connect(self._on_sampling_reload_requested)
         self.presets.subscribe(self._on_presets_changed)
+        self.model_list.subscribe(self._on_model_list_changed)
         for key, pane in self.panes:
             self._on_lazy_page_built(key, cast(QWidget, pane))
         self.lazy.page_built.connect(self._on_lazy_page_built)
@@ -308,15 +315,14 @@ class MainWindow(QMainWindow):
     # -- models ---------------------------------------------------------------------------
 
     def refresh_models(self) -> None:
-        """Re-scan the models in the background (reading GGUF headers takes time), then refill the selector."""
-        run_in_background(self.catalog.entries, self._fill_model_selector)
+        """Re-scan the local models in the background (reading GGUF headers takes time) into the model list."""
+        self._fill_model_selector()  # what the list holds already (a server's models), before the scan ends
+        run_in_background(self.catalog.entries, self.model_list.set_local)
 
-    def show_models(self, entries: list[ModelEntry]) -> None:
-        """Refill the selector from entries already scanned (by the Models pane)."""
-        self._fill_model_selector(entries)
+    def _on_model_list_changed(self, _change: ModelListChange) -> None:
+        self._fill_model_selector()
 
-    def _fill_model_selector(self, entries: list[ModelEntry]) -> None:
-        self.entries = entries
+    def _fill_model_selector(self) -> None:
         loading = self.bridge.loading_path if self.bridge.state == "loading" else ""
         current = loading or (self.bridge.info.path if self.bridge.info else self.prefs.model_path)
         self.model_selector.blockSignals(True)
@@ -412,7 +418,7 @@ class MainWindow(QMainWindow):
             where = f"GPU ({info.gpu_layers} layers)" if info.gpu_layers else f"CPU, {info.n_threads} thread{'s' if info.n_threads != 1 else ''}"
             if info.threads_automatic and not info.gpu_layers:
                 where = "CPU, threads automatic"  # the count follows measured speed (app.core.threads)
-            if info.path.startswith("remote:"):
+            if self.bridge.engine.capabilities.remote:
                 where = f"served by a {info.architecture} server"
             entry = next((e for e in self.entries if e.path == info.path), None)
             ctx = f"{info.context:,} ctx, " if info.context else ""  # a remote server may not say
@@ -468,7 +474,7 @@ class MainWindow(QMainWindow):
 
     def _on_chat_model_wanted(self, path: str) -> None:
         loaded = self.bridge.loading_path or (self.bridge.info.path if self.bridge.info else "")
-        if path and path != loaded and (Path(path).is_file() or path.startswith("remote:")):
+        if path and path != loaded and (self.model_list.get(path) is not None or Path(path).is_file()):
             self.load_model(path)
 
     # -- sampling -------------------------------------------------------------------------

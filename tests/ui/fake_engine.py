@@ -10,6 +10,7 @@ import threading
 import time
 from concurrent.futures import Future
 
+from app.core.capabilities import LOCAL
 from app.core.events import Finished, LoadOptions, ModelInfo, Timings, TokenEvent
 from app.core.sampling import SamplingSettings
 
@@ -57,6 +58,7 @@ class FakeEngine:
         self.script, self.piece, self.delay = script, piece, delay
         self.info: ModelInfo | None = None
         self.pid = None
+        self.capabilities = LOCAL  # EnginePort: what it can do (a local engine's everything)
         self.requests: list[tuple[str, object]] = []
 
     def start(self) -> None:

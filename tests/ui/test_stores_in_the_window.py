@@ -7,6 +7,9 @@
   the store's announcements, not the call that made the change).
 - The Servers tab writes nothing itself: a test that ends after its connection was moved to another
   address does not put the old server's models on it (before, the old server's list was saved).
+- One model list: a model imported in the Models pane appears in the model selector, the library
+  table and Compare's list in the same turn, and a model the person left out of Compare stays out
+  when the list changes (before, every refill checked every model again).
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from __future__ import annotations
 from concurrent.futures import Future
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication
+import pytest
+from PySide6.QtCore import QCoreApplication, Qt
+from ui.conftest import open_window
 
 from app.core.capabilities import LOCAL
 from app.core.connections import Connection, ConnectionStore
@@ -94,3 +99,37 @@ def test_a_server_test_that_ends_after_the_address_changed_lists_nothing_from_th
         asked[1][1].set_result((["new-model"], LOCAL))
     assert done.args[1] is True and view.connections[0].models == ("new-model",)
     assert "new-model" in view.list_view.item(0).text() and view.test_button.isEnabled()
+
+
+def test_an_imported_model_appears_in_the_selector_the_library_and_compare_at_once(
+        qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, starter_path: Path) -> None:
+    import app.ui.models.models_pane as models_pane
+
+    window = open_window(qtbot, tmp_path / "home", monkeypatch, wait_model=False)
+    pane = window.models
+    window.tabs.setCurrentWidget(pane)
+    compare = pane.compare_models
+    qtbot.waitUntil(lambda: compare.count() == 1, timeout=10_000)  # the starter model, scanned
+    compare.item(0).setCheckState(Qt.CheckState.Unchecked)  # the person leaves it out of Compare
+    starter = compare.item(0).data(Qt.ItemDataRole.UserRole)
+
+    second = tmp_path / "second.gguf"
+    second.write_bytes(starter_path.read_bytes())
+    monkeypatch.setattr(models_pane.QFileDialog, "getOpenFileNames", lambda *_a: ([str(second)], ""))
+    pane.ask_copy = lambda _path: True  # "Copy it into Inkling's folder?" Yes
+    pane.import_button.click()
+
+    def where_shown() -> tuple[bool, bool, bool]:
+        named = lambda path: Path(str(path)).name == "second.gguf"  # noqa: E731
+        selector = window.model_selector
+        return (any(named(selector.itemData(i)) for i in range(selector.count())),
+                any(named(pane.library_view.item(r, 7).text()) for r in range(pane.library_view.rowCount())),
+                any(named(compare.item(i).data(Qt.ItemDataRole.UserRole)) for i in range(compare.count())))
+
+    qtbot.waitUntil(lambda: any(where_shown()), timeout=20_000)
+    assert where_shown() == (True, True, True), "the views are filled one after another, not from one list"
+    assert window.entries == pane.entries  # one list (no servers here): the selector's and the library's
+    states = {compare.item(i).data(Qt.ItemDataRole.UserRole): compare.item(i).checkState() for i in range(compare.count())}
+    assert states[starter] == Qt.CheckState.Unchecked, "the model left out of Compare was checked again"
+    assert sum(state == Qt.CheckState.Checked for state in states.values()) == 1  # the new one joins, checked
+    window.close()

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import HubOffline, HubUnreachable, InklingError
+from app.core.model_list import ModelList, ModelListChange
 from app.core.ports import ModelEntry, ModelManagerPort
 from app.core.storage import Storage
 from app.ui.flow_layout import flow_row, scrolling
@@ -79,7 +80,7 @@ class ModelsPane(QWidget):
 
     def __init__(self, manager: ModelManagerPort, storage: Storage, compare: Compare, n_ctx: Callable[[], int],
                  free_vram: Callable[[], int] = lambda: 0, connections: ConnectionsView | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, model_list: ModelList | None = None) -> None:
         super().__init__(parent)
         self.connections = connections
         self.manager = manager
@@ -87,7 +88,7 @@ class ModelsPane(QWidget):
         self.compare_fn = compare
         self.n_ctx = n_ctx
         self.free_vram = free_vram
-        self.entries: list[ModelEntry] = []
+        self.model_list = model_list if model_list is not None else ModelList()  # the one list of models
         self.repo_files: Any = None
         self.ask_copy: Callable[[Path], bool | None] = self._ask_copy
         self._relay = _DownloadRelay()
@@ -98,6 +99,8 @@ class ModelsPane(QWidget):
         self._build()
         self._connect_signals()
         self.manager.on_download_update = self._relay.changed.emit
+        self.model_list.subscribe(self._on_model_list_changed)
+        self._show_entries()  # what the list holds already; the scan below announces what changed
         self.refresh_library()
         self._show_catalog()
         for d in self.manager.restore_downloads():
@@ -288,11 +291,20 @@ class ModelsPane(QWidget):
 
     # -- library ---------------------------------------------------------------------------------
 
-    def refresh_library(self) -> None:
-        run_in_background(self.manager.entries, self._show_entries)
+    @property
+    def entries(self) -> list[ModelEntry]:
+        """The local models, as the one model list has them (the library table's rows)."""
+        return self.model_list.local
 
-    def _show_entries(self, entries: list[ModelEntry]) -> None:
-        self.entries = entries
+    def refresh_library(self) -> None:
+        """Scan the library in the background into the model list (which tells every view)."""
+        run_in_background(self.manager.entries, self.model_list.set_local)
+
+    def _on_model_list_changed(self, _change: ModelListChange) -> None:
+        self._show_entries()
+
+    def _show_entries(self) -> None:
+        entries = self.entries
         view = self.library_view
         view.setRowCount(len(entries))
         n_ctx, vram = self.n_ctx(), self.free_vram()
@@ -312,13 +324,15 @@ class ModelsPane(QWidget):
                 if e.error:
                     item.setForeground(Qt.GlobalColor.darkRed)
                 view.setItem(r, c, item)
+        unchecked = {self.compare_models.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.compare_models.count())
+                     if self.compare_models.item(i).checkState() == Qt.CheckState.Unchecked}
         self.compare_models.clear()
         for e in entries:
             if not e.error:
                 item = QListWidgetItem(e.name)
                 item.setData(Qt.ItemDataRole.UserRole, e.path)
-                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-                item.setCheckState(Qt.CheckState.Checked)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)  # new: checked; unchecked: stays so
+                item.setCheckState(Qt.CheckState.Unchecked if e.path in unchecked else Qt.CheckState.Checked)
                 self.compare_models.addItem(item)
         self.library_changed.emit()
 
