@@ -127,3 +127,30 @@ def test_the_storage_rule_catches_a_view_that_writes(tmp_path: Path) -> None:
     view.write_text("class V:\n    def rename(self):\n        self.storage.rename_preset('a', 'b')\n"
                     "        self.storage.presets()\n")
     assert _storage_writes(tmp_path) == [("models", "ui/models/view.py:3", "rename_preset")]
+
+
+def _backend_kind_checks(root: Path) -> list[str]:
+    """Places in ui that tell a server's model from a local one by its name (``remote:…``) instead of asking."""
+    found = []
+    for path in sorted((root / "ui").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            literal = isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("remote:")
+            helper = isinstance(node, (ast.Name, ast.Attribute, ast.alias)) and (
+                getattr(node, "id", None) or getattr(node, "attr", None) or getattr(node, "name", None)
+            ) in ("REF_PREFIX", "parse_remote_ref")
+            if literal or helper:
+                found.append(f"{path.relative_to(root)}:{getattr(node, 'lineno', '?')}")
+    return found
+
+
+def test_the_window_asks_the_model_list_and_the_engine_what_a_model_is() -> None:
+    """No "remote:" prefix tests in app/ui: the model list knows the models, the engine's capabilities where it runs."""
+    assert _backend_kind_checks(APP) == []
+
+
+def test_the_backend_kind_rule_catches_a_prefix_test(tmp_path: Path) -> None:
+    view = tmp_path / "ui" / "v.py"
+    view.parent.mkdir(parents=True)
+    view.write_text("from app.core.connections import parse_remote_ref\n"
+                    "def f(path):\n    return path.startswith('remote:')\n")
+    assert _backend_kind_checks(tmp_path) == ["ui/v.py:1", "ui/v.py:3"]
