@@ -133,3 +133,19 @@ def test_an_imported_model_appears_in_the_selector_the_library_and_compare_at_on
     assert states[starter] == Qt.CheckState.Unchecked, "the model left out of Compare was checked again"
     assert sum(state == Qt.CheckState.Checked for state in states.values()) == 1  # the new one joins, checked
     window.close()
+
+
+def test_a_folder_with_no_models_yet_is_remembered(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The list announces only what changed; the folder is remembered after every scan all the same."""
+    import app.ui.models.models_pane as models_pane
+    from app.core.paths import app_paths
+    from app.core.preferences import Preferences
+
+    window = open_window(qtbot, tmp_path / "home", monkeypatch, wait_model=False)
+    pane = window.models
+    empty = tmp_path / "models-to-come"
+    empty.mkdir()
+    monkeypatch.setattr(models_pane.QFileDialog, "getExistingDirectory", lambda *_a: str(empty))
+    pane.folder_button.click()  # Add folder…
+    qtbot.waitUntil(lambda: str(empty) in Preferences.load(app_paths().preferences).model_folders, timeout=20_000)
+    window.close()

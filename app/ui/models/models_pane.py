@@ -60,7 +60,7 @@ class ModelsPane(QWidget):
     """Library, Hub, downloads, compare, and the remote servers (``connections``) when given."""
 
     library_changed = Signal()
-    """Installed models changed: the model selector should refresh."""
+    """The library was scanned (the models themselves are announced by the model list)."""
     use_model_requested = Signal(str)
     """Load this model file."""
     status_message = Signal(str)
@@ -298,7 +298,11 @@ class ModelsPane(QWidget):
 
     def refresh_library(self) -> None:
         """Scan the library in the background into the model list (which tells every view)."""
-        run_in_background(self.manager.entries, self.model_list.set_local)
+        run_in_background(self.manager.entries, self._on_library_scanned)
+
+    def _on_library_scanned(self, entries: list[ModelEntry]) -> None:
+        self.model_list.set_local(entries)  # announces what changed, if anything did
+        self.library_changed.emit()  # after every scan: a folder added with no models in it is still remembered
 
     def _on_model_list_changed(self, _change: ModelListChange) -> None:
         self._show_entries()
@@ -334,7 +338,6 @@ class ModelsPane(QWidget):
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)  # new: checked; unchecked: stays so
                 item.setCheckState(Qt.CheckState.Unchecked if e.path in unchecked else Qt.CheckState.Checked)
                 self.compare_models.addItem(item)
-        self.library_changed.emit()
 
     def selected_entry(self) -> ModelEntry | None:
         row = self.library_view.currentRow()
