@@ -70,6 +70,10 @@ class ChatSession(Announcer["ChatSession", str]):
         super().__init__()
         self.reload()
 
+    def announce(self, what: str) -> None:
+        """Tell every listener that ``what`` changed (listeners get ``(session, what)``)."""
+        self._announce(self, what)
+
     # -- creating and opening ------------------------------------------------------------
 
     @classmethod
@@ -196,7 +200,7 @@ class ChatSession(Announcer["ChatSession", str]):
             return False
         self.row.title = title
         self.storage.update_conversation(self.id, title=title)
-        self._announce(self, "title")
+        self.announce("title")
         return True
 
     def auto_title(self) -> bool:
