@@ -152,6 +152,7 @@ def build_venv(out: Path, wheel: Path) -> Path:
     if not py.exists():
         run([sys.executable, "-m", "venv", venv])
     pip = [py, "-m", "pip", "install", "--disable-pip-version-check"]
+    run([*pip, "--upgrade", "pip"])
     # --force-reinstall: a llama-cpp-python already in the venv (of any build) is replaced by this wheel
     run([*pip, "--force-reinstall", "--no-deps", wheel])
     run([*pip, wheel, *reqs, "pyinstaller>=6.10"])
@@ -280,8 +281,12 @@ def slim_icu(bundle: Path) -> int:
             (work / package).write_bytes(f.read(size))
         items = subprocess.run(["icupkg", "-l", package], cwd=work, capture_output=True, text=True, check=True).stdout.split()
         (work / "drop.txt").write_text("\n".join(icu_items_to_drop(items)) + "\n")
-        subprocess.run(["icupkg", "--ignore-deps", "-r", "drop.txt", package, f"out/{package}"], cwd=work, check=True,
-                       capture_output=True)
+        cut = subprocess.run(["icupkg", "--ignore-deps", "-r", "drop.txt", package, f"out/{package}"], cwd=work,
+                             capture_output=True, text=True)
+        if cut.returncode:  # e.g. an older icupkg than Qt's ICU (Debian 11's ICU 67 and Qt's 73)
+            log(f"{lib.name}: icupkg could not cut it ({cut.stderr.strip()[-200:]}): ICU data kept whole")
+            shutil.rmtree(work)
+            continue
         (work / "data.S").write_text(
             f"\t.section .rodata\n\t.globl {symbol}\n\t.type {symbol}, @object\n\t.balign 16\n{symbol}:\n"
             f"\t.incbin \"out/{package}\"\n\t.size {symbol}, .-{symbol}\n\t.section .note.GNU-stack,\"\",@progbits\n")
@@ -491,6 +496,8 @@ def main(argv: list[str]) -> int:
     tools = out / "tools-venv"  # pip wheel runs here, outside the bundle's venv
     if not (tools / "bin" / "python").exists():
         run([sys.executable, "-m", "venv", tools])
+        # the pip a Python ships may predate what the builds ask of it (-C config settings: pip 23.1)
+        run([tools / "bin" / "python", "-m", "pip", "install", "--disable-pip-version-check", "--upgrade", "pip"])
     wheel = portable_wheel(out, tools / "bin" / "python", args.cmake_args)
     variants = wheel_variants(wheel)
     log(f"CPU variants in the wheel: {', '.join(variants) or 'none'}")

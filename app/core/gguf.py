@@ -280,7 +280,8 @@ def _parse(r: _Reader) -> GGUFHeader:
                 raise ModelMetadataError(str(r.path), key, f"claims {count:,} texts, more than the {_MAX_TEXTS:,} "
                                                            "a header may hold in all")
             if not r.fits(count, width):
-                raise ModelMetadataError(str(r.path), key, f"claims {count:,} items, more than the file can hold")
+                raise ModelMetadataError(str(r.path), key, f"claims {count:,} items, more than the file can hold "
+                                                           f"(it ends at byte {r.size:,}: the file is truncated or corrupt)")
             array_lengths[key] = count
             if itype == 8 and key == TOKENS:
                 items, duplicate = _token_strings(r, count)
