@@ -9,6 +9,7 @@ makes this native build act as a portable one that carries those CPU variants.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -45,6 +46,13 @@ def _client(model: Path) -> EngineClient:
     return client
 
 
+def _kill(pid: int | None) -> None:
+    """Make sure a frozen engine dies even when the test failed (a stopped child would hang pytest's exit)."""
+    if pid is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def _gone(pid: int, timeout: float = 10.0) -> bool:
     """The process no longer exists: killed *and* reaped (a zombie still answers signal 0)."""
     deadline = time.monotonic() + timeout
@@ -69,6 +77,7 @@ def test_stream_wait_honours_its_timeout_without_a_listener() -> None:
 
 def test_an_engine_frozen_while_idle_is_replaced_and_the_request_answered(starter_path: Path, home: Path) -> None:
     client = _client(starter_path)
+    frozen = None
     try:
         assert client.complete("The capital of France is", SHORT).wait(timeout=60).text
         frozen = client.pid
@@ -83,14 +92,16 @@ def test_an_engine_frozen_while_idle_is_replaced_and_the_request_answered(starte
         assert client.pid not in (None, frozen)
         assert _gone(frozen), "the frozen engine was not killed and reaped"
     finally:
+        _kill(frozen)
         client.close()
 
 
 def test_a_request_too_big_for_the_pipe_does_not_hang_on_a_frozen_engine(starter_path: Path, home: Path) -> None:
-    # 200 kB does not fit a pipe's buffer: the write itself would block forever on an engine that reads nothing
+    # 2 MB fits no pipe or socket buffer: the write itself would block forever on an engine that reads nothing
     client = _client(starter_path)
+    frozen = None
     try:
-        text = "word " * 40_000
+        text = "word " * 400_000
         expected = client.count_text_async(text).result(timeout=60)
         frozen = client.pid
         assert frozen is not None
@@ -100,6 +111,7 @@ def test_a_request_too_big_for_the_pipe_does_not_hang_on_a_frozen_engine(starter
         assert time.monotonic() - started < 20
         assert client.pid != frozen and _gone(frozen)
     finally:
+        _kill(frozen)
         client.close()
 
 
