@@ -222,3 +222,21 @@ def test_when_every_variant_crashes_the_verdict_comes_and_names_them(starter_pat
         assert client.crashes == 4  # two to prove each variant, then nothing more
     finally:
         client.close()
+
+
+@pytest.mark.skipif(shutil.which("cc") is None or sys.platform != "linux", reason="builds small modules with cc")
+def test_variant_modules_are_ranked_by_their_own_score_for_this_cpu(tmp_path: Path) -> None:
+    # what a portable build's loader does with its libggml-cpu-*.so files, through the same ctypes path:
+    # each module is opened and asked its ggml_backend_score; 0 means "cannot run here"
+    from app.engine.backends import _choose, rank_variants
+
+    for name, score in (("sse42", 5), ("haswell", 20), ("sapphirerapids", 40), ("armv9", 0)):
+        src = tmp_path / f"{name}.c"
+        src.write_text(f"int ggml_backend_score(void) {{ return {score}; }}\n")
+        subprocess.run(["cc", "-shared", "-fPIC", "-o", str(tmp_path / f"libggml-cpu-{name}.so"), str(src)], check=True)
+    files = sorted(tmp_path.glob("libggml-cpu-*.so"))
+    ranked = rank_variants(files)
+    assert [name for name, _ in ranked] == ["sapphirerapids", "haswell", "sse42"]
+    choice = _choose([name for name, _ in ranked], {"sapphirerapids"}, "key")
+    assert choice.variant == "haswell" and choice.next_candidate() == "sse42"
+    assert [name for name, _ in choice.skipped] == ["sapphirerapids"]
