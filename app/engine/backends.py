@@ -213,8 +213,10 @@ def mark_bad(key: str, variant: str, why: str) -> None:
             data = {}
     except (OSError, ValueError):
         data = {}
-    entry = data.setdefault(key, {})
-    entry.setdefault("bad", {})[variant] = why
+    entry = data.get(key)
+    if not isinstance(entry, dict) or not isinstance(entry.get("bad"), dict):
+        entry = data[key] = {"bad": {}}  # a damaged entry is replaced, not trusted
+    entry["bad"][variant] = why
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
