@@ -69,7 +69,10 @@ def engine_main(conn: Any, cancel_flag: Any, log_path: str | None, skip: tuple[s
     from app.engine.backends import ensure_backends
     from app.engine.runtime import LlamaRuntime
 
-    choice = ensure_backends(tuple(skip))  # a portable build loads its CPU variant now, so the client knows it
+    try:
+        choice = ensure_backends(tuple(skip))  # a portable build loads its CPU variant now, so the client knows it
+    except Exception:  # said as a typed error by the first load, which tries again; the engine must start
+        choice = None
     runtime = LlamaRuntime(cancel_flag)
     conn.send(("ready", 0, {"pid": os.getpid(), "cpu": choice}))
     computed = True  # no model yet: nothing to compute for the first time
@@ -84,7 +87,7 @@ def engine_main(conn: Any, cancel_flag: Any, log_path: str | None, skip: tuple[s
         runtime.log.begin()
         if op in COMPUTE_OPS and not computed:
             computed = True
-            _fault_if_asked(choice.variant, runtime.info.path if runtime.info is not None else "")
+            _fault_if_asked(choice.variant if choice else "", runtime.info.path if runtime.info is not None else "")
         try:
             if op == "load":
                 computed = False
