@@ -68,3 +68,19 @@ def test_a_crashed_cpu_variant_shows_in_the_status_bar_and_about(qtbot, tmp_path
         dialog.close()
     finally:
         window.close()
+
+
+def test_a_build_that_crashes_on_every_reply_gets_its_verdict_in_the_window(qtbot, tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INKLING_FAULT_ON_COMPUTE", "segv")  # what the AMX build did on that machine
+    window = open_window(qtbot, tmp_path / "home", monkeypatch)
+    try:
+        window.chat.set_sampling(SHORT)
+        fin = send(qtbot, window, "Say hello.")
+        assert fin.reason == "error" and fin.error.startswith("This build of llama.cpp crashes on this computer"), fin
+        assert "`inkling selftest`" in fin.error and "CMAKE_ARGS=" in fin.error
+        again = send(qtbot, window, "Say hello again.")
+        assert again.reason == "error" and again.error == fin.error  # the verdict, not another crash
+        assert window.engine.crashes == 2 and window.engine.pid is None  # no third engine
+    finally:
+        window.close()
