@@ -574,7 +574,9 @@ class EngineClient:
             watchdog.daemon = True
             watchdog.start()
         try:
-            with contextlib.suppress(OSError, ValueError):  # a dead pipe: the reader reports the death
+            # a dead pipe: the reader reports the death. TypeError: the reader closed the connection
+            # (its handle is None) between two chunks of a big write, after the watchdog's kill
+            with contextlib.suppress(OSError, ValueError, TypeError):
                 engine.conn.send_bytes(data)
         finally:
             if watchdog is not None:
