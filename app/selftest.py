@@ -49,6 +49,7 @@ def system_info() -> dict[str, Any]:
         "frozen": bool(getattr(sys, "frozen", False)),
         "dynamic_backends": rep.dynamic,
         "cpu_variant": rep.cpu_variant,
+        "cpu_skipped": [list(pair) for pair in rep.cpu_skipped],  # better variants that crashed here, and why
         "cpu_features": list(rep.cpu_features),
         "gpu_offload": rep.gpu_offload,
         "devices": list(rep.devices),
@@ -56,6 +57,12 @@ def system_info() -> dict[str, Any]:
         "folders": {"data": str(paths.data), "models": str(paths.models), "config": str(paths.config),
                     "logs": str(paths.logs)},
     }
+
+
+def cpu_variants_file() -> str:
+    from app.core.paths import app_paths
+
+    return str(app_paths().cpu_variants)
 
 
 def _no_end_bias(llm: Any) -> tuple[tuple[int, float], ...]:
@@ -82,6 +89,8 @@ def run(model: str | None = None, out: TextIO | None = None, tokens: int = TOKEN
         say(f"llama.cpp:        {info['llama_cpp']} (llama-cpp-python {info['llama_cpp_python']})")
         say(f"CPU backend:      {info['cpu_variant']}"
             f"{' (chosen at run time from the variants in this build)' if info['dynamic_backends'] else ' (linked in)'}")
+        for name, why in info["cpu_skipped"]:
+            say(f"skipped variant:  {name} ({why}; remembered in {cpu_variants_file()})")
         say(f"CPU features:     {' '.join(info['cpu_features']) or 'unknown'}")
         say(f"GPU offload:      {'yes' if info['gpu_offload'] else 'no'}")
         for dev in info["devices"]:

@@ -47,6 +47,13 @@ PORTABLE_CMAKE_ARGS = "-DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VAR
 # numpy without OpenBLAS: llama-cpp-python only makes arrays with numpy (no matrix algebra), and the
 # PyPI wheel's OpenBLAS + gfortran are 28 MB of the bundle. Its own wheel cache key, like llama.cpp's.
 NUMPY_NOBLAS_ARGS = ("-Csetup-args=-Dallow-noblas=true", "-Csetup-args=-Dblas=none", "-Csetup-args=-Dlapack=none")
+# CPU variants left out of the bundle. sapphirerapids is the AMX_INT8 one: ggml scores it best on
+# Sapphire Rapids-class CPUs (most cloud VMs) and it dies there on the first decode (SIGILL in the
+# bundle, SIGSEGV in ggml_backend_amx_mul_mat natively; FACTS.md, third look; ggml-org/llama.cpp
+# #20824, Ollama #17205 / PR #9203). Without it ggml picks zen4 (AVX-512 VNNI/BF16) there, which runs.
+# The engine also proves the variant it picks at run time (app/engine/backends.py marks a crashing one
+# bad and takes the next), so this is the known fault left out, not the only guard.
+DROPPED_VARIANTS = ("libggml-cpu-sapphirerapids.so",)
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 GLIBC_TARGET = (2, 31)  # Ubuntu 20.04, Debian 11
 GLIBC_PORTABLE = (2, 34)  # RHEL 9 and its clones: a bundle that needs more is not called portable
@@ -87,8 +94,24 @@ def wheel_key(version: str, cmake_args: str) -> str:
 # -- 1. portable llama.cpp -----------------------------------------------------------------
 
 def wheel_variants(wheel: Path) -> list[str]:
+    """The CPU variant modules the bundle carries: the wheel's, less DROPPED_VARIANTS."""
     with zipfile.ZipFile(wheel) as z:
-        return sorted(n.rsplit("/", 1)[-1] for n in z.namelist() if re.search(r"ggml-cpu-[^/]+\.so$", n))
+        return sorted(n.rsplit("/", 1)[-1] for n in z.namelist()
+                      if re.search(r"ggml-cpu-[^/]+\.so$", n) and n.rsplit("/", 1)[-1] not in DROPPED_VARIANTS)
+
+
+def drop_variants(py: Path) -> list[Path]:
+    """Delete DROPPED_VARIANTS from the build venv's llama.cpp, before PyInstaller collects it."""
+    res = subprocess.run([py, "-c", "import importlib.util as u; print(u.find_spec('llama_cpp').origin)"],
+                         capture_output=True, text=True, check=True)
+    package = Path(res.stdout.strip()).parent
+    dropped = []
+    for folder in (package / "lib", package.parent.parent / "bin", package.parent.parent / "lib"):
+        for name in DROPPED_VARIANTS:
+            if (folder / name).is_file():
+                (folder / name).unlink()
+                dropped.append(folder / name)
+    return dropped
 
 
 def portable_wheel(out: Path, py: Path, cmake_args: str) -> Path:
@@ -502,6 +525,8 @@ def main(argv: list[str]) -> int:
     variants = wheel_variants(wheel)
     log(f"CPU variants in the wheel: {', '.join(variants) or 'none'}")
     py = build_venv(out, wheel)
+    for gone in drop_variants(py):
+        log(f"left out {gone.name} (AMX: crashes on the first decode on Sapphire Rapids-class CPUs)")
     slim_numpy(out, py, tools / "bin" / "python")
     info = check_variants_load(py)
     icons = render_icons(py, out)

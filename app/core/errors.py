@@ -89,6 +89,33 @@ class EngineCrashed(InklingError):
         return self.message
 
 
+class BuildCrashes(EngineCrashed):
+    """The same native crash came back with two models (or twice with the starter): the build is at fault.
+
+    No engine is started again for this client: restarting would only crash again.
+    """
+
+    title = "This build of llama.cpp crashes on this computer"
+    NO_AMX_ARGS = "-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"  # what dev.py builds with by default
+
+    def __init__(self, signal_name: str, operation: str, variant: str, models: tuple[str, ...] = ()) -> None:
+        self.signal_name = signal_name
+        self.operation = operation
+        self.variant = variant
+        self.models = models
+        super().__init__(self._sentence())
+        self.args = (signal_name, operation, variant, models)
+
+    def _sentence(self) -> str:
+        where = f", with {' and '.join(self.models)}" if self.models else ""
+        code = "its built-in CPU code" if self.variant in ("", "built-in") else "every CPU variant it could run"
+        return (f"This build of llama.cpp crashes on this computer ({self.signal_name}, in its {self.operation}"
+                f"{where}, in {code}), so Inkling stopped restarting it: install the portable Inkling bundle, "
+                f"or rebuild llama-cpp-python with `python3 dev.py` (it builds without AMX, "
+                f"CMAKE_ARGS=\"{self.NO_AMX_ARGS}\" plus the instruction sets this CPU has), "
+                "then run `inkling selftest` to check.")
+
+
 class EngineError(InklingError):
     """The engine reported a failure it survived (bad request, llama.cpp error)."""
 

@@ -49,6 +49,9 @@ class ModelInfo:
     n_threads: int  # decode threads at load
     gpu_free_bytes: int = 0  # free memory on the GPU(s) llama.cpp can use; 0 when none
     threads_automatic: bool = False  # decode threads follow measured speed (app.core.threads), from n_threads
+    cpu_variant: str = ""  # the llama.cpp CPU code that runs: "built-in", or a variant such as "zen4"
+    cpu_skipped: tuple[str, ...] = ()  # better CPU variants not used: they crashed on this computer
+    cpu_note: str = ""  # which were skipped and why ("" when none was)
 
 
 @dataclass(frozen=True)

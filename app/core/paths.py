@@ -49,6 +49,11 @@ class AppPaths:
         return self.config / "connection-secrets.json"
 
     @property
+    def cpu_variants(self) -> Path:
+        """llama.cpp CPU variants that crashed on this computer (app/engine/backends.py keeps it)."""
+        return self.data / "cpu-variants.json"
+
+    @property
     def engine_log(self) -> Path:
         return self.logs / "engine.log"
 

@@ -26,6 +26,18 @@ loads it again. The rules that make it always come back:
   was killed while idle and the client could not see it yet) runs again on the
   new engine. A load — also the automatic reload — is retried once before the file
   is blamed, and the automatic reload never forgets the model.
+- **A frozen engine is found out.** No acknowledgement within ``ACK_TIMEOUT``
+  seconds of sending (counted from the engine's "ready" for a new one) means it is
+  wedged (a stopped process, a hung driver, a swap storm): it is killed and the
+  request runs on a new engine, as for a death before the acknowledgement.
+- **The CPU code proves itself.** A native crash (SIGSEGV, SIGILL, SIGBUS) in the
+  first compute after a load is judged, not looped on (``_judge_native_crash``):
+  if the starter model crashes the same way on the same CPU code (tried once more
+  for the starter itself, or loaded for the test when another model crashed), the
+  CPU variant is marked bad for this CPU and build (backends.mark_bad) and the
+  request runs on the next-best variant; with none left the client gives its
+  verdict, ``BuildCrashes``, and starts no engine again. A crash of one model
+  only stays that model's error.
 - **A failed load costs nothing that worked.** The engine unloads before it loads,
   but the client keeps the model loaded before as ``wanted`` (and its ``info``),
   so the next request loads it again: a bad file never leaves "no model".
@@ -46,21 +58,38 @@ import tempfile
 import threading
 import time
 from concurrent.futures import Future
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any
 
 from app.core.capabilities import LOCAL, Capabilities
-from app.core.errors import EngineCrashed, InklingError, Interrupted, NoModelLoaded
+from app.core.errors import BuildCrashes, EngineCrashed, InklingError, Interrupted, NoModelLoaded
 from app.core.events import Finished, LoadOptions, ModelInfo, ScoreResult, Timings
 from app.core.sampling import SamplingSettings
-from app.engine.crash import crash_message, file_size, log_errors
+from app.engine.backends import mark_bad
+from app.engine.crash import (
+    FIRST_COMPUTE,
+    LATER_COMPUTE,
+    NATIVE_SIGNALS,
+    CrashJudge,
+    crash_message,
+    file_size,
+    log_errors,
+    wedged_message,
+)
 from app.engine.requests import Call, Died, EngineProcess, EngineState, Request
 from app.engine.stream import Listener, Stream, StreamEvent
+from app.engine.worker import COMPUTE_OPS
 
-__all__ = ["CANCEL_GRACE", "EngineClient", "EngineState", "Listener", "Stream", "StreamEvent"]
+__all__ = ["ACK_TIMEOUT", "CANCEL_GRACE", "EngineClient", "EngineState", "Listener", "Stream", "StreamEvent"]
 
 PREVIEW_OPS = frozenset({"peek"})  # requests that only preview: a generation replaces them
 CANCEL_GRACE = 0.8  # seconds the engine gets to stop by itself before it is killed
+# seconds a live engine gets to acknowledge a request: it does so before it runs anything, so even a
+# loaded 2-core machine answers in milliseconds; past this it is wedged (a stopped process, a hung driver)
+ACK_TIMEOUT = 4.0
+START_TIMEOUT = 120.0  # seconds a new engine gets to import llama.cpp and say "ready" (a cold disk, a busy machine)
+SMALL_MESSAGE = 32 * 1024  # a request this small fits the pipe's buffer: sending it never blocks
 log = logging.getLogger(__name__)
 
 
@@ -84,12 +113,15 @@ class EngineClient:
         self._inflight: Request | None = None
         self._engine: EngineProcess | None = None
         self._gens = itertools.count(1)
-        self._ready = threading.Event()
         self._closed = False
         self.state = EngineState.DEAD
         self.wanted: tuple[str, LoadOptions] | None = None  # the model to (re)load after any death
         self.info: ModelInfo | None = None
         self.crashes = 0  # deaths nobody asked for
+        self.verdict: BuildCrashes | None = None  # once given, no engine is started again
+        self.cpu: Any = None  # the last engine's backends.CpuChoice: which CPU variant runs, which were skipped
+        self._judge = CrashJudge()
+        self._bad_variants: set[str] = set()  # marked bad by this client (also if the data folder is read-only)
         self._supervisor = threading.Thread(target=self._supervise, name="inkling-engine-supervisor", daemon=True)
         self._supervisor.start()
 
@@ -201,7 +233,7 @@ class EngineClient:
     # -- requests --------------------------------------------------------------------
 
     def _call(self, op: str, **args: Any) -> Call:
-        fut = Call(self)
+        fut = Call(self._cancel_request)
         req = Request(op, args, next(self._ids), future=fut)
         fut._request = req
         self._enqueue(req)
@@ -296,7 +328,12 @@ class EngineClient:
             self.wanted, self.info = None, None
             self._end(req, None)
             return
-        for attempt in (1, 2):
+        if self.verdict is not None and (self._engine is None or self._engine.dead):
+            self._end(req, error=self.verdict)  # this build crashes here: starting it again only crashes again
+            return
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 self._ensure_ready(req)
             except InklingError as exc:
@@ -314,6 +351,15 @@ class EngineClient:
                 if self._closed:
                     self._end(req, error=EngineCrashed("The engine has been shut down."))
                     return
+                if req.op in COMPUTE_OPS and died.exitcode in NATIVE_SIGNALS and died.model is not None:
+                    try:
+                        if self._judge_native_crash(died):
+                            continue  # on the next CPU variant, or once more to be sure of the starter
+                    except BuildCrashes as verdict:
+                        self._end(req, error=verdict)
+                        return
+                    self._end(req, error=EngineCrashed(died.message))
+                    return
                 retry = req.op == "load" or not died.started
                 if attempt == 1 and retry:
                     log.warning("engine died during %s (%s); retrying on a new engine", req.op, died.message)
@@ -324,6 +370,67 @@ class EngineClient:
                         engine_gone.model = None  # twice in a row: the file is to blame; what worked stays wanted
                 self._end(req, error=EngineCrashed(died.message))
                 return
+
+    # -- native crashes: the CPU code proves itself ----------------------------------------
+
+    def _judge_native_crash(self, died: Died) -> bool:
+        """A native crash with a model loaded: True to run the request again, False to fail it as that model's.
+
+        Raises the verdict (BuildCrashes) when the build crashes here and no other CPU variant is left.
+        """
+        assert died.exitcode is not None and died.model is not None
+        code, model = died.exitcode, died.model
+        operation = FIRST_COMPUTE if died.first_compute else LATER_COMPUTE
+        starter = _starter_path()
+        self._judge.note(model, code, operation)
+        if not self._judge.build_at_fault(code, operation, starter):
+            if not died.first_compute:
+                return False  # mid-reply, once: the next request restarts, as for any crash
+            if (model, code) in self._judge.model_at_fault:
+                return False
+            if starter is not None and os.path.realpath(model) == os.path.realpath(starter):
+                log.warning("the starter model crashed (%s) in its first compute; trying once more", NATIVE_SIGNALS[code])
+                return True
+            if starter is None or self._probe(starter) != code:
+                self._judge.model_at_fault.add((model, code))
+                return False  # the starter runs where this model crashed: the model's own error
+            self._judge.note(starter, code, operation)
+        cpu = self.cpu
+        nxt = cpu.next_candidate() if cpu is not None else None
+        if nxt is not None:
+            why = f"it crashed ({NATIVE_SIGNALS[code].split(',')[0]}) in its {operation} on this computer"
+            log.warning("CPU variant %s %s; trying %s", cpu.variant, why, nxt)
+            self._bad_variants.add(cpu.variant)
+            with contextlib.suppress(OSError):
+                mark_bad(cpu.key, cpu.variant, why)
+            self._judge.forget()
+            return died.first_compute  # again, unless the reply had begun: the next request runs on the next one
+        names = tuple(Path(m).name for m in self._judge.models(code, operation))
+        self.verdict = BuildCrashes(NATIVE_SIGNALS[code], operation, cpu.variant if cpu is not None else "", names)
+        log.error("%s", self.verdict)
+        raise self.verdict
+
+    def _probe(self, starter: str) -> int | None:
+        """Load the starter model on a new engine and compute once: the exit code if it crashes natively."""
+        wanted, info = self.wanted, self.info  # the probe's load must not change what the person chose
+        try:
+            self._spawn()
+            load = Request("load", {"path": starter, "options": LoadOptions(n_ctx=512)}, next(self._ids),
+                           future=Future())
+            self._send_and_wait(load, automatic=True)
+            assert load.future is not None
+            if load.future.exception() is not None:
+                return None
+            probe = Request("complete", {"prompt": "Hello", "sampling": SamplingSettings(temperature=0.0, max_tokens=1),
+                                         "alternatives": 0}, next(self._ids), future=Future())
+            self._send_and_wait(probe)
+            return None
+        except Died as died:
+            return died.exitcode if died.first_compute and died.exitcode in NATIVE_SIGNALS else None
+        except InklingError:
+            return None
+        finally:
+            self.wanted, self.info = wanted, info
 
     def _ensure_ready(self, req: Request) -> None:
         """A live engine, with the wanted model loaded unless ``req`` needs no model."""
@@ -367,8 +474,8 @@ class EngineClient:
             self._wait_dead(old)
         parent, child = self._mp.Pipe()
         self._flag[0] = b"\x00"
-        self._ready.clear()
-        proc = self._mp.Process(target=engine_main, args=(child, self._flag, self._log_path),
+        skip = tuple(sorted(self._bad_variants))
+        proc = self._mp.Process(target=engine_main, args=(child, self._flag, self._log_path, skip),
                                 name="inkling-engine", daemon=True)
         try:
             proc.start()
@@ -381,7 +488,11 @@ class EngineClient:
         threading.Thread(target=self._read, args=(engine,), name="inkling-engine-reader", daemon=True).start()
 
     def _send_and_wait(self, req: Request, automatic: bool = False) -> None:
-        """Send ``req`` and wait for its outcome; raise Died if the engine dies first."""
+        """Send ``req`` and wait for its outcome; raise Died if the engine dies (or is found wedged) first.
+
+        A new engine is sent the request once it says "ready"; from the sending, it has
+        ACK_TIMEOUT seconds to acknowledge it before it is killed as wedged.
+        """
         engine = self._engine
         assert engine is not None
         with self._lock:
@@ -391,38 +502,61 @@ class EngineClient:
             self._flag[0] = b"\x00"
         self.state = EngineState.LOADING if req.op == "load" else EngineState.RUNNING
         req.log_offset = file_size(self._log_path)
-        started = False
+        started = sent = False
         kill_at: float | None = None
+        ack_by: float | None = engine.spawned_at + START_TIMEOUT
+        first_compute = req.op in COMPUTE_OPS and not engine.computed
         try:
-            with contextlib.suppress(OSError, ValueError):  # a dead pipe: the reader reports the death
-                engine.conn.send({"id": req.id, "op": req.op, **req.args})
+            if engine.ready:
+                self._send(engine, req)
+                sent, ack_by = True, time.monotonic() + ACK_TIMEOUT
             while True:
-                timeout = None if kill_at is None else max(0.0, kill_at - time.monotonic())
+                deadlines = [t for t in (kill_at, None if started else ack_by) if t is not None]
+                timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
                 try:
                     gen, kind, rid, payload = self._events.get(timeout=timeout)
                 except queue.Empty:
-                    engine.killed_on_purpose = True  # the grace is over: stop it the hard way
-                    self._kill(engine)
-                    kill_at = None
+                    now = time.monotonic()
+                    if kill_at is not None and now >= kill_at:
+                        engine.killed_on_purpose = True  # the grace is over: stop it the hard way
+                        self._kill(engine)
+                        kill_at = None
+                    if not started and ack_by is not None and now >= ack_by:
+                        log.warning("the engine did not take %s in time; killing it as wedged", req.op)
+                        engine.wedged = True
+                        self._kill(engine)  # SIGKILL ends a stopped process too; the reader reaps it
+                        ack_by = None
                     continue
                 if kind == "close":
                     engine.killed_on_purpose = True
                     self._kill(engine)
                     continue
                 if kind == "cancel":
+                    if rid == req.id and not sent:
+                        self._end_cancelled(req)  # the engine never saw it
+                        return
                     if rid == req.id and kill_at is None:
                         kill_at = time.monotonic() + CANCEL_GRACE
                     continue
                 if gen != engine.gen:
                     continue  # from an engine that is gone
+                if kind == "ready":
+                    if not sent:
+                        self._send(engine, req)
+                        sent, ack_by = True, time.monotonic() + ACK_TIMEOUT
+                    continue
                 if kind == "died":
                     self._on_died(engine, payload)
-                    raise Died(started, self._crash_message(req, engine, automatic))
+                    model = engine.model_died_with
+                    raise Died(started, self._crash_message(req, engine, automatic), engine.exitcode,
+                               first_compute and started and not engine.computed, model)
                 if rid != req.id:
                     continue
                 if kind == "started":
                     started = True
                     continue
+                if req.op in COMPUTE_OPS:
+                    engine.computed = True
                 self._finish(req, engine, kind, payload, automatic)
                 return
         finally:
@@ -431,12 +565,34 @@ class EngineClient:
             if not engine.dead:
                 self.state = EngineState.IDLE
 
+    def _send(self, engine: EngineProcess, req: Request) -> None:
+        """Write ``req`` to the engine's pipe; a big one under a watchdog, since a frozen engine never reads it."""
+        data = bytes(ForkingPickler.dumps({"id": req.id, "op": req.op, **req.args}))
+        watchdog = None
+        if len(data) > SMALL_MESSAGE:
+            watchdog = threading.Timer(ACK_TIMEOUT, self._kill_wedged, (engine,))
+            watchdog.daemon = True
+            watchdog.start()
+        try:
+            # a dead pipe: the reader reports the death. TypeError: the reader closed the connection
+            # (its handle is None) between two chunks of a big write, after the watchdog's kill
+            with contextlib.suppress(OSError, ValueError, TypeError):
+                engine.conn.send_bytes(data)
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+
+    def _kill_wedged(self, engine: EngineProcess) -> None:
+        engine.wedged = True
+        self._kill(engine)
+
     def _finish(self, req: Request, engine: EngineProcess, kind: str, payload: Any, automatic: bool = False) -> None:
         """The engine answered ``req``: update what is loaded, then tell the caller."""
         if req.op == "load":
             wanted = (req.args["path"], req.args["options"])
             if kind == "result":
                 engine.model = wanted
+                engine.computed = False  # its first compute is still to come
                 self.wanted, self.info = wanted, payload
             else:  # the engine is left empty; the model wanted before stays wanted (the next request reloads it)
                 engine.model = None
@@ -453,6 +609,7 @@ class EngineClient:
 
     def _on_died(self, engine: EngineProcess, exitcode: int | None) -> None:
         engine.dead = True
+        engine.model_died_with = engine.model[0] if engine.model is not None else None
         engine.model = None
         engine.exitcode = exitcode
         self.state = EngineState.DEAD
@@ -512,8 +669,12 @@ class EngineClient:
                 except (EOFError, OSError):
                     break
                 if kind == "ready":
-                    self._ready.set()
+                    engine.cpu = payload["cpu"]
+                    self.cpu = engine.cpu
+                    engine.ready = True  # before the event: the supervisor may look at the flag first
+                    self._events.put((engine.gen, kind, rid, None))
                 elif kind == "token":
+                    engine.computed = True  # a token or a prompt step came back: the model's graph ran
                     req = self._inflight
                     if req is not None and req.id == rid and req.stream is not None:
                         req.stream._deliver(payload)
@@ -534,5 +695,17 @@ class EngineClient:
     # -- crash messages ------------------------------------------------------------------
 
     def _crash_message(self, req: Request, engine: EngineProcess, automatic: bool) -> str:
+        if engine.wedged:
+            return wedged_message(ACK_TIMEOUT)
         return crash_message(req.op, req.args.get("path", "the model"), engine.exitcode,
                              log_errors(self._log_path, req.log_offset), automatic)
+
+
+def _starter_path() -> str | None:
+    """The starter model's file, the model known to run (None when it is not installed)."""
+    from app.core.starter import starter_model_path
+
+    try:
+        return str(starter_model_path())
+    except InklingError:
+        return None

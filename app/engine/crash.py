@@ -2,11 +2,55 @@
 
 The reason is read from the engine log from where the request began (its offset
 was noted when it was sent), so it never quotes an older line about another file.
+
+``CrashJudge`` keeps the native crashes (SIGSEGV, SIGILL, SIGBUS) the client saw on
+the CPU code that runs now and says when the build, not a model, is at fault: the
+same signal in the same operation for two different models, or twice for the
+starter model (which is known to work).
 """
 
 from __future__ import annotations
 
 import os
+
+NATIVE_SIGNALS = {-11: "SIGSEGV, segmentation fault", -4: "SIGILL, illegal instruction", -7: "SIGBUS, bus error"}
+FIRST_COMPUTE = "first compute after a load"
+LATER_COMPUTE = "computation"
+
+
+class CrashJudge:
+    """Native crashes seen on the CPU code in use, and whether they convict the build."""
+
+    def __init__(self) -> None:
+        self._seen: list[tuple[str, int, str]] = []  # (model file, exit code, operation)
+        self.model_at_fault: set[tuple[str, int]] = set()  # (model, code): the starter ran where it crashed
+
+    def note(self, model: str, code: int, operation: str) -> None:
+        self._seen.append((os.path.realpath(model), code, operation))
+
+    def models(self, code: int, operation: str) -> list[str]:
+        """The models that crashed this way, in the order they did (a model once)."""
+        found: list[str] = []
+        for model, c, o in self._seen:
+            if c == code and o == operation and model not in found:
+                found.append(model)
+        return found
+
+    def build_at_fault(self, code: int, operation: str, starter: str | None) -> bool:
+        same = [m for m, c, o in self._seen if c == code and o == operation]
+        starter = os.path.realpath(starter) if starter else None
+        return len(set(same)) >= 2 or (starter is not None and same.count(starter) >= 2)
+
+    def forget(self) -> None:
+        """Another CPU variant runs now: what the last one did proves nothing about it."""
+        self._seen.clear()
+        self.model_at_fault.clear()
+
+
+def wedged_message(seconds: float) -> str:
+    """The message when the engine took no request twice in a row (a frozen process)."""
+    return (f"The model engine stopped answering (it did not take a request within {seconds:.0f} s) and was "
+            "stopped. Your text is safe; the next request starts a new engine.")
 
 
 def crash_message(op: str, path: str, code: int | None, said: str, automatic: bool) -> str:

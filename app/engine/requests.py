@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import enum
+import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.core.events import LoadOptions
 from app.engine.stream import Stream
-
-if TYPE_CHECKING:
-    from app.engine.client import EngineClient
 
 
 class EngineState(enum.Enum):
@@ -26,15 +25,15 @@ class EngineState(enum.Enum):
 class Call(Future):  # type: ignore[type-arg]
     """The Future of a non-streamed request; ``cancel()`` stops it (it then raises Interrupted)."""
 
-    def __init__(self, client: EngineClient) -> None:
+    def __init__(self, cancel: Callable[[Request], None]) -> None:
         super().__init__()
-        self._client = client
+        self._cancel = cancel  # the client's: stops the request whether it runs or waits
         self._request: Request | None = None
 
     def cancel(self) -> bool:
         if self.done() or self._request is None:
             return False
-        self._client._cancel_request(self._request)
+        self._cancel(self._request)
         return True
 
 
@@ -61,13 +60,22 @@ class EngineProcess:
     model: tuple[str, LoadOptions] | None = None  # what this process has loaded
     dead: bool = False
     exitcode: int | None = None
-    events: list[Any] = field(default_factory=list)
+    ready: bool = False  # it said "ready": it reads requests now (set by the reader before its event)
+    cpu: Any = None  # the backends.CpuChoice it reported when ready
+    computed: bool = True  # False from a load until the model's first compute came back
+    model_died_with: str | None = None  # the file it had loaded when it died
+    wedged: bool = False  # killed because it did not acknowledge a request in time
+    spawned_at: float = field(default_factory=time.monotonic)
 
 
 class Died(Exception):
     """The engine died while a request was in flight (internal to the supervisor)."""
 
-    def __init__(self, started: bool, message: str) -> None:
+    def __init__(self, started: bool, message: str, exitcode: int | None = None, first_compute: bool = False,
+                 model: str | None = None) -> None:
         super().__init__(message)
         self.started = started
         self.message = message
+        self.exitcode = exitcode  # -11, -4 … for a signal
+        self.first_compute = first_compute  # it died inside the first compute after a load
+        self.model = model  # the file it had loaded

@@ -49,7 +49,7 @@ from app.core.gguf import read_header
 from app.core.memory import effective_context, memory_needed_for
 from app.core.sampling import SamplingSettings
 from app.core.system import available_memory
-from app.engine.backends import ensure_backends, ggml_libraries
+from app.engine.backends import current_choice, ensure_backends, ggml_libraries
 from app.engine.chat_format import ChatFormat, tolerate_broken_templates_in_llama
 from app.engine.llama_log import LlamaLog
 from app.engine.sampler import build_sampler, prime_history
@@ -213,6 +213,7 @@ class LlamaRuntime:
             self._abort_cb = llama_cpp.ggml_abort_callback(ctypes.cast(_libc_strlen(), ctypes.c_void_p).value)
             llama_cpp.llama_set_abort_callback(llm.ctx, self._abort_cb, ctypes.c_void_p(ctypes.addressof(self._flag)))
         model = llm._model
+        cpu = current_choice()
         bos = model.token_bos()
         eos = model.token_eos()
         self._format = ChatFormat(
@@ -228,6 +229,8 @@ class LlamaRuntime:
             chat_template_note=self._format.note, gpu_offload_supported=gpu,
             gpu_layers=gpu_layers, n_threads=threads.start, threads_automatic=threads.automatic,
             gpu_free_bytes=gpu_free_memory() if gpu else 0,
+            cpu_variant=cpu.variant if cpu is not None else "", cpu_note=cpu.note if cpu is not None else "",
+            cpu_skipped=tuple(name for name, _ in cpu.skipped) if cpu is not None else (),
         )
 
     def unload(self) -> None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 from app.core.errors import InklingError
-from app.core.events import Finished, PromptProgress, Timings, TokenEvent
+from app.core.events import Finished, PromptProgress, TokenEvent
 
 StreamEvent = TokenEvent | PromptProgress | Finished | InklingError
 Listener = Callable[[StreamEvent], None]
@@ -65,10 +66,6 @@ class Stream:
         except Exception:  # a broken listener must not take the engine's reader down with it
             log.exception("a stream listener failed")
 
-    def _end_cancelled(self) -> None:
-        """End as stopped by the user, keeping the text so far."""
-        self._deliver(Finished("cancelled", self.text, Timings()))
-
     # -- the caller's side -------------------------------------------------------
 
     @property
@@ -84,9 +81,9 @@ class Stream:
         self._cancel(self)
 
     def wait(self, timeout: float | None = None) -> Finished:
-        """Consume the stream and return its Finished event (raises its error)."""
+        """Consume the stream and return its Finished event (raises its error, or TimeoutError after ``timeout`` s)."""
         if self._listener is None:
-            for _ in self:
+            for _ in self._events(None if timeout is None else time.monotonic() + timeout):
                 pass
         elif not self._done.wait(timeout):
             raise TimeoutError("the stream did not finish in time")
@@ -96,8 +93,14 @@ class Stream:
         return self.finished
 
     def __iter__(self) -> Iterator[TokenEvent]:
+        return self._events(None)
+
+    def _events(self, deadline: float | None) -> Iterator[TokenEvent]:
         while True:
-            event = self._queue.get()
+            try:
+                event = self._queue.get(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise TimeoutError("the stream did not finish in time") from None
             if isinstance(event, TokenEvent):
                 yield event
             elif isinstance(event, PromptProgress):

@@ -5,15 +5,38 @@ with kind one of ``started`` (the request was taken: sent before anything runs, 
 the client knows which requests never started), ``token``, ``done``, ``result``,
 ``error``. Expected failures travel
 as typed InklingError objects; anything else becomes an EngineError with its text.
+The first event of a new engine is ``ready`` with its pid and the CPU variant it
+chose (backends.CpuChoice), sent once it reads requests.
+
+Test seam: ``INKLING_FAULT_ON_COMPUTE=segv`` (or ``ill``, ``bus``) makes the engine
+kill itself with that signal at the first compute after each load, as llama.cpp's
+AMX code does on some CPUs; ``segv:zen4,haswell`` only when the chosen CPU variant
+(see backends.FAKE_VARIANTS_ENV) or the loaded model's file name is one of those.
+Nothing else reads it.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from typing import Any
 
 from app.core.errors import EngineError, InklingError
+
+COMPUTE_OPS = frozenset({"chat", "complete", "score", "peek"})  # requests that run the model's graph
+FAULT_ENV = "INKLING_FAULT_ON_COMPUTE"
+_FAULTS = {"segv": signal.SIGSEGV, "ill": signal.SIGILL, "bus": signal.SIGBUS}
+
+
+def _fault_if_asked(variant: str, model: str) -> None:
+    """The test seam: die of a native signal here, at a first compute, when INKLING_FAULT_ON_COMPUTE says so."""
+    spec = os.environ.get(FAULT_ENV, "")
+    if not spec:
+        return
+    kind, _, only = spec.partition(":")
+    if kind in _FAULTS and (not only or {variant, os.path.basename(model)} & set(only.split(","))):
+        os.kill(os.getpid(), _FAULTS[kind])
 
 
 def _redirect_output(log_path: str | None) -> None:
@@ -31,8 +54,11 @@ def _redirect_output(log_path: str | None) -> None:
     os.close(fd)
 
 
-def engine_main(conn: Any, cancel_flag: Any, log_path: str | None) -> None:
-    """Entry point of the engine process (spawned, so it works the same everywhere)."""
+def engine_main(conn: Any, cancel_flag: Any, log_path: str | None, skip: tuple[str, ...] = ()) -> None:
+    """Entry point of the engine process (spawned, so it works the same everywhere).
+
+    ``skip`` names CPU variants the client saw crash (besides those in the data folder's marks).
+    """
     # ggml's backtrace helper can hang under gdb instead of dying (FACTS.md)
     os.environ["GGML_NO_BACKTRACE"] = "1"
     _redirect_output(log_path)
@@ -40,10 +66,16 @@ def engine_main(conn: Any, cancel_flag: Any, log_path: str | None) -> None:
     # build, numpy's OpenBLAS mapped first made the next model load crash
     import llama_cpp  # noqa: F401
 
+    from app.engine.backends import ensure_backends
     from app.engine.runtime import LlamaRuntime
 
+    try:
+        choice = ensure_backends(tuple(skip))  # a portable build loads its CPU variant now, so the client knows it
+    except Exception:  # said as a typed error by the first load, which tries again; the engine must start
+        choice = None
     runtime = LlamaRuntime(cancel_flag)
-    conn.send(("ready", 0, os.getpid()))
+    conn.send(("ready", 0, {"pid": os.getpid(), "cpu": choice}))
+    computed = True  # no model yet: nothing to compute for the first time
     while True:
         try:
             request = conn.recv()
@@ -53,7 +85,12 @@ def engine_main(conn: Any, cancel_flag: Any, log_path: str | None) -> None:
         op = request["op"]
         conn.send(("started", rid, None))
         runtime.log.begin()
+        if op in COMPUTE_OPS and not computed:
+            computed = True
+            _fault_if_asked(choice.variant if choice else "", runtime.info.path if runtime.info is not None else "")
         try:
+            if op == "load":
+                computed = False
             if op == "shutdown":
                 runtime.unload()
                 conn.send(("result", rid, None))

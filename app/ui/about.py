@@ -151,7 +151,8 @@ class AboutDialog(QDialog):
         variant = str(info.get("cpu_variant", ""))
         features = " ".join(info.get("cpu_features", []) or [])  # type: ignore[arg-type]
         how = "chosen at run time for this CPU" if info.get("dynamic_backends") else "built for one CPU type"
-        self.fields["cpu_variant"].setText(f"{variant} ({how}){': ' + features if features else ''}")
+        skipped = "".join(f"; {name} skipped: {why}" for name, why in info.get("cpu_skipped", []) or [])  # type: ignore[misc]
+        self.fields["cpu_variant"].setText(f"{variant} ({how}){': ' + features if features else ''}{skipped}")
         self.fields["gpu"].setText("yes" if info.get("gpu_offload") else "no (CPU only)")
 
     def done(self, result: int) -> None:

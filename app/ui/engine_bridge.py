@@ -226,6 +226,9 @@ class EngineBridge(QObject):
     def _on_stream_ended(self, handle: StreamHandle, exc: BaseException | None = None) -> None:
         if self.active is handle:
             self.active = None
+            info = self.engine.info
+            if info is not None and self.info is not None and info.path == self.info.path:
+                self.info = info  # the engine reloaded it on its own (after a crash, on another CPU variant)
             if self.state != "loading":
                 self._set_state("ready" if self.engine.info is not None or exc is None else "error")
             self.busy_changed.emit(False)

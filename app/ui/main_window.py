@@ -413,17 +413,25 @@ class MainWindow(QMainWindow):
         texts = {"empty": "No model loaded", "loading": f"Loading {name}…", "ready": "Ready",
                  "generating": "Generating…", "error": "Model failed to load"}
         text = texts.get(state, state)
+        tip = ""
         if state in ("ready", "generating") and self.bridge.info is not None:
             info = self.bridge.info
-            where = f"GPU ({info.gpu_layers} layers)" if info.gpu_layers else f"CPU, {info.n_threads} thread{'s' if info.n_threads != 1 else ''}"
+            cpu = f"CPU ({info.cpu_variant})" if info.cpu_variant not in ("", "built-in") else "CPU"
+            if info.cpu_skipped:  # a faster CPU variant crashed here: say so, the tooltip says how
+                cpu = f"CPU ({info.cpu_variant}; {', '.join(info.cpu_skipped)} skipped)"
+            where = f"GPU ({info.gpu_layers} layers)" if info.gpu_layers else f"{cpu}, {info.n_threads} thread{'s' if info.n_threads != 1 else ''}"
             if info.threads_automatic and not info.gpu_layers:
-                where = "CPU, threads automatic"  # the count follows measured speed (app.core.threads)
+                where = f"{cpu}, threads automatic"  # the count follows measured speed (app.core.threads)
             if self.bridge.engine.capabilities.remote:
                 where = f"served by a {info.architecture} server"
             entry = next((e for e in self.entries if e.path == info.path), None)
             ctx = f"{info.context:,} ctx, " if info.context else ""  # a remote server may not say
             text = f"{texts[state]} — {entry.name if entry else info.name}, {ctx}{where}"
+            tip = f"llama.cpp runs its {info.cpu_variant} CPU code" if info.cpu_variant else ""
+            if info.cpu_note:
+                tip += f" ({info.cpu_note})"
         self.engine_status.setText(text)
+        self.engine_status.setToolTip(tip)
         self.engine_status.setProperty("state", state)
         if state == "ready":
             self._preview_timer.start()

@@ -51,6 +51,7 @@ def test_the_bundle_is_built_and_small_enough() -> None:
     assert all(len(v) == 1 for v in real.values()), [v for v in real.values() if len(v) > 1]
     variants = [p.name for p in (BUNDLE / "_internal" / "llama_cpp" / "lib").glob("libggml-cpu-*.so")]
     assert any("sse42" in v for v in variants) and any("haswell" in v for v in variants), variants
+    assert not any("sapphirerapids" in v for v in variants), "the AMX variant crashes on AMX CPUs (FACTS.md)"
     report = _report()
     print(f"\nbundle {size / 1e6:.0f} MB, tarball {report.get('tarball_bytes', 0) / 1e6:.0f} MB, "
           f".deb {report.get('deb_bytes', 0) / 1e6:.0f} MB, glibc floor {report['glibc_floor']}")
