@@ -367,7 +367,10 @@ def report() -> BackendReport:
     try:
         ggml_base.ggml_version.restype = ctypes.c_char_p
         ggml_base.ggml_commit.restype = ctypes.c_char_p
-        version = f"ggml {ggml_base.ggml_version().decode()} ({ggml_base.ggml_commit().decode()})"
+        # "-dirty": llama-cpp-python's source package is not a clean git checkout of llama.cpp, which
+        # says nothing about this build that a person could act on
+        commit = ggml_base.ggml_commit().decode().removesuffix("-dirty")
+        version = f"ggml {ggml_base.ggml_version().decode()} ({commit})"
     except (AttributeError, OSError):
         version = "unknown"
     devices = []

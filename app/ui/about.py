@@ -54,7 +54,9 @@ def open_folder(path: object) -> None:
 class AboutDialog(QDialog):
     """Versions, the CPU backend, GPU offload and Inkling's folders with "Open folder" buttons."""
 
-    def __init__(self, paths: AppPaths, model: ModelInfo | None, parent: QWidget | None = None) -> None:
+    def __init__(self, paths: AppPaths, model: ModelInfo | None, parent: QWidget | None = None,
+                 model_name: str = "") -> None:
+        """`model_name`: the name the rest of the window gives the model (the library's), not the GGUF's own."""
         super().__init__(parent)
         self.setObjectName("aboutDialog")
         self.setWindowTitle("About Inkling")
@@ -77,7 +79,7 @@ class AboutDialog(QDialog):
         field("python", "Python", f"{platform.python_version()} on {platform.system()} {platform.machine()}")
         field("cpu_variant", "CPU backend", pending)
         field("gpu", "GPU offload", ("yes" if model.gpu_offload_supported else "no") if model else pending)
-        field("model", "Model", f"{model.name} ({model.path})" if model else "none loaded")
+        field("model", "Model", f"{model_name or model.name} ({model.path})" if model else "none loaded")
         self.folder_buttons: dict[str, QPushButton] = {}
         for key, label, folder in (("data", "Data", paths.data), ("models", "Models", paths.models),
                                    ("logs", "Logs", paths.logs), ("config", "Settings", paths.config)):

@@ -629,7 +629,9 @@ class MainWindow(QMainWindow):
     def show_about(self) -> None:
         from app.ui.about import AboutDialog  # imported when first shown (a faster start)
 
-        dialog = AboutDialog(self.paths, self.bridge.info, self)
+        info = self.bridge.info
+        entry = next((e for e in self.entries if info is not None and e.path == info.path), None)
+        dialog = AboutDialog(self.paths, info, self, model_name=entry.name if entry else "")
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 

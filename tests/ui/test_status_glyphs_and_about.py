@@ -106,3 +106,17 @@ def test_every_about_row_gets_the_height_its_wrapped_text_needs(qtbot, bare_wind
             assert needed <= label.height(), (
                 f"{label.objectName() or label.text()[:30]!r} is cut off at a {dialog.width()} px wide dialog: "
                 f"its text needs {needed} px, it has {label.height()} px")
+
+
+def test_about_names_the_model_as_the_window_does_and_llama_cpp_without_dirty(qtbot, window: MainWindow) -> None:
+    """The selector says "SmolLM2 135M Instruct (starter)"; About said the GGUF's own "Smollm2 135M 8k Lc100K Mix1
+    Ep2". And "-dirty" (llama-cpp-python's source is no clean git checkout) told a person nothing."""
+    qtbot.waitUntil(lambda: window.bridge.info is not None, timeout=60_000)
+    window.show_about()
+    dialog = window.findChild(AboutDialog, "aboutDialog")
+    assert dialog is not None
+    selector_name = window.model_selector.currentText()
+    shown = dialog.fields["model"].text()
+    assert shown.startswith("SmolLM2 135M Instruct (starter)") and "starter" in selector_name, (shown, selector_name)
+    qtbot.waitUntil(lambda: not dialog.fields["llama_cpp"].text().startswith("asking"), timeout=30_000)
+    assert "dirty" not in dialog.fields["llama_cpp"].text()
