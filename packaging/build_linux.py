@@ -233,7 +233,6 @@ def pyinstaller(py: Path, out: Path, icons: Path) -> Path:
     bundle = dist / "inkling"
     dedupe(bundle)
     strip_symbols(bundle)
-    slim_icu(bundle)
     return bundle
 
 
@@ -503,19 +502,42 @@ def main(argv: list[str]) -> int:
                              "glibc) instead of inside a Debian 11 root")
     parser.add_argument("--root", default=str(ROOT / "build" / "bullseye-root"),
                         help="the Debian 11 root to build in (made with debootstrap when missing)")
+    parser.add_argument("--bundle-only", action="store_true", help=argparse.SUPPRESS)  # the part run in the root
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
     if not args.host:
         import old_root
 
         why_not = old_root.can_build()
         if why_not is None:
-            return build_in_old_root(old_root, Path(args.root).resolve(), out, args)
+            root = Path(args.root).resolve()
+            rc = build_in_old_root(old_root, root, out, args)
+            if rc:
+                return rc
+            stage = json.loads((out / STAGE_FILE).read_text())
+            stage = {k: (str(out / v[len("/out/"):]) if isinstance(v, str) and v.startswith("/out/") else v)
+                     for k, v in stage.items()}
+            report = package(out, stage, args)
+            report["built_in"] = f"Debian 11 root {root}"
+            report["check_root"] = str(root.parent / "bullseye-min")  # tests/bundle runs selftest there
+            old_root.ensure_min_root(Path(report["check_root"]))
+            return write_report(out, report, started)
         log(f"building on this machine, not in a Debian 11 root ({why_not}): the bundle needs this machine's glibc")
-    version = project()["version"]
-    started = time.monotonic()
+    stage = make_bundle(out, args)
+    if args.bundle_only:
+        (out / STAGE_FILE).write_text(json.dumps(stage, indent=2) + "\n")
+        log(f"bundle built in {time.monotonic() - started:.0f} s; packaging goes on outside")
+        return 0
+    return write_report(out, package(out, stage, args), started)
 
+
+STAGE_FILE = "bundle-stage.json"  # what the part run in the Debian 11 root hands to the packaging outside
+
+
+def make_bundle(out: Path, args: argparse.Namespace) -> dict:
+    """Steps 1–3: the portable llama.cpp, the build venv and the PyInstaller bundle (what needs the old glibc)."""
     tools = out / "tools-venv"  # pip wheel runs here, outside the bundle's venv
     if not (tools / "bin" / "python").exists():
         run([sys.executable, "-m", "venv", tools])
@@ -527,11 +549,20 @@ def main(argv: list[str]) -> int:
     py = build_venv(out, wheel)
     for gone in drop_variants(py):
         log(f"left out {gone.name} (AMX: crashes on the first decode on Sapphire Rapids-class CPUs)")
+    variants = [v for v in variants if v not in DROPPED_VARIANTS]
     slim_numpy(out, py, tools / "bin" / "python")
     info = check_variants_load(py)
     icons = render_icons(py, out)
     bundle = pyinstaller(py, out, icons)
+    return {"bundle": str(bundle), "icons": str(icons), "variants": variants, "cpu_variant_here": info["cpu_variant"],
+            "cmake_args": args.cmake_args}
 
+
+def package(out: Path, stage: dict, args: argparse.Namespace) -> dict:
+    """Steps 4–6 on this machine (its icupkg and dpkg-deb): English-only ICU, the glibc floor, tarball and .deb."""
+    bundle, icons, variants = Path(stage["bundle"]), Path(stage["icons"]), stage["variants"]
+    version = project()["version"]
+    slim_icu(bundle)
     floor, worst, need = glibc_floor(bundle)
     floor_text = ".".join(map(str, floor))
     size = dir_size(bundle)
@@ -552,7 +583,7 @@ def main(argv: list[str]) -> int:
     notes = install_notes(version, floor_text, variant_note)
     report = {"bundle": str(bundle), "bundle_bytes": size, "glibc_floor": floor_text, "glibc_floor_file": worst,
               "glibc_above_target": above, "portable": portable,
-              "variants": variants, "cpu_variant_here": info["cpu_variant"], "cmake_args": args.cmake_args}
+              "variants": variants, "cpu_variant_here": stage["cpu_variant_here"], "cmake_args": stage["cmake_args"]}
     if not args.no_tarball:
         tgz = make_tarball(bundle, out, icons, version, notes)
         report["tarball"], report["tarball_bytes"] = str(tgz), tgz.stat().st_size
@@ -562,29 +593,20 @@ def main(argv: list[str]) -> int:
         if deb is not None:
             report["deb"], report["deb_bytes"] = str(deb), deb.stat().st_size
             log(f"deb {deb}: {deb.stat().st_size / 1e6:.0f} MB")
+    return report
+
+
+def write_report(out: Path, report: dict, started: float) -> int:
     (out / "build-report.json").write_text(json.dumps(report, indent=2) + "\n")
-    log(f"done in {time.monotonic() - started:.0f} s; glibc floor {floor_text}; report in {out / 'build-report.json'}")
+    log(f"done in {time.monotonic() - started:.0f} s; glibc floor {report['glibc_floor']}; "
+        f"report in {out / 'build-report.json'}")
     return 0
 
 
 def build_in_old_root(old_root: Any, root: Path, out: Path, args: argparse.Namespace) -> int:
-    """This script again, with --host, inside a Debian 11 root; the report's paths made this machine's."""
+    """Steps 1–3 (this script with --host --bundle-only) inside a Debian 11 root, the output folder at /out."""
     old_root.ensure_root(root)
-    extra = [*(["--no-tarball"] if args.no_tarball else []), *(["--no-deb"] if args.no_deb else [])]
-    rc = old_root.build_inside(root, ROOT, out, args.cmake_args, extra)
-    report_file = out / "build-report.json"
-    if rc == 0 and report_file.exists():
-        report = json.loads(report_file.read_text())
-        for key in ("bundle", "tarball", "deb"):
-            if key in report and report[key].startswith("/out/"):
-                report[key] = str(out / report[key][len("/out/"):])
-        report["built_in"] = f"Debian 11 root {root}"
-        report["check_root"] = str(root.parent / "bullseye-min")  # tests/bundle runs selftest there
-        old_root.ensure_min_root(Path(report["check_root"]))
-        report_file.write_text(json.dumps(report, indent=2) + "\n")
-        log(f"built in {root}: glibc floor {report['glibc_floor']}, bundle {report['bundle']}")
-    return rc
-
+    return old_root.build_inside(root, ROOT, out, args.cmake_args, ["--bundle-only"])
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -1,5 +1,5 @@
-"""Pieces of packaging/build_linux.py and dev.py that need no bundle: wheel keys, one copy per library, the glibc floor,
-and dev.py rebuilding llama-cpp-python when CMAKE_ARGS changes."""
+"""Pieces of packaging/build_linux.py that need no bundle: wheel keys, one copy per library, the glibc floor
+(dev.py's llama.cpp wheel keys: tests/test_dev_setup.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ sys.path.insert(0, str(ROOT / "packaging"))
 sys.path.insert(0, str(ROOT))
 
 import build_linux  # noqa: E402
-
-import dev  # noqa: E402
 
 
 def test_a_portable_wheel_is_never_a_native_one() -> None:
@@ -74,28 +72,3 @@ def test_glibc_floor_is_the_highest_version_any_binary_needs(tmp_path: Path) -> 
     real = Path(shutil.which("true") or "/bin/true")
     (tmp_path / "true").write_bytes(real.read_bytes())
     assert build_linux.glibc_floor(tmp_path)[2]["true"] >= (2, 2)
-
-
-def test_dev_py_rebuilds_llama_when_cmake_args_change(tmp_path: Path, monkeypatch) -> None:
-    calls: list[list[str]] = []
-
-    class Done:
-        stdout = "0.3.36\n"
-
-    def fake_run(cmd, **kw):
-        calls.append([str(c) for c in cmd])
-        return Done()
-
-    monkeypatch.setattr(dev, "CMAKE_STAMP", tmp_path / ".inkling-cmake-args")
-    monkeypatch.setattr(dev.subprocess, "run", fake_run)
-    pip = ["py", "-m", "pip", "install"]
-    monkeypatch.setenv("CMAKE_ARGS", "")
-    assert dev.rebuild_llama_if_needed("py", pip) is False and not calls  # nothing asked, nothing built
-    monkeypatch.setenv("CMAKE_ARGS", "-DGGML_NATIVE=OFF")
-    assert dev.rebuild_llama_if_needed("py", pip) is True
-    build = calls[-1]
-    assert {"--no-cache-dir", "--force-reinstall", "--no-deps"} <= set(build) and "llama-cpp-python==0.3.36" in build
-    calls.clear()
-    assert dev.rebuild_llama_if_needed("py", pip) is False and not calls  # the stamp says it is done
-    monkeypatch.setenv("CMAKE_ARGS", "-DGGML_CUDA=on")
-    assert dev.rebuild_llama_if_needed("py", pip) is True

@@ -38,8 +38,8 @@ MODEL_ATTRIBUTES = ["vocab", "token_bos", "token_eos", "token_get_text"]
 def _pinned_minor() -> str:
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     spec = next(d for d in deps if d.startswith("llama-cpp-python"))
-    match = re.fullmatch(r"llama-cpp-python>=(\d+)\.(\d+)\.\d+,<(\d+)\.(\d+)", spec.replace(" ", ""))
-    assert match, f"llama-cpp-python must be pinned to one minor version (>=X.Y.Z,<X.Y+1), not {spec!r}"
+    match = re.fullmatch(r"llama-cpp-python==(\d+)\.(\d+)\.\d+", spec.replace(" ", ""))
+    assert match, f"llama-cpp-python must be pinned to one version (==X.Y.Z: dev.py builds it), not {spec!r}"
     return f"{match[1]}.{match[2]}."
 
 
