@@ -5,6 +5,7 @@ and is the only thing that starts, feeds and ends its replies. A view forwards
 the person's intents (``send``, ``stop``, ``regenerate``, ``continue_reply``,
 ``edit``) and renders what the session announces:
 
+- ``"branch"``: the branch on screen changed before a reply starts (regenerate, edit);
 - ``"reply-started"``: ``turn.current`` is a new reply (its message is on the branch);
 - ``"reply-progress"``: ``turn.current.progress`` says how much of the prompt is read;
 - ``"reply-writing"``: the first text of ``turn.current`` arrived; then
@@ -173,6 +174,7 @@ class ChatTurn:
             parent = self.session.parent_for_regenerate(message_id)
         if parent is None:
             return False
+        self.session.announce("branch")  # the old version leaves the screen before the new one starts
         self._start(parent)
         return True
 
@@ -188,7 +190,10 @@ class ChatTurn:
         """An edited version beside the original; an edited question gets a new reply."""
         self.stop()
         new = self.session.edit(message_id, text)
-        if new is not None and new.role == "user":
+        if new is None:
+            return None
+        self.session.announce("branch")
+        if new.role == "user":
             self._start(new)
         return new
 
