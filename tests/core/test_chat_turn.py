@@ -203,8 +203,10 @@ def test_quitting_saves_every_reply_and_ignores_their_late_events(chat: Chat) ->
     chat.turn.send("Quick.")
     stream = chat.engine.last
     stream.say("Half a")
+    chat.turn.send("And then?")
     chat.turn.finish_for_quit()
     assert stream.cancelled and not chat.turn.busy
+    assert chat.session.draft == "And then?" and chat.turn.waiting is None  # kept for the next start
     stream.say(" reply")
     stream.finish()
     chat.clock.advance(5)

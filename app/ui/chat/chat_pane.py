@@ -223,12 +223,21 @@ class ChatPane(ConversationsMixin, ChatView):
             self._show_context()
 
     def finish_for_quit(self) -> None:
-        """Quitting: every reply is stopped and saved as it stands now, before storage closes."""
+        """Quitting: every reply is stopped and saved as it stands now, before storage closes.
+
+        A message waiting for the reply goes back to its chat's draft, and the composer shows it (the
+        window's last flush saves the composer).
+        """
+        self.save_draft()
         for session in [*self._ending.values(), *([self.session] if self.session is not None else [])]:
             if session.turn is not None:
                 session.turn.finish_for_quit()
         self._ending.clear()
         self.reply = None
+        if self.session is not None:
+            self.composer.blockSignals(True)
+            self.composer.setPlainText(self.session.draft)
+            self.composer.blockSignals(False)
 
     # -- what the session announces ------------------------------------------------------
 
