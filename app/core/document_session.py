@@ -26,6 +26,9 @@ keeps it up to a token, puts an alternative there and goes on from it. Views
   or failed; ``suggestion.finished`` says how);
 - ``"suggestion-cleared"``: nothing is on offer any more (accepted, rejected, or
   stopped before anything was written).
+
+Its ``alternatives`` (``app.core.alternatives``) write several texts side by side
+for the writer to choose from, announced as ``"alternatives-*"``.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from app.core.alternatives import Alternatives, AlternativesEngine
 from app.core.chat_turn import ReplyStream, StreamEvents
 from app.core.errors import InklingError
 from app.core.events import Alternative, Finished, PromptProgress, TokenEvent
@@ -66,12 +70,13 @@ Listener = Callable[["DocumentSession", str], None]
 SuggestionState = Literal["writing", "done", "stopped", "failed"]
 
 
-class CompletionEngine(Protocol):
-    """The engine as a suggestion needs it (the window's adapter asks it for token alternatives too)."""
+class CompletionEngine(AlternativesEngine, Protocol):
+    """The engine as a suggestion and its alternatives need it."""
 
     def start_completion(self, prompt: str, suffix: str, sampling: SamplingSettings, *, memory: str,
-                         events: StreamEvents) -> ReplyStream:
-        """Continue ``prompt`` (before ``suffix``); raise an ``InklingError`` if it can't start."""
+                         events: StreamEvents, sequences: int = 1, alternatives: bool = True) -> ReplyStream:
+        """Continue ``prompt`` (before ``suffix``), with each token's alternatives unless told not to;
+        raise an ``InklingError`` if it can't start."""
         ...
 
 
@@ -130,6 +135,8 @@ class DocumentSession:
         self.preset = preset
         self.suggestion: Suggestion | None = None
         self.engine: CompletionEngine | None = None
+        self.alternatives = Alternatives(self.announce)
+        """Texts side by side to choose from (``app.core.alternatives``)."""
         self._listeners: list[Listener] = []
         self._clock = clock
         self._revision_at = clock()
@@ -144,8 +151,8 @@ class DocumentSession:
             listener(self, what)
 
     def use_engine(self, engine: CompletionEngine) -> None:
-        """Suggestions are written by ``engine`` from now on."""
-        self.engine = engine
+        """Suggestions and alternatives are written by ``engine`` from now on."""
+        self.engine = self.alternatives.engine = engine
 
     @classmethod
     def open(cls, storage: Storage, presets: PresetStore, document_id: int,
@@ -241,6 +248,7 @@ class DocumentSession:
     def delete(self) -> None:
         """Soft delete (``Storage.undelete_document`` brings it back)."""
         self.reject_suggestion()
+        self.alternatives.stop()
         self.storage.delete_document(self.id)
 
     # -- revisions -----------------------------------------------------------------------

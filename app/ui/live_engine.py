@@ -34,10 +34,15 @@ class BridgeEngine:
         return self._connect(self.bridge.chat(history, sampling, continue_last=continue_last), events)
 
     def start_completion(self, prompt: str, suffix: str, sampling: SamplingSettings, *, memory: str,
-                         events: StreamEvents) -> StreamHandle:
+                         events: StreamEvents, sequences: int = 1, alternatives: bool = True) -> StreamHandle:
         self._require_model()
-        handle = self.bridge.complete(prompt, sampling, alternatives=self.alternatives, suffix=suffix, memory=memory)
+        handle = self.bridge.complete(prompt, sampling, alternatives=self.alternatives if alternatives else 0,
+                                      suffix=suffix, memory=memory, sequences=sequences)
         return self._connect(handle, events)
+
+    @property
+    def parallel_sequences(self) -> int:
+        return self.bridge.parallel_sequences
 
     def current_model(self) -> tuple[str, str]:
         info = self.bridge.info

@@ -89,6 +89,7 @@ class FakeEngine:
         self.streams: list[FakeStream] = []
         self.refuse: InklingError | None = None
         self.model = ("Fake", "/models/fake.gguf")
+        self.parallel_sequences = 1  # texts one request can decode side by side
 
     @property
     def last(self) -> FakeStream:
@@ -99,8 +100,9 @@ class FakeEngine:
         return self._start({"history": history, "sampling": sampling, "continue_last": continue_last}, events)
 
     def start_completion(self, prompt: str, suffix: str, sampling: SamplingSettings, *, memory: str,
-                         events: StreamEvents) -> FakeStream:
-        return self._start({"prompt": prompt, "suffix": suffix, "sampling": sampling, "memory": memory}, events)
+                         events: StreamEvents, sequences: int = 1, alternatives: bool = True) -> FakeStream:
+        return self._start({"prompt": prompt, "suffix": suffix, "sampling": sampling, "memory": memory,
+                            "sequences": sequences, "alternatives": alternatives}, events)
 
     def _start(self, request: dict[str, object], events: StreamEvents) -> FakeStream:
         if self.refuse is not None:

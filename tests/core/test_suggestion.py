@@ -152,3 +152,44 @@ def test_a_new_suggestion_replaces_the_one_on_offer(doc: Doc) -> None:
     assert doc.engine.streams[0].cancelled and doc.session.suggestion is second and first is not second
     doc.engine.streams[0].say(" late")
     assert second.text == ""
+
+
+# -- alternatives side by side ------------------------------------------------------------------------
+
+
+def test_alternatives_side_by_side_are_one_request_with_a_seed_each(doc: Doc) -> None:
+    doc.engine.parallel_sequences = 4
+    alts = doc.session.alternatives
+    alts.generate(STORY, SamplingSettings(seed=10), 3, memory="notes")
+    stream = doc.engine.last
+    assert len(doc.engine.streams) == 1 and stream.request["sequences"] == 3 and not stream.request["alternatives"]
+    assert stream.request["sampling"].seed == 10 and stream.request["memory"] == "notes"
+    stream.send([TokenEvent(" A", 1, sequence=0), TokenEvent(" B", 2, sequence=1), TokenEvent(" C", 3, sequence=2),
+                 TokenEvent(" a", 4, sequence=0)])
+    assert alts.texts == [" A a", " B", " C"] and alts.busy
+    stream.finish("length")
+    assert not alts.busy and alts.ended == [True] * 3 and alts.cut_off == [True] * 3
+    assert doc.heard[-2:] == ["alternatives-ended", "alternatives-finished"]
+
+
+def test_alternatives_one_after_another_stop_and_fail_keep_what_was_written(doc: Doc) -> None:
+    alts = doc.session.alternatives
+    alts.generate(STORY, SamplingSettings(seed=10), 3)
+    first = doc.engine.last
+    first.say(" One.")
+    first.finish()
+    second = doc.engine.last
+    assert second is not first and second.request["sampling"].seed == 10 + 7919  # its own seed, reproducible
+    second.say(" Two")
+    alts.stop()
+    assert second.cancelled and not alts.busy and alts.texts == [" One.", " Two", ""]
+    second.finish()  # late: ignored
+    assert alts.ended == [True, False, False] and len(doc.engine.streams) == 2
+
+    alts.rework([{"role": "user", "content": "Shorten: a long sentence."}], SamplingSettings(seed=1), "Shorten", 2)
+    assert alts.texts == ["", ""] and alts.title == "Shorten"
+    assert doc.engine.last.request["history"] == [{"role": "user", "content": "Shorten: a long sentence."}]
+    doc.engine.last.say("Short.")
+    doc.engine.last.fail(EngineCrashed("gone (test)"))
+    assert not alts.busy and alts.texts == ["Short.", ""] and "gone (test)" in alts.error
+    assert doc.heard[-1] == "alternatives-failed"

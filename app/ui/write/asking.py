@@ -1,8 +1,9 @@
 """The Write pane's other ways to ask the model: alternatives side by side, reworking a selection, surprise.
 
 A mixin of ``WritePane`` (app.ui.write.write_pane). Alternatives are written by
-``VariantsController`` into the alternatives view; the chosen one goes in at
-the cursor (or replaces the selection it was made for). Surprise scores a
+the document's ``Alternatives`` (app.core.alternatives); this part asks for them
+and shows what they announce in the alternatives view. The chosen one goes in
+at the cursor (or replaces the selection it was made for). Surprise scores a
 paragraph and shades it.
 """
 
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QTextCursor
 
+from app.core.alternatives import Alternatives
 from app.core.events import ScoreResult
 from app.core.rework import SELECTION_ACTIONS, answer_budget, core_range, replacement
 from app.ui.jobs import when_done
@@ -78,19 +80,33 @@ class AlternativesMixin(_Base):
             return
         self.run_selection_action(name, cursor.selectionStart(), cursor.selectionEnd())
 
-    def _on_variants_finished(self) -> None:
-        fin = self.variants.last_finished
-        if self._selection_range is not None and fin is not None and fin.timings.generated_tokens:
-            t = fin.timings
-            cut = ", cut off at the length limit" if fin.reason == "length" else ""
-            self.status_message.emit(f"{t.generated_tokens} tokens at {t.tokens_per_second:.1f} tok/s, "
-                                     f"{fin.drafted} of them drafted from the selection{cut}")
-        self._update_buttons()
-        self.alternatives_finished.emit()
-
-    def _on_variants_failed(self, message: str) -> None:
-        self.status_message.emit(f"Alternatives stopped: {message}")
-        self._update_buttons()
+    def _on_alternatives_changed(self, alts: Alternatives, what: str) -> None:
+        """The document's alternatives announced a change: the alternatives view follows."""
+        if what == "alternatives-reset":
+            self.alternatives.reset(len(alts.texts), alts.title)
+            self._alt_shown, self._alt_ended = [0] * len(alts.texts), [False] * len(alts.texts)
+        elif what == "alternatives-text":
+            for i, text in enumerate(alts.texts[:len(self._alt_shown)]):
+                if len(text) > self._alt_shown[i]:
+                    self.alternatives.append(i, text[self._alt_shown[i]:])
+                    self._alt_shown[i] = len(text)
+        elif what == "alternatives-ended":
+            for i, ended in enumerate(alts.ended[:len(self._alt_ended)]):
+                if ended and not self._alt_ended[i]:
+                    self._alt_ended[i] = True
+                    self.alternatives.finish(i, cut_off=alts.cut_off[i])
+        elif what == "alternatives-finished":
+            fin = alts.last_finished
+            if self._selection_range is not None and fin is not None and fin.timings.generated_tokens:
+                t = fin.timings
+                cut = ", cut off at the length limit" if fin.reason == "length" else ""
+                self.status_message.emit(f"{t.generated_tokens} tokens at {t.tokens_per_second:.1f} tok/s, "
+                                         f"{fin.drafted} of them drafted from the selection{cut}")
+            self._update_buttons()
+            self.alternatives_finished.emit()
+        elif what == "alternatives-failed":
+            self.status_message.emit(f"Alternatives stopped: {alts.error}")
+            self._update_buttons()
 
     def use_alternative(self, index: int) -> None:
         """Insert the chosen text: a replacement for the selection it was made for, or at the cursor."""

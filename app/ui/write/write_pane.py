@@ -25,6 +25,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QWidget
 
+from app.core.alternatives import Alternatives
 from app.core.document_session import UNTITLED, DocumentSession, Suggestion
 from app.core.document_view import memory_block
 from app.core.events import Alternative, PromptProgress
@@ -37,7 +38,6 @@ from app.ui.pane import PreviewRequest
 from app.ui.widgets import DebouncedSaver
 from app.ui.write.asking import AlternativesMixin
 from app.ui.write.documents import DocumentsMixin
-from app.ui.write.variants import VariantsController
 from app.ui.write.write_view import WriteView
 
 SAVE_DELAY_MS = 400
@@ -84,7 +84,9 @@ class WritePane(DocumentsMixin, AlternativesMixin, WriteView):
         self._inspected = 0  # suggestion tokens the inspector shows
         self._selection_range: tuple[int, int] | None = None
         self.export_folder = Path.home()  # where Export opens: the folder of the last export, once there is one
-        self.variants = VariantsController(self.bridge, self.alternatives)
+        self._no_alternatives = Alternatives(lambda _what: None)  # (while no document is open)
+        self._alt_shown: list[int] = []  # characters of each alternative the view shows
+        self._alt_ended: list[bool] = []  # which ones it shows as complete
         self._saver = DebouncedSaver(self.save, SAVE_DELAY_MS, SAVE_MAX_AGE, self)
         self._count_timer = QTimer(self)
         self._count_timer.setSingleShot(True)
@@ -133,8 +135,6 @@ class WritePane(DocumentsMixin, AlternativesMixin, WriteView):
         self.editor.typed_over.connect(self._on_editor_typed_over)
         self.inspector.alternative_chosen.connect(self.rewrite_from)
         self.alternatives.chosen.connect(self.use_alternative)
-        self.variants.finished.connect(self._on_variants_finished)
-        self.variants.failed.connect(self._on_variants_failed)
         self._count_timer.timeout.connect(self._refresh_counts)
         self.bridge.state_changed.connect(self._on_bridge_state_changed)
         QShortcut(QKeySequence("Ctrl+Space"), self.editor, activated=self.continue_at_cursor)
@@ -193,6 +193,11 @@ class WritePane(DocumentsMixin, AlternativesMixin, WriteView):
         """The stream writing the suggestion (None when none is being written)."""
         s = self.session.suggestion if self.session is not None else None
         return s.stream if s is not None and s.writing else None  # type: ignore[return-value]
+
+    @property
+    def variants(self) -> Alternatives:
+        """The open document's alternatives (being written, or on offer)."""
+        return self.session.alternatives if self.session is not None else self._no_alternatives
 
     @property
     def generating(self) -> bool:
@@ -282,7 +287,9 @@ class WritePane(DocumentsMixin, AlternativesMixin, WriteView):
         s = session.suggestion
         if session is not self.session:
             return
-        if what == "suggestion-cleared":
+        if what.startswith("alternatives-"):
+            self._on_alternatives_changed(session.alternatives, what)
+        elif what == "suggestion-cleared":
             if self.editor.has_suggestion:  # rejected (an accepted one is already the writer's text)
                 self._clear_suggestion()
             self._reading_done()
