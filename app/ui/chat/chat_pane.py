@@ -16,13 +16,12 @@ is never cut off by the next question.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import shiboken6
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
-from app.core.chat_session import ChatSession, Reply
+from app.core.chat_session import ChatSession
 from app.core.chat_turn import ChatTurn, Ended, LiveReply
 from app.core.events import Finished
 from app.core.presets import PresetStore
@@ -30,8 +29,8 @@ from app.core.sampling import SamplingSettings
 from app.core.storage import MessageRow, Storage
 from app.ui.chat.chat_view import ChatView
 from app.ui.chat.conversations import ConversationsMixin
-from app.ui.chat.message_widget import MessageWidget
-from app.ui.engine_bridge import FRAME_MS, EngineBridge, StreamHandle
+from app.ui.chat.shown_reply import ShownReply
+from app.ui.engine_bridge import FRAME_MS, EngineBridge
 from app.ui.live_engine import BridgeEngine, qt_call_later
 from app.ui.markdown_view import INCREMENTAL_FROM
 from app.ui.pane import PreviewRequest
@@ -41,26 +40,6 @@ DRAFT_DELAY_MS = 300
 DRAFT_MAX_AGE = 0.7  # seconds
 PREVIEW_DRAFT = "How the reply to the message you are typing could begin"
 PREVIEW_NO_DRAFT = "Type a message: the chart shows how the reply to it could begin."
-
-
-@dataclass
-class ShownReply:
-    """The reply being written in the open chat, and the widget that shows it."""
-
-    live: LiveReply
-    widget: MessageWidget
-
-    @property
-    def text(self) -> str:
-        return self.live.text
-
-    @property
-    def reply(self) -> Reply:
-        return self.live.reply
-
-    @property
-    def handle(self) -> StreamHandle | None:
-        return self.live.stream  # type: ignore[return-value]  # the bridge's StreamHandle (app.ui.live_engine)
 
 
 class ChatPane(ConversationsMixin, ChatView):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from app.core.chat_session import ChatSession
 from app.core.conversation import from_json, to_json, to_markdown
 from app.ui.chat.conversation_list import ConversationListModel
+from app.ui.chat.shown_reply import ShownReply
 
 if TYPE_CHECKING:
     from app.ui.chat.chat_pane import ChatPane
@@ -67,6 +68,8 @@ class ConversationsMixin(_Base):
         session.settle_interrupted({r.message.id for r in turn.live})  # left "writing…" by an earlier run: stopped
         self._shown_ids = []
         self._sync_transcript()
+        if turn.current is not None:  # reopened while its reply was still ending: that reply is the one shown
+            self.reply = ShownReply(turn.current, self.transcript.widgets[turn.current.message.id])
         self.system_edit.setText(session.system_prompt)
         self.composer.blockSignals(True)
         self.composer.setPlainText(session.draft)
