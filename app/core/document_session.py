@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from app.core.alternatives import Alternatives, AlternativesEngine
+from app.core.announcer import Announcer
 from app.core.chat_turn import ReplyStream, StreamEvents
 from app.core.errors import InklingError
 from app.core.events import Alternative, Finished, PromptProgress, TokenEvent
@@ -124,7 +125,7 @@ class Suggestion:
         return "".join(t.text for t in kept), kept
 
 
-class DocumentSession:
+class DocumentSession(Announcer["DocumentSession", str]):
     """A document: text, cursor, revisions, sampling settings, and the suggestion on offer."""
 
     def __init__(self, storage: Storage, row: DocumentRow, sampling: SamplingSettings, preset: str,
@@ -137,18 +138,13 @@ class DocumentSession:
         self.engine: CompletionEngine | None = None
         self.alternatives = Alternatives(self.announce)
         """Texts side by side to choose from (``app.core.alternatives``)."""
-        self._listeners: list[Listener] = []
         self._clock = clock
         self._revision_at = clock()
-
-    def subscribe(self, listener: Listener) -> None:
-        """Be told of the suggestion's changes."""
-        if listener not in self._listeners:
-            self._listeners.append(listener)
+        super().__init__()
 
     def announce(self, what: str) -> None:
-        for listener in list(self._listeners):
-            listener(self, what)
+        """Tell every listener that ``what`` changed (listeners get ``(session, what)``)."""
+        self._announce(self, what)
 
     def use_engine(self, engine: CompletionEngine) -> None:
         """Suggestions and alternatives are written by ``engine`` from now on."""
