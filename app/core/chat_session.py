@@ -122,6 +122,18 @@ class ChatSession(Announcer["ChatSession", str]):
         session.reload()
         return session
 
+    @classmethod
+    def undelete(cls, storage: Storage, presets: PresetStore, conversation_id: int) -> ChatSession | None:
+        """Bring a deleted chat back (Undo delete) and open it."""
+        storage.undelete_conversation(conversation_id)
+        return cls.open(storage, presets, conversation_id)
+
+    def delete(self) -> None:
+        """Soft delete (``undelete`` brings it back); a reply being written is stopped first."""
+        if self.turn is not None:
+            self.turn.close()
+        self.storage.delete_conversation(self.id)
+
     # -- what it is ----------------------------------------------------------------------
 
     @property

@@ -241,8 +241,15 @@ class DocumentSession(Announcer["DocumentSession", str]):
         self.storage.update_document(self.id, title=title)
         return True
 
+    @classmethod
+    def undelete(cls, storage: Storage, presets: PresetStore, document_id: int,
+                 clock: Callable[[], float] = time.monotonic) -> DocumentSession | None:
+        """Bring a deleted document back (Undo delete) and open it."""
+        storage.undelete_document(document_id)
+        return cls.open(storage, presets, document_id, clock)
+
     def delete(self) -> None:
-        """Soft delete (``Storage.undelete_document`` brings it back)."""
+        """Soft delete (``undelete`` brings it back)."""
         self.reject_suggestion()
         self.alternatives.stop()
         self.storage.delete_document(self.id)

@@ -211,3 +211,14 @@ def test_quitting_saves_every_reply_and_ignores_their_late_events(chat: Chat) ->
     stream.finish()
     chat.clock.advance(5)
     assert chat.saved()[1] == ("assistant", "Half a", "stopped")
+
+
+def test_deleting_a_chat_stops_its_reply_and_undo_brings_it_back_through_the_session(chat: Chat, db: Storage) -> None:
+    chat.turn.send("Delete me.")
+    chat.engine.last.say("Partial")
+    chat.session.delete()
+    assert chat.engine.last.cancelled and db.conversation(chat.session.id) is None
+    chat.engine.last.finish()  # its end is still saved, in the deleted chat
+    back = ChatSession.undelete(db, PresetStore(db), chat.session.id)
+    assert back is not None and [(m.content, m.status) for m in back.path] == [("Delete me.", "done"),
+                                                                              ("Partial", "stopped")]

@@ -117,9 +117,12 @@ class ConversationsMixin(_Base):
 
     def delete_conversation(self, conversation_id: int) -> None:
         current = self.session is not None and self.session.id == conversation_id
+        session = self.session if current else self._session_for(conversation_id)
         if current:
             self._put_away()
-        self.storage.delete_conversation(conversation_id)
+        if session is None:
+            return
+        session.delete()
         self.undo_delete_button.remember(conversation_id)
         self.status_message.emit("Chat deleted — Undo delete brings it back")
         self.list_model.reload()
@@ -127,9 +130,9 @@ class ConversationsMixin(_Base):
             self._open_first_or_new()
 
     def undo_delete(self, conversation_id: int) -> None:
-        self.storage.undelete_conversation(conversation_id)
+        session = ChatSession.undelete(self.storage, self.presets, conversation_id)
         self.list_model.reload()
-        self._show(self._session_for(conversation_id))
+        self._show(session)
 
     def _on_delete_button_clicked(self) -> None:
         if self.session is not None:

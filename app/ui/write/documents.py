@@ -117,8 +117,9 @@ class DocumentsMixin(_Base):
         self.status_message.emit("Document deleted — Undo delete brings it back")
 
     def undo_delete(self, doc_id: int) -> None:
-        self.storage.undelete_document(doc_id)
-        self.open_document(doc_id)
+        session = DocumentSession.undelete(self.storage, self.presets, doc_id)
+        if self.session is None or self.session.id != doc_id:
+            self._show(session)
         self._reload_list()
 
     def _on_doc_list_current_item_changed(self, current: QListWidgetItem | None, _prev: object) -> None:
@@ -130,8 +131,10 @@ class DocumentsMixin(_Base):
         if self.session is not None and self.session.id == doc_id:
             if self.session.rename(item.text()):
                 self.title_changed.emit(self.session.title)
-        elif item.text().strip():
-            self.storage.update_document(doc_id, title=item.text().strip())
+        else:  # another document's row: its session renames it
+            other = DocumentSession.open(self.storage, self.presets, doc_id)
+            if other is not None:
+                other.rename(item.text())
 
     def _on_rename_button_clicked(self) -> None:
         item = self.doc_list.currentItem()
