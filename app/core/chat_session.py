@@ -7,7 +7,11 @@ with its sampling settings already resolved, so there is nothing to announce
 before anyone listens. A test can drive a whole conversation with it, without a
 window or a model.
 
-A reply's life: :meth:`start_reply` (or :meth:`continue_reply`) adds the
+The live turn (the reply being written, a Send that waits, Stop, failure, the
+save cadence) is a ``ChatTurn`` (app.core.chat_turn) that :meth:`use_engine`
+makes; it announces through :meth:`subscribe` like every other change.
+
+A reply's life underneath it: :meth:`start_reply` (or :meth:`continue_reply`) adds the
 assistant message as "streaming" and returns the history to send;
 :meth:`Reply.add` takes the streamed text; :meth:`save_progress` commits it (the
 pane calls it every second); :meth:`finish_reply` or :meth:`fail_reply` ends it
@@ -19,11 +23,13 @@ its own: each call names its ``Reply``.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from app.core.announcer import Announcer
+from app.core.chat_turn import CallLater, ChatEngine, ChatTurn
 from app.core.conversation import ConversationTree, ExportedConversation, auto_title
 from app.core.events import Finished
 from app.core.presets import PresetStore
@@ -32,7 +38,9 @@ from app.core.storage import ConversationRow, MessageRow, Storage
 
 Message = dict[str, str]
 Listener = Callable[["ChatSession", str], None]
-"""Told (session, what) after a change a view shows elsewhere: what is "title" (renamed, or titled by its first question)."""
+"""Told (session, what) after a change: "title" (renamed, or titled by its first question), or one of the
+live turn's announcements ("reply-started", "reply-progress", "reply-writing", "reply-text", "reply-ended",
+"send-waiting"; ``app.core.chat_turn`` says what each means and where its details are)."""
 
 
 @dataclass
@@ -56,7 +64,7 @@ class Reply:
 class ChatSession(Announcer["ChatSession", str]):
     """A conversation: tree, active branch, system prompt, draft, sampling settings and model.
 
-    ``subscribe(listener)`` is told ``(session, what)`` after a change a view shows elsewhere.
+    ``subscribe(listener)`` is told ``(session, what)`` after a change (``Listener`` lists what).
     """
 
     def __init__(self, storage: Storage, row: ConversationRow, sampling: SamplingSettings, preset: str) -> None:
@@ -67,12 +75,20 @@ class ChatSession(Announcer["ChatSession", str]):
         self.tree = ConversationTree([])
         self.path: list[MessageRow] = []
         self.reply: Reply | None = None
+        self.turn: ChatTurn | None = None
         super().__init__()
         self.reload()
 
     def announce(self, what: str) -> None:
-        """Tell every listener that ``what`` changed (listeners get ``(session, what)``)."""
+        """Tell every listener that ``what`` changed (listeners get ``(session, what)``; the turn calls it too)."""
         self._announce(self, what)
+
+    def use_engine(self, engine: ChatEngine, call_later: CallLater,
+                   clock: Callable[[], float] = time.perf_counter) -> ChatTurn:
+        """The chat's live turn, writing replies with ``engine`` (made once; later calls return it)."""
+        if self.turn is None:
+            self.turn = ChatTurn(self, engine, call_later, clock)
+        return self.turn
 
     # -- creating and opening ------------------------------------------------------------
 
@@ -105,6 +121,18 @@ class ChatSession(Announcer["ChatSession", str]):
                 parent = storage.add_message(session.id, parent, m["role"], m["content"]).id
         session.reload()
         return session
+
+    @classmethod
+    def undelete(cls, storage: Storage, presets: PresetStore, conversation_id: int) -> ChatSession | None:
+        """Bring a deleted chat back (Undo delete) and open it."""
+        storage.undelete_conversation(conversation_id)
+        return cls.open(storage, presets, conversation_id)
+
+    def delete(self) -> None:
+        """Soft delete (``undelete`` brings it back); a reply being written is stopped first."""
+        if self.turn is not None:
+            self.turn.close()
+        self.storage.delete_conversation(self.id)
 
     # -- what it is ----------------------------------------------------------------------
 

@@ -7,6 +7,28 @@ next automatic revision is due, the prompt and tokens of the suggestion being
 offered, the document's own sampling settings, resolved when it is opened, and
 its memory: notes (synopsis, characters, style) that the model sees before the
 text however long the text grows (``app.core.document_view`` lays that out).
+
+The suggestion's whole life is here too, so the Write pane only shows it:
+:meth:`start_suggestion` asks the engine (given by :meth:`use_engine`) to
+continue at the cursor; its tokens arrive, the decoder's tail included, so the
+suggestion's text is the text on screen; :meth:`stop_suggestion` ends it where
+it is and keeps what was written on offer; :meth:`accept_suggestion` makes it
+part of the saved text; :meth:`reject_suggestion` drops it;
+:meth:`regenerate_suggestion` writes another in its place; :meth:`rewrite_from`
+keeps it up to a token, puts an alternative there and goes on from it. Views
+:meth:`subscribe` and are told:
+
+- ``"suggestion-started"``: ``suggestion`` begins again at the same place, with
+  ``suggestion.text`` already shown (empty, or the part a rewrite keeps);
+- ``"suggestion-progress"``: ``suggestion.progress`` says how much of the prompt is read;
+- ``"suggestion-text"``: ``suggestion.text`` and ``suggestion.tokens`` grew;
+- ``"suggestion-ended"``: the engine ended it (``suggestion.state``: done, stopped
+  or failed; ``suggestion.finished`` says how);
+- ``"suggestion-cleared"``: nothing is on offer any more (accepted, rejected, or
+  stopped before anything was written).
+
+Its ``alternatives`` (``app.core.alternatives``) write several texts side by side
+for the writer to choose from, announced as ``"alternatives-*"``.
 """
 
 from __future__ import annotations
@@ -15,8 +37,13 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal, Protocol
 
-from app.core.events import Alternative, TokenEvent
+from app.core.alternatives import Alternatives, AlternativesEngine
+from app.core.announcer import Announcer
+from app.core.chat_turn import ReplyStream, StreamEvents
+from app.core.errors import InklingError
+from app.core.events import Alternative, Finished, PromptProgress, TokenEvent
 from app.core.presets import PresetStore
 from app.core.sampling import SamplingSettings
 from app.core.storage import DocumentRow, Storage
@@ -38,20 +65,55 @@ def document_title(content: str, limit: int = TITLE_LIMIT) -> str:
     return (cut or text[:limit]) + "…"
 
 
+Listener = Callable[["DocumentSession", str], None]
+"""Told (session, what) after a change of the suggestion (the module's docstring lists what)."""
+
+SuggestionState = Literal["writing", "done", "stopped", "failed"]
+
+
+class CompletionEngine(AlternativesEngine, Protocol):
+    """The engine as a suggestion and its alternatives need it."""
+
+    def start_completion(self, prompt: str, suffix: str, sampling: SamplingSettings, *, memory: str,
+                         events: StreamEvents, sequences: int = 1, alternatives: bool = True) -> ReplyStream:
+        """Continue ``prompt`` (before ``suffix``), with each token's alternatives unless told not to;
+        raise an ``InklingError`` if it can't start."""
+        ...
+
+
 @dataclass
 class Suggestion:
-    """The continuation being offered: what it continues, what follows it, and its tokens so far."""
+    """The continuation being offered: what it continues, what follows it, its tokens so far and its state.
+
+    ``tokens`` are the sampled tokens (each with its probability and alternatives, for the inspector);
+    ``tail`` is what the decoder released at the end with no token of its own (the rest of a character,
+    text held back while it looked like a stop string). The text on screen is both.
+    """
 
     prompt: str
     suffix: str = ""
     tokens: list[TokenEvent] = field(default_factory=list)
+    tail: str = ""
+    state: SuggestionState = "writing"
+    progress: PromptProgress | None = None
+    finished: Finished | None = None
+    rewritten_at: int = -1  # the token an alternative replaced (-1: none)
+    stream: ReplyStream | None = field(default=None, repr=False, compare=False)
 
     @property
     def text(self) -> str:
-        return "".join(t.text for t in self.tokens)
+        return "".join(t.text for t in self.tokens) + self.tail
+
+    @property
+    def writing(self) -> bool:
+        return self.state == "writing"
 
     def add(self, batch: list[TokenEvent]) -> None:
-        self.tokens += [t for t in batch if t.token_id >= 0]
+        for t in batch:
+            if t.token_id >= 0:
+                self.tokens.append(t)
+            else:  # no token of its own: the decoder's tail (or an incomplete character's placeholder)
+                self.tail += t.text
 
     def rewritten_from(self, index: int, alternative: Alternative) -> tuple[str, list[TokenEvent]] | None:
         """Keep tokens before ``index``, put ``alternative`` at it: (text shown so far, tokens kept)."""
@@ -63,7 +125,7 @@ class Suggestion:
         return "".join(t.text for t in kept), kept
 
 
-class DocumentSession:
+class DocumentSession(Announcer["DocumentSession", str]):
     """A document: text, cursor, revisions, sampling settings, and the suggestion on offer."""
 
     def __init__(self, storage: Storage, row: DocumentRow, sampling: SamplingSettings, preset: str,
@@ -73,8 +135,20 @@ class DocumentSession:
         self.sampling = sampling
         self.preset = preset
         self.suggestion: Suggestion | None = None
+        self.engine: CompletionEngine | None = None
+        self.alternatives = Alternatives(self.announce)
+        """Texts side by side to choose from (``app.core.alternatives``)."""
         self._clock = clock
         self._revision_at = clock()
+        super().__init__()
+
+    def announce(self, what: str) -> None:
+        """Tell every listener that ``what`` changed (listeners get ``(session, what)``)."""
+        self._announce(self, what)
+
+    def use_engine(self, engine: CompletionEngine) -> None:
+        """Suggestions and alternatives are written by ``engine`` from now on."""
+        self.engine = self.alternatives.engine = engine
 
     @classmethod
     def open(cls, storage: Storage, presets: PresetStore, document_id: int,
@@ -167,9 +241,17 @@ class DocumentSession:
         self.storage.update_document(self.id, title=title)
         return True
 
+    @classmethod
+    def undelete(cls, storage: Storage, presets: PresetStore, document_id: int,
+                 clock: Callable[[], float] = time.monotonic) -> DocumentSession | None:
+        """Bring a deleted document back (Undo delete) and open it."""
+        storage.undelete_document(document_id)
+        return cls.open(storage, presets, document_id, clock)
+
     def delete(self) -> None:
-        """Soft delete (``Storage.undelete_document`` brings it back)."""
-        self.suggestion = None
+        """Soft delete (``undelete`` brings it back)."""
+        self.reject_suggestion()
+        self.alternatives.stop()
         self.storage.delete_document(self.id)
 
     # -- revisions -----------------------------------------------------------------------
@@ -193,12 +275,126 @@ class DocumentSession:
     # -- the suggestion ------------------------------------------------------------------
 
     def begin_suggestion(self, prompt: str, suffix: str = "") -> Suggestion:
+        """A suggestion to fill by hand (``start_suggestion`` has the engine write it)."""
         self.suggestion = Suggestion(prompt, suffix)
         return self.suggestion
 
     def end_suggestion(self) -> None:
         """Accepted or rejected: nothing is on offer any more."""
+        self.reject_suggestion()
+
+    def start_suggestion(self, prompt: str, suffix: str = "") -> Suggestion:
+        """Continue the text at the cursor: ``prompt`` is the text before it, ``suffix`` the text after it.
+
+        A suggestion on offer is rejected first. Needs ``use_engine``.
+        """
+        self.reject_suggestion()
+        self.suggestion = Suggestion(prompt, suffix)
+        self.announce("suggestion-started")
+        self._write(self.suggestion, prompt)
+        return self.suggestion
+
+    def stop_suggestion(self) -> None:
+        """Stop writing; what was written stays on offer (it ends as "stopped" once the engine has stopped)."""
+        s = self.suggestion
+        if s is not None and s.writing and s.stream is not None:
+            s.stream.cancel()
+
+    def accept_suggestion(self) -> str | None:
+        """Make the suggestion part of the text (saved at once); returns its text, None if there was none."""
+        s = self.suggestion
+        if s is None:
+            return None
+        self._forget_stream(s)
         self.suggestion = None
+        text = s.text
+        if text:
+            self.save_text(s.prompt + text + s.suffix, len(s.prompt) + len(text))
+        self.announce("suggestion-cleared")
+        return text
+
+    def reject_suggestion(self) -> None:
+        """Drop the suggestion (stopping it if it is being written); the text is as before."""
+        s = self.suggestion
+        if s is None:
+            return
+        self._forget_stream(s)
+        self.suggestion = None
+        self.announce("suggestion-cleared")
+
+    def regenerate_suggestion(self) -> bool:
+        """Another suggestion in place of the one on offer (same place, same text around it)."""
+        s = self.suggestion
+        if s is None:
+            return False
+        self._forget_stream(s)
+        s.tokens, s.tail, s.state, s.finished, s.rewritten_at = [], "", "writing", None, -1
+        self.announce("suggestion-started")
+        self._write(s, s.prompt)
+        return True
+
+    def rewrite_from(self, index: int, alternative: Alternative) -> bool:
+        """Keep the suggestion up to token ``index``, put ``alternative`` there, and go on writing from it."""
+        s = self.suggestion
+        rewritten = s.rewritten_from(index, alternative) if s is not None else None
+        if s is None or rewritten is None:
+            return False
+        self._forget_stream(s)
+        prefix, s.tokens = rewritten
+        s.tail, s.state, s.finished, s.rewritten_at = "", "writing", None, index
+        self.announce("suggestion-started")
+        self._write(s, s.prompt + prefix)
+        return True
+
+    def _write(self, s: Suggestion, prompt: str) -> None:
+        if self.engine is None:
+            raise RuntimeError("DocumentSession.use_engine was not called")
+        current: list[ReplyStream | None] = [None]
+
+        def mine() -> bool:  # events of a stream that was replaced or forgotten are ignored
+            return self.suggestion is s and s.writing and s.stream is current[0]
+
+        def on_tokens(batch: list[TokenEvent]) -> None:
+            if mine():
+                s.add([t for t in batch if t.sequence == 0])
+                self.announce("suggestion-text")
+
+        def on_progress(progress: PromptProgress) -> None:
+            if mine():
+                s.progress = progress
+                self.announce("suggestion-progress")
+
+        def on_finished(fin: Finished) -> None:
+            if mine():
+                self._end(s, fin)
+
+        def on_failed(exc: InklingError) -> None:
+            if mine():
+                self._end(s, Finished("error", s.text, error=str(exc)))
+
+        events = StreamEvents(on_tokens, on_progress, on_finished, on_failed)
+        s.stream = current[0] = _Starting()
+        try:
+            stream = self.engine.start_completion(prompt, s.suffix, self.sampling, memory=self.memory, events=events)
+        except InklingError as exc:
+            on_failed(exc)
+            return
+        if s.stream is current[0]:
+            s.stream = current[0] = stream
+
+    def _end(self, s: Suggestion, fin: Finished) -> None:
+        s.stream, s.finished = None, fin
+        s.state = {"cancelled": "stopped", "error": "failed"}.get(fin.reason, "done")  # type: ignore[assignment]
+        self.announce("suggestion-ended")
+        if s.state == "stopped" and not s.text and self.suggestion is s:  # stopped before anything was written
+            self.reject_suggestion()
+
+    @staticmethod
+    def _forget_stream(s: Suggestion) -> None:
+        """Stop a stream whose later events must not reach the suggestion."""
+        stream, s.stream = s.stream, None
+        if stream is not None and s.writing:
+            stream.cancel()
 
     def export_text(self, markdown: bool) -> str:
         """The saved text for a file; Markdown gets the title as a heading unless it has one.
@@ -210,3 +406,10 @@ class DocumentSession:
         if markdown and not self.auto_titled and not text.lstrip().startswith("#"):
             text = f"# {self.title}\n\n{text}"
         return text
+
+
+class _Starting:
+    """Stands for a stream while the engine starts it (a fake engine may answer inside the call)."""
+
+    def cancel(self) -> None:
+        pass

@@ -132,3 +132,11 @@ def test_a_document_is_titled_from_its_first_line_until_it_is_renamed(db: Storag
     doc.rename("Tides")
     doc.save_text("More notes\nhigh at six", 5)
     assert doc.title == "Tides" and db.document(doc.id).title == "Tides"  # a name the writer gave sticks
+
+
+def test_a_deleted_document_comes_back_through_the_session(db: Storage) -> None:
+    doc = DocumentSession.create(db, SamplingSettings(), content="Keep me.")
+    doc.delete()
+    assert db.document(doc.id) is None
+    back = DocumentSession.undelete(db, PresetStore(db), doc.id)
+    assert back is not None and back.content == "Keep me."

@@ -1,10 +1,12 @@
-"""The Chat pane's controller: a view over a ``ChatSession`` plus the conversation list and streaming.
+"""The Chat pane: a thin view of the open ``ChatSession`` and its live turn.
 
-Every chat's data lives in its ``ChatSession`` (app.core.chat_session), which
-writes to SQLite as things happen; this class turns clicks into session calls
-and session state into widgets. A reply being streamed is committed at least
-every second and at its end, so a killed app loses at most a second of it; the
-composer's draft is saved as the user types.
+Every chat's data lives in its ``ChatSession`` (app.core.chat_session) and the
+reply being written in its ``ChatTurn`` (app.core.chat_turn): the turn starts
+replies, keeps a Send that waits its turn, stops, records failures and commits
+streamed text at least every second. This class forwards the person's intents
+(Send, Stop, Regenerate, Continue, Edit, the version arrows) to them and renders
+what the session announces; ``ConversationsMixin`` (app.ui.chat.conversations)
+keeps which chat is open.
 
 While a reply is written, Send gives its place to Stop, and a message sent with
 Enter waits its turn: it goes when the reply ends (however it ends), so a reply
@@ -14,51 +16,33 @@ is never cut off by the next question.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import shiboken6
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
-from app.core.chat_session import ChatSession, Reply
-from app.core.conversation import from_json, to_json, to_markdown
-from app.core.errors import InklingError, NoModelLoaded
-from app.core.events import Finished, PromptProgress, TokenEvent
+from app.core.chat_session import ChatSession
+from app.core.chat_turn import ChatTurn, Ended, LiveReply
+from app.core.events import Finished
 from app.core.presets import PresetStore
 from app.core.sampling import SamplingSettings
 from app.core.storage import MessageRow, Storage
 from app.ui.chat.chat_view import ChatView
-from app.ui.chat.conversation_list import ConversationListModel
-from app.ui.chat.message_widget import MessageWidget
-from app.ui.engine_bridge import FRAME_MS, EngineBridge, StreamHandle
+from app.ui.chat.conversations import ConversationsMixin
+from app.ui.chat.shown_reply import ShownReply
+from app.ui.engine_bridge import FRAME_MS, EngineBridge
+from app.ui.live_engine import BridgeEngine, qt_call_later
 from app.ui.markdown_view import INCREMENTAL_FROM
 from app.ui.pane import PreviewRequest
 from app.ui.widgets import DebouncedSaver
 
-SAVE_INTERVAL_MS = 1000  # a streaming reply is committed at least this often
 DRAFT_DELAY_MS = 300
 DRAFT_MAX_AGE = 0.7  # seconds
 PREVIEW_DRAFT = "How the reply to the message you are typing could begin"
 PREVIEW_NO_DRAFT = "Type a message: the chart shows how the reply to it could begin."
 
 
-@dataclass
-class _Streaming:
-    """A reply on its way: the session's Reply, the engine stream, and the widget that shows it."""
-
-    session: ChatSession
-    reply: Reply
-    handle: StreamHandle
-    widget: MessageWidget
-    sent_at: float = 0.0  # perf_counter when Send (or Regenerate, Continue) was pressed
-
-    @property
-    def text(self) -> str:
-        return self.reply.text
-
-
-class ChatPane(ChatView):
+class ChatPane(ConversationsMixin, ChatView):
     """The whole Chat pane over the open ChatSession. Implements the window's ``Pane`` protocol."""
 
     status_message = Signal(str)
@@ -90,18 +74,16 @@ class ChatPane(ChatView):
         self.storage = storage
         self.bridge = bridge
         self.presets = presets
+        self.engine = BridgeEngine(bridge)
         self.session: ChatSession | None = None
-        self.reply: _Streaming | None = None  # the newest reply; older ones may still be ending
-        self._streams: list[_Streaming] = []
+        self.reply: ShownReply | None = None  # the open chat's reply being written
+        self._ending: dict[int, ChatSession] = {}  # chats put away while a reply of theirs was still ending
         self._shown_ids: list[int] = []
-        self._send_waiting = False  # Enter was pressed during a reply: send the composer's text when it ends
         self._render_cost_ms = 0.0
         self._rendered_at = 0.0  # perf_counter of the last render of the streaming reply
         self._render_timer = QTimer(self)  # one, started again for each render (a new timer each time cost more)
         self._render_timer.setSingleShot(True)
         self._render_timer.timeout.connect(self._render_streaming)
-        self._save_timer = QTimer(self)
-        self._save_timer.setInterval(SAVE_INTERVAL_MS)
         self._draft_saver = DebouncedSaver(self.save_draft, DRAFT_DELAY_MS, DRAFT_MAX_AGE, self)
         self._connect_signals()
         self.list_model.reload()
@@ -128,7 +110,6 @@ class ChatPane(ChatView):
         self.transcript.regenerate_requested.connect(self.regenerate)
         self.transcript.continue_requested.connect(self.continue_reply)
         self.transcript.action_requested.connect(self._on_transcript_action_requested)
-        self._save_timer.timeout.connect(self._on_save_timer_timeout)
         self.bridge.state_changed.connect(self._on_bridge_state_changed)
         self.reply_finished.connect(self.preview_changed)
         self.conversation_changed.connect(self.preview_changed)
@@ -170,203 +151,127 @@ class ChatPane(ChatView):
         if self.session is not None:
             self.session.set_sampling(settings, preset)
 
-    # -- conversations -------------------------------------------------------------------
+    def _turn_of(self, session: ChatSession) -> ChatTurn:
+        return session.use_engine(self.engine, qt_call_later(self))
 
-    def _open_first_or_new(self, announce: bool = True) -> None:
-        for row in self.list_model.rows:
-            if self._show(ChatSession.open(self.storage, self.presets, row.id), announce):
-                return
-        self.session = None
-        self.new_conversation()
+    @property
+    def turn(self) -> ChatTurn | None:
+        """The open chat's live turn."""
+        return self._turn_of(self.session) if self.session is not None else None
 
-    def new_conversation(self) -> None:
-        if self.session is not None and self.session.is_empty:
-            self.composer.setFocus()
-            return  # the current chat is still empty: use it
-        sampling, preset = self.presets.resolve("", "")  # a new chat starts on the default preset, by name
-        session = ChatSession.create(self.storage, sampling, preset)
-        self.search_edit.clear()
-        self.list_model.reload()
-        self._show(session)
-        self.composer.setFocus()
-
-    def open_conversation(self, conversation_id: int) -> None:
-        if self.session is not None and self.session.id == conversation_id:
-            return
-        self._show(ChatSession.open(self.storage, self.presets, conversation_id))
-
-    def _show(self, session: ChatSession | None, announce: bool = True) -> bool:
-        """Make ``session`` the open chat and mirror it; False if there is none."""
-        if session is None:
-            return False
-        self.save_draft()
-        self.stop()
-        self._send_waiting = False
-        self.session = session
-        session.subscribe(self._on_session_changed)
-        live = {s.reply.message.id for s in self._streams if s.session.id == session.id}
-        session.settle_interrupted(live)  # a reply left "writing…" by an earlier run or stream is shown as stopped
-        self._shown_ids = []
-        self._sync_transcript()
-        self.system_edit.setText(session.system_prompt)
-        self.composer.blockSignals(True)
-        self.composer.setPlainText(session.draft)
-        self.composer.blockSignals(False)
-        row = self.list_model.row_of(session.id)
-        if row >= 0:
-            self.list_view.setCurrentIndex(self.list_model.index(row))
-        self._show_context()
-        self._update_buttons()
-        if announce:
-            self.session_changed.emit()
-            if session.model_path:
-                self.model_wanted.emit(session.model_path)
-        self.conversation_changed.emit(session.id)
-        return True
-
-    def _sync_transcript(self) -> None:
-        """Show the session's active branch; when it only extends (or trims) the one on screen, touch only the difference."""
-        assert self.session is not None
-        path, tree = self.session.path, self.session.tree
-        shown, ids = self._shown_ids, [m.id for m in self.session.path]
-        if shown and ids[: len(shown)] == shown and all(i in self.transcript.widgets for i in shown):
-            for message in path[len(shown):]:
-                self.transcript.append(message, tree.sibling_position(message.id))
-            for message in path[len(shown) - 1: len(shown)]:
-                self.transcript.widgets[message.id].set_version(tree.sibling_position(message.id))
-        elif ids and shown[: len(ids)] == ids:
-            self.transcript.remove(shown[len(ids):])
-        else:
-            self.transcript.show_branch(path, tree)
-        self._shown_ids = ids
-
-    def delete_conversation(self, conversation_id: int) -> None:
-        current = self.session is not None and self.session.id == conversation_id
-        if current:
-            self.stop()
-        self.storage.delete_conversation(conversation_id)
-        self.undo_delete_button.remember(conversation_id)
-        self.status_message.emit("Chat deleted — Undo delete brings it back")
-        self.list_model.reload()
-        if current:
-            self.session = None
-            self._open_first_or_new()
-
-    def undo_delete(self, conversation_id: int) -> None:
-        self.storage.undelete_conversation(conversation_id)
-        self.list_model.reload()
-        self._show(ChatSession.open(self.storage, self.presets, conversation_id))
-
-    def _on_delete_button_clicked(self) -> None:
-        if self.session is not None:
-            self.delete_conversation(self.session.id)
-
-    def _on_list_model_rename_requested(self, conversation_id: int, title: str) -> None:
-        """A row was edited: the chat's session renames it (and announces it)."""
-        if self.session is not None and self.session.id == conversation_id:
-            self.session.rename(title)
-            return
-        other = ChatSession.open(self.storage, self.presets, conversation_id)
-        if other is not None:
-            other.subscribe(self._on_session_changed)
-            other.rename(title)
-
-    def _on_session_changed(self, session: ChatSession, what: str) -> None:
-        """A session announced a change: its row, and the window title if it is the open chat, follow."""
-        if what == "title":
-            self.list_model.set_title(session.id, session.title)
-            if session is self.session:
-                self.title_changed.emit(session.title)
-
-    def _on_search_edit_text_changed(self, text: str) -> None:
-        self.list_model.reload(text)
-        self.no_match_label.setText(f"No chat has “{text.strip()}” in its title or messages." if text.strip() else "")
-        self.no_match_label.setVisible(bool(text.strip()) and not self.list_model.rows)
-        if self.session is not None:
-            row = self.list_model.row_of(self.session.id)
-            if row >= 0:
-                self.list_view.setCurrentIndex(self.list_model.index(row))
-
-    def _on_list_view_current_changed(self, current: object, _previous: object) -> None:
-        conversation_id = current.data(ConversationListModel.IdRole) if current.isValid() else None  # type: ignore[attr-defined]
-        if conversation_id is not None:
-            self.open_conversation(int(conversation_id))
-
-    def _on_system_edit_editing_finished(self) -> None:
-        if self.session is not None:
-            self.session.set_system_prompt(self.system_edit.text())
-
-    def save_draft(self) -> None:
-        if self.session is not None:
-            self.session.set_draft(self.composer.toPlainText())
-
-    # -- sending and streaming -----------------------------------------------------------
+    # -- what the person asks for: forwarded to the turn ---------------------------------
 
     def send(self) -> None:
-        sent_at = time.perf_counter()
         text = self.composer.toPlainText().strip()
         if not text:
-            return
-        if self.reply is not None:  # the message waits its turn; the reply being written is not cut off
-            self._send_waiting = True
-            self.status_message.emit("Your message is sent when this reply ends (Esc stops the reply)")
             return
         if self.session is None:
             self.new_conversation()
         assert self.session is not None
         self._on_system_edit_editing_finished()
-        user = self.session.add_user_message(text)
         self.composer.clear()
         self.save_draft()
-        self._sync_transcript()
-        self._start_reply(user, sent_at=sent_at)
+        self._turn_of(self.session).send(text)
 
-    def _start_reply(self, parent: MessageRow, continuing: int | None = None, sent_at: float = 0.0) -> None:
-        """Ask the engine for a reply. A model that is still loading is waited for, not refused."""
-        sent_at = sent_at or time.perf_counter()
-        session = self.session
-        assert session is not None
-        if self.bridge.state in ("empty", "error") and self.bridge.engine.info is None:
-            session.fail_without_engine(parent, str(NoModelLoaded()))
+    def stop(self) -> None:
+        if self.session is not None:
+            self._turn_of(self.session).stop()
+
+    def regenerate_last(self) -> None:
+        if self.session is not None:
+            self._turn_of(self.session).regenerate()
             self._sync_transcript()
+
+    def regenerate(self, message_id: int) -> None:
+        """A new version of a reply, beside the old one."""
+        if self.session is not None:
+            self._turn_of(self.session).regenerate(message_id)
+
+    def continue_reply(self, message_id: int) -> None:
+        if self.session is not None:
+            self._turn_of(self.session).continue_reply(message_id)
+
+    def edit_message(self, message_id: int, text: str) -> None:
+        """Save an edited version beside the original; an edited question gets a new reply."""
+        if self.session is not None:
+            self._turn_of(self.session).edit(message_id, text)
+
+    def switch_version(self, message_id: int, step: int) -> None:
+        if self.reply is None and self.session is not None and self.session.switch_version(message_id, step):
+            self._sync_transcript()
+            self._show_context()
+
+    def finish_for_quit(self) -> None:
+        """Quitting: every reply is stopped and saved as it stands now, before storage closes.
+
+        A message waiting for the reply goes back to its chat's draft, and the composer shows it (the
+        window's last flush saves the composer).
+        """
+        self.save_draft()
+        for session in [*self._ending.values(), *([self.session] if self.session is not None else [])]:
+            if session.turn is not None:
+                session.turn.finish_for_quit()
+        self._ending.clear()
+        self.reply = None
+        if self.session is not None:
+            self.composer.blockSignals(True)
+            self.composer.setPlainText(self.session.draft)
+            self.composer.blockSignals(False)
+
+    # -- what the session announces ------------------------------------------------------
+
+    def _on_session_changed(self, session: ChatSession, what: str) -> None:
+        if what == "title":
+            self.list_model.set_title(session.id, session.title)
+            if session is self.session:
+                self.title_changed.emit(session.title)
             return
-        if continuing is None:
-            reply, history = session.start_reply(parent)
-        else:
-            started = session.continue_reply(continuing)
-            if started is None:
-                return
-            reply, history = started
+        turn = session.turn
+        if turn is None:
+            return
+        if session is not self.session:  # a reply of a chat put away ended: nothing on screen to touch
+            if what == "reply-ended" and not turn.live:
+                self._ending.pop(session.id, None)
+            return
+        if what == "branch":
+            self._sync_transcript()
+        elif what == "reply-started":
+            self._on_reply_started(turn)
+        elif what == "reply-progress":
+            self._on_reply_progress(turn)
+        elif what in ("reply-writing", "reply-text"):
+            self._on_reply_text(what == "reply-writing")
+        elif what == "reply-ended" and turn.ended is not None:
+            self._on_reply_ended(turn.ended)
+        elif what == "send-waiting":
+            self.status_message.emit("Your message is sent when this reply ends (Esc stops the reply)")
+
+    def _on_reply_started(self, turn: ChatTurn) -> None:
+        assert turn.current is not None
         self._sync_transcript()
-        widget = self.transcript.widgets[reply.message.id]
+        widget = self.transcript.widgets[turn.current.message.id]
         widget.refresh_status()
-        handle = self.bridge.chat(history, session.sampling, continue_last=continuing is not None)
-        self.reply = _Streaming(session, reply, handle, widget, sent_at)
-        self._streams.append(self.reply)
-        handle.tokens_arrived.connect(self._on_reply_tokens_arrived)
-        handle.prompt_progressed.connect(self._on_reply_prompt_progressed)
-        handle.finished.connect(self._on_reply_finished)
-        handle.failed.connect(self._on_reply_failed)
-        self._save_timer.start()
+        self.reply = ShownReply(turn.current, widget)
         self.transcript.scroll_to_bottom()
         self._update_buttons()
 
-    def _current(self) -> _Streaming | None:
-        """The reply whose handle sent the signal being handled."""
-        return next((s for s in self._streams if s.handle is self.sender()), None)
+    def _on_reply_progress(self, turn: ChatTurn) -> None:
+        progress = turn.current.progress if turn.current is not None else None
+        if self.reply is None or progress is None or not shiboken6.isValid(self.reply.widget):
+            return
+        note = f"Reading the prompt… {progress.fraction:.0%}"
+        self.reply.widget.set_note(note)
+        self.status_message.emit(f"{note} ({progress.done:,} of {progress.total:,} tokens)")
 
-    def _on_reply_tokens_arrived(self, batch: list[TokenEvent]) -> None:
-        reply = self._current()
+    def _on_reply_text(self, first: bool) -> None:
+        reply = self.reply
         if reply is None:
             return
-        reply.reply.add("".join(t.text for t in batch))
-        if not reply.reply.first_token_ms and reply.reply.text != reply.reply.base:
-            reply.reply.first_token_ms = (time.perf_counter() - reply.sent_at) * 1000
+        if first:
             if shiboken6.isValid(reply.widget):
                 reply.widget.set_note("")
-            if reply is self.reply:
-                self.status_message.emit("Writing…")
-        if reply is self.reply and not self._render_timer.isActive():
+            self.status_message.emit("Writing…")
+        if not self._render_timer.isActive():
             # one render a frame at most (slower if a huge reply makes rendering itself slow): now if the
             # last one is a frame old, else when it will be
             frame_ms = max(FRAME_MS, self._render_cost_ms * 4)
@@ -376,15 +281,6 @@ class ChatPane(ChatView):
             else:
                 self._render_timer.start(int(wait_ms) + 1)
 
-    def _on_reply_prompt_progressed(self, progress: PromptProgress) -> None:
-        reply = self._current()
-        if reply is None or reply.reply.first_token_ms or not shiboken6.isValid(reply.widget):
-            return
-        note = f"Reading the prompt… {progress.fraction:.0%}"
-        reply.widget.set_note(note)
-        if reply is self.reply:
-            self.status_message.emit(f"{note} ({progress.done:,} of {progress.total:,} tokens)")
-
     def _render_streaming(self) -> None:
         reply = self.reply
         if reply is None or not shiboken6.isValid(reply.widget):
@@ -393,126 +289,43 @@ class ChatPane(ChatView):
         reply.widget.set_streaming_text(reply.text)
         self._render_cost_ms = (time.perf_counter() - started) * 1000
 
-    def _on_save_timer_timeout(self) -> None:
-        for stream in self._streams:
-            stream.session.save_progress(stream.reply)
-
-    def _on_reply_finished(self, fin: Finished) -> None:
-        reply = self._current()
-        if reply is None:
+    def _on_reply_ended(self, ended: Ended) -> None:
+        if ended.newest:
+            self.reply = None
+        self._update_buttons()
+        widget = self.transcript.widgets.get(ended.message.id)
+        if widget is not None and shiboken6.isValid(widget):
+            if len(ended.message.content) >= INCREMENTAL_FROM:  # a long reply's one full render waits for its end
+                widget.refresh_status()
+                QTimer.singleShot(0, lambda w=widget, m=ended.message: shiboken6.isValid(w) and w.update_message(m))
+            else:
+                widget.update_message(ended.message)
+        if not ended.newest:  # a stopped reply that a newer one replaced: saved, not announced
             return
-        info = self.bridge.info
-        newest = reply is self.reply
-        message = reply.session.finish_reply(reply.reply, fin, model_name=info.name if info else "",
-                                             model_path=info.path if info else "")  # may name the chat
-        self._show_ended(reply, message)
-        if not newest:  # a stopped reply that a newer one replaced: saved, not announced
+        fin = ended.finished
+        if fin.reason == "error":
+            self.status_message.emit(f"The reply failed: {fin.error}")
+            self.reply_finished.emit(fin)
             return
         self._show_context()
         if fin.dropped_messages:
             self.transcript.show_notice(
                 f"⚠ {fin.dropped_messages} older messages no longer fit in the model's context "
                 "and were left out of what it sees (they are still saved here).")
-        self.status_message.emit(self._ended_note(fin, reply))
+        self.status_message.emit(self._ended_note(fin, ended.live))
         self.reply_finished.emit(fin)
 
     @staticmethod
-    def _ended_note(fin: Finished, reply: _Streaming) -> str:
+    def _ended_note(fin: Finished, live: LiveReply) -> str:
         """What the status bar says once a reply ends: it replaces "Writing…", which must not outlive the reply."""
         t = fin.timings
         if fin.reason == "cancelled":
-            return "Stopped — the reply so far is kept" if reply.text.strip() else "Stopped before the model wrote anything"
+            return "Stopped — the reply so far is kept" if live.text.strip() else "Stopped before the model wrote anything"
         ending = {"stop": "", "length": ", ended at the length limit"}.get(fin.reason, f" ({fin.reason})")
-        first = f", first token after {reply.reply.first_token_ms:,.0f} ms" if reply.reply.first_token_ms else ""
+        first = f", first token after {live.reply.first_token_ms:,.0f} ms" if live.reply.first_token_ms else ""
         return f"Reply: {t.generated_tokens:,} tokens at {t.tokens_per_second:.1f} tok/s{first}{ending}"
 
-    def _on_reply_failed(self, exc: InklingError) -> None:
-        reply = self._current()
-        if reply is None:
-            return
-        info = self.bridge.info
-        newest = reply is self.reply
-        message = reply.session.fail_reply(reply.reply, str(exc), model_path=info.path if info else "")
-        self._show_ended(reply, message)
-        if newest:
-            self.status_message.emit(f"The reply failed: {exc}")
-            self.reply_finished.emit(Finished("error", reply.text, error=str(exc)))
-
-    def _show_ended(self, reply: _Streaming, message: MessageRow) -> None:
-        self._streams.remove(reply)
-        if not self._streams:
-            self._save_timer.stop()
-        if self.reply is reply:
-            self.reply = None
-            if self._send_waiting:  # the waiting message's turn
-                self._send_waiting = False
-                QTimer.singleShot(0, self.send)
-        self._update_buttons()
-        if reply.session is not self.session or not shiboken6.isValid(reply.widget):
-            return
-        if len(message.content) >= INCREMENTAL_FROM:  # the one full render of a long reply waits until its end is announced
-            reply.widget.refresh_status()
-            QTimer.singleShot(0, lambda w=reply.widget, m=message: shiboken6.isValid(w) and w.update_message(m))
-        else:
-            reply.widget.update_message(message)
-
-    def stop(self) -> None:
-        if self.reply is not None:
-            self.reply.handle.cancel()
-
-    def finish_for_quit(self) -> None:
-        """Quitting: stop every reply and save each as it stands now, before storage closes.
-
-        Their late "finished" events then find no stream and write nothing to a closed database.
-        """
-        for stream in list(self._streams):
-            stream.handle.cancel()
-            stream.session.finish_reply(stream.reply, Finished("cancelled", stream.text))
-            self._streams.remove(stream)
-        self.reply = None
-        self._save_timer.stop()
-
-    def regenerate_last(self) -> None:
-        if self.session is None:
-            return
-        self.stop()
-        parent = self.session.last_question_to_answer()
-        if parent is not None:
-            self._sync_transcript()
-            self._start_reply(parent)
-
-    def regenerate(self, message_id: int) -> None:
-        """A new version of a reply, beside the old one."""
-        if self.session is None:
-            return
-        self.stop()
-        parent = self.session.parent_for_regenerate(message_id)
-        if parent is not None:
-            self._sync_transcript()
-            self._start_reply(parent)
-
-    def continue_reply(self, message_id: int) -> None:
-        message = self.session.tree.by_id.get(message_id) if self.session is not None else None
-        if self.reply is not None or message is None or message.parent_id is None:
-            return
-        self._start_reply(self.session.tree.by_id[message.parent_id], continuing=message_id)  # type: ignore[union-attr]
-
-    def edit_message(self, message_id: int, text: str) -> None:
-        """Save an edited version beside the original; an edited question gets a new reply."""
-        if self.session is None:
-            return
-        self.stop()
-        new = self.session.edit(message_id, text)
-        if new is None:
-            return
-        self._sync_transcript()
-        if new.role == "user":
-            self._start_reply(new)
-
-    def switch_version(self, message_id: int, step: int) -> None:
-        if self.reply is None and self.session is not None and self.session.switch_version(message_id, step):
-            self._sync_transcript()
-            self._show_context()
+    # -- what the pane shows beside the transcript ---------------------------------------
 
     def _show_context(self) -> None:
         """How full the context is and how fast the last reply was, for the branch on screen (from its last reply)."""
@@ -547,20 +360,3 @@ class ChatPane(ChatView):
         self.send_button.setVisible(not streaming)
         self.send_button.setEnabled(not streaming)
         self.regen_button.setEnabled(not streaming and bool(self.path))
-
-    # -- export and import ---------------------------------------------------------------
-
-    def export_to(self, path: Path) -> None:
-        assert self.session is not None
-        conv = self.session.exported(self.bridge.info.name if self.bridge.info else "")
-        text = to_markdown(conv) if path.suffix.lower() in (".md", ".markdown") else to_json(conv)
-        path.write_text(text, encoding="utf-8")
-        self.status_message.emit(f"Exported to {path}")
-
-    def import_from(self, path: Path) -> None:
-        data = from_json(path.read_text(encoding="utf-8"))
-        session = ChatSession.import_exported(self.storage, self.presets, data)
-        self.search_edit.clear()
-        self.list_model.reload()
-        self._show(session)
-        self.status_message.emit(f"Imported {len(data.messages)} messages from {path.name}")
