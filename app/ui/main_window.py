@@ -317,7 +317,8 @@ class MainWindow(QMainWindow):
     def refresh_models(self) -> None:
         """Re-scan the local models in the background (reading GGUF headers takes time) into the model list."""
         self._fill_model_selector()  # what the list holds already (a server's models), before the scan ends
-        run_in_background(self.catalog.entries, self.model_list.set_local)
+        # context=self: a scan that ends after the window is gone must not fill its deleted selector
+        run_in_background(self.catalog.entries, self.model_list.set_local, context=self)
 
     def _on_model_list_changed(self, _change: ModelListChange) -> None:
         self._fill_model_selector()
@@ -710,6 +711,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.lazy.stop_building()
         self.chat.finish_for_quit()  # before storage closes: the partial reply is kept, marked stopped
+        self.model_list.unsubscribe(self._on_model_list_changed)  # the list may outlive the window
+        self.presets.unsubscribe(self._on_presets_changed)
         settings = QSettings(str(self.paths.config / "window.ini"), QSettings.Format.IniFormat)
         settings.setValue("geometry", self.saveGeometry())
         settings.setValue("state", self.saveState())
