@@ -106,7 +106,7 @@ def drop_variants(py: Path) -> list[Path]:
                          capture_output=True, text=True, check=True)
     package = Path(res.stdout.strip()).parent
     dropped = []
-    for folder in (package / "lib", package.parent.parent / "bin", package.parent.parent / "lib"):
+    for folder in (package / "lib", package.parent / "bin", package.parent / "lib"):  # site-packages/bin: a DL wheel
         for name in DROPPED_VARIANTS:
             if (folder / name).is_file():
                 (folder / name).unlink()
