@@ -19,6 +19,10 @@ machine is in at a given minute, so ``ThreadTuner`` measures:
 - When the incumbent's smoothed speed moves a lot, the machine changed: slower
   (load came) means try fewer threads at once, faster (load left) means try more;
   where there is no such count (one thread getting slower) nothing is tried.
+- One thread's speed hardly changes when other programs stop (on two cores it had
+  one to itself all along), so the engine also reports how many cores other programs
+  keep busy (``others``): when that moves by half a core or more, the next probe comes
+  at once, towards more threads when the others went quiet, fewer when they woke.
 
 Pure Python and deterministic: fed timings, it answers thread counts. The engine
 feeds it the time of every step that decodes one token (``app.engine.threads``).
@@ -44,6 +48,7 @@ class TunerSettings:
     give_up: float = 2.0  # a probe this many times slower than the incumbent, token for token, ends at once
     drift: float = 0.35  # the incumbent speeding up or slowing down this much means the machine changed
     smoothing: float = 0.5  # weight of the newest window in the incumbent's running figure
+    others_change: float = 0.5  # cores of other programs' use (smoothed) that mean the machine changed
 
 
 class ThreadTuner:
@@ -61,6 +66,8 @@ class ThreadTuner:
         self._upward = False  # which neighbour the next probe tries: fewer threads first
         self._tokens = 0
         self._seconds = 0.0
+        self._others: float | None = None  # cores other programs keep busy, smoothed
+        self._others_reference: float | None = None
 
     @property
     def threads(self) -> int:
@@ -79,6 +86,22 @@ class ThreadTuner:
         self.probe = None
         self.restart()
         return self.threads
+
+    def others(self, cores: float) -> None:
+        """Other programs keep ``cores`` busy (measured since the last report): a big move means try again soon."""
+        s = self.settings
+        self._others = cores if self._others is None else s.smoothing * cores + (1 - s.smoothing) * self._others
+        if self._others_reference is None:
+            self._others_reference = self._others
+            return
+        if abs(self._others - self._others_reference) < s.others_change:
+            return
+        quieter = self._others < self._others_reference
+        self._others_reference = self._others
+        if self.probe is None and self._step(quieter) is not None:  # fewer others: more threads may pay now
+            self._upward = quieter
+            self._gap = s.shortest_gap
+            self._since_probe = max(self._since_probe, s.shortest_gap - 1)
 
     def observe(self, seconds: float, tokens: int = 1) -> int:
         """Record ``tokens`` decoded in ``seconds`` with ``threads``; answer the count for the next token."""

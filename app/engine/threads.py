@@ -24,6 +24,42 @@ from app.core.system import batch_threads, default_threads, threads_from_env
 from app.core.threads import ThreadTuner, TunerSettings
 
 
+class OtherLoad:
+    """How many cores other programs keep busy: the machine's busy time (/proc/stat) less this process's own.
+
+    Linux only (``sample`` answers None elsewhere); a read is two small files, taken
+    every ``EVERY`` seconds of generation at most.
+    """
+
+    EVERY = 0.25
+
+    def __init__(self) -> None:
+        self._hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self._last = self._read()
+
+    @staticmethod
+    def _read() -> tuple[float, float, float] | None:
+        """(all CPU time, idle CPU time) in clock ticks and this process's CPU seconds; None without /proc."""
+        try:
+            with open("/proc/stat", "rb") as f:
+                ticks = [int(x) for x in f.readline().split()[1:9]]
+        except (OSError, ValueError):
+            return None
+        own = os.times()
+        return float(sum(ticks)), float(ticks[3] + ticks[4]), own.user + own.system  # idle + iowait
+
+    def sample(self) -> float | None:
+        """Cores other programs used since the last sample (0 on a machine where this process works alone)."""
+        now = self._read()
+        last, self._last = self._last, now
+        if now is None or last is None or now[0] <= last[0]:
+            return None
+        total = (now[0] - last[0]) / self._hz  # CPU seconds of all cores together
+        busy = total - (now[1] - last[1]) / self._hz
+        wall = total / (os.cpu_count() or 1)
+        return max(0.0, (busy - (now[2] - last[2])) / wall) if wall > 0 else None
+
+
 class EngineThreads:
     """The thread counts of one loaded model's context: pinned, or tuned while it generates."""
 
@@ -35,6 +71,8 @@ class EngineThreads:
         self._ctx: Any = None
         self._applied = self.start
         self._last = 0.0
+        self._load = OtherLoad() if self.tuner is not None else None
+        self._load_at = time.perf_counter()
 
     @property
     def automatic(self) -> bool:
@@ -72,6 +110,11 @@ class EngineThreads:
         if self.tuner is None:
             return
         now = time.perf_counter()
+        if self._load is not None and now - self._load_at >= OtherLoad.EVERY:
+            self._load_at = now
+            others = self._load.sample()
+            if others is not None:
+                self.tuner.others(others)
         wanted = self.tuner.observe(now - self._last, count)
         self._last = now
         if wanted != self._applied and self._ctx is not None:

@@ -148,3 +148,29 @@ def test_a_probe_abandoned_when_a_request_ends_goes_back_to_the_incumbent() -> N
     assert tuner.probe is None and tuner.threads == 2 and tuner.incumbent == 2
     _seconds, used = drive(tuner, steady(QUIET), 8)
     assert used == [2] * 8  # the next request starts with the incumbent, and the probe's window is gone
+
+
+def test_when_the_other_programs_go_quiet_it_tries_more_threads_at_once() -> None:
+    """One thread's speed barely moves when the load on the other core leaves (it had a core to itself all along):
+    only the other programs' CPU use says the machine changed. Without it the next probe waited up to
+    1,024 tokens after a long busy spell (the threads bench: auto 0.917 × two threads in its quiet phase)."""
+    busy_one_thread = {1: 28.0, 2: 3.6}  # on the busy machine one thread runs at its quiet speed
+    tuner = ThreadTuner(most=2, start=2)
+    for _ in range(300):  # a long busy spell: probes of two threads lose, the gap between them grows
+        tuner.others(1.0)
+        drive(tuner, steady(busy_one_thread), 8)
+    assert tuner.incumbent == 1
+    tuner.others(0.0)  # the others stopped (smoothed: two reports)
+    tuner.others(0.0)
+    _, used = drive(tuner, steady(QUIET), 3 * tuner.settings.window)
+    assert tuner.incumbent == 2, used
+    assert used.index(2) <= 2 * tuner.settings.window
+
+
+def test_small_moves_of_the_other_programs_change_nothing() -> None:
+    tuner = ThreadTuner(most=2, start=2)
+    drive(tuner, steady(BUSY), 400)
+    gap = tuner._gap
+    for load in (0.9, 1.1, 0.8, 1.0, 0.95):
+        tuner.others(load)
+    assert tuner._gap == gap

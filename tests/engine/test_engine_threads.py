@@ -142,3 +142,27 @@ def test_inkling_threads_pins_it_too(starter_path: Path, monkeypatch: pytest.Mon
         assert llama_cpp.llama_n_threads_batch(rt.llm.ctx) == 1
     finally:
         rt.unload()
+
+
+def test_the_other_programs_cpu_use_is_measured() -> None:
+    """OtherLoad reads the machine's busy time less this process's own: a busy child counts, our own work doesn't."""
+    import subprocess
+    import sys
+    import time
+
+    from app.engine.threads import OtherLoad
+
+    if not os.path.exists("/proc/stat"):
+        pytest.skip("needs /proc/stat (Linux)")
+    load = OtherLoad()
+    spin = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 1.0\nwhile time.time() < end: pass"])
+    time.sleep(0.9)
+    with_child = load.sample()
+    spin.wait()
+    end = time.process_time() + 0.5
+    while time.process_time() < end:  # this process's own work is not the others'
+        pass
+    own_only = load.sample()
+    assert with_child is not None and own_only is not None
+    assert with_child >= 0.5, f"a spinning child used {with_child:.2f} cores"
+    assert own_only < with_child, (own_only, with_child)
