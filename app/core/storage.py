@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import StorageError
+from app.core.parts import Part, TextPart, parts_from_json, parts_to_json, plain_text, with_text
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -76,12 +77,21 @@ _MIGRATIONS: dict[int, str] = {
     2: """
     ALTER TABLE documents ADD COLUMN memory TEXT NOT NULL DEFAULT ''
     """,
+    # 3: a message is a list of typed parts (app/core/parts.py), kept as JSON beside its plain text;
+    # '' means one text part, the content: every message written before reads back that way
+    3: """
+    ALTER TABLE messages ADD COLUMN parts TEXT NOT NULL DEFAULT ''
+    """,
 }
 
 
 @dataclass
 class MessageRow:
-    """One message; ``status`` is done, streaming, stopped or error."""
+    """One message; ``status`` is done, streaming, stopped or error.
+
+    ``parts`` are its typed parts in order; ``content`` is its plain text, the text parts joined.
+    A row made with text only gets one text part.
+    """
 
     id: int
     conversation_id: int
@@ -91,6 +101,16 @@ class MessageRow:
     status: str
     stats: dict[str, Any]
     created: float
+    parts: tuple[Part, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.parts and self.content:
+            self.parts = (TextPart(self.content),)
+
+    @property
+    def text(self) -> str:
+        """The plain text: the text parts joined (the same as ``content``)."""
+        return self.content
 
 
 @dataclass
@@ -220,21 +240,36 @@ class Storage:
 
     # -- messages -----------------------------------------------------------------
 
-    def add_message(self, conversation_id: int, parent_id: int | None, role: str, content: str,
-                    status: str = "done", stats: dict[str, Any] | None = None) -> MessageRow:
+    def add_message(self, conversation_id: int, parent_id: int | None, role: str, content: str = "",
+                    status: str = "done", stats: dict[str, Any] | None = None,
+                    parts: tuple[Part, ...] | list[Part] | None = None) -> MessageRow:
+        """Adds a message made of ``parts`` (its content is then their text) or of ``content`` alone."""
         now = time.time()
+        if parts is not None:
+            parts = tuple(parts)
+            content = plain_text(parts)
+        stored_parts = _stored_parts(parts)
         with self._tx() as db:
             cur = db.execute(
-                "INSERT INTO messages (conversation_id, parent_id, role, content, status, stats, created, updated)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (conversation_id, parent_id, role, content, status, json.dumps(stats or {}), now, now))
+                "INSERT INTO messages (conversation_id, parent_id, role, content, status, stats, created, updated, parts)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (conversation_id, parent_id, role, content, status, json.dumps(stats or {}), now, now, stored_parts))
             mid = int(cur.lastrowid or 0)
             db.execute("UPDATE conversations SET current_leaf=?, updated=? WHERE id=?", (mid, now, conversation_id))
-        return MessageRow(mid, conversation_id, parent_id, role, content, status, stats or {}, now)
+        return MessageRow(mid, conversation_id, parent_id, role, content, status, stats or {}, now, parts or ())
 
     def update_message(self, message_id: int, *, content: str | None = None, status: str | None = None,
-                       stats: dict[str, Any] | None = None) -> None:
+                       stats: dict[str, Any] | None = None, parts: tuple[Part, ...] | list[Part] | None = None) -> None:
+        """Changes a message. New ``content`` alone replaces its text and keeps its other parts."""
         sets, values = ["updated=?"], [time.time()]
+        if parts is None and content is not None:
+            row = self.db.execute("SELECT parts FROM messages WHERE id=?", (message_id,)).fetchone()
+            if row is not None and row["parts"]:  # it has parts besides its text: keep them
+                parts = with_text(parts_from_json(row["parts"]), content)
+        if parts is not None:
+            content = plain_text(parts)
+            sets.append("parts=?")
+            values.append(_stored_parts(tuple(parts)))
         if content is not None:
             sets.append("content=?")
             values.append(content)
@@ -330,9 +365,17 @@ def _conversation(r: sqlite3.Row) -> ConversationRow:
                            r["draft"], r["current_leaf"], r["created"], r["updated"])
 
 
+def _stored_parts(parts: tuple[Part, ...] | None) -> str:
+    """The parts column: '' when the message is its text alone (one text part, or none)."""
+    if parts is None or (len(parts) <= 1 and all(isinstance(p, TextPart) for p in parts)):
+        return ""
+    return parts_to_json(parts)
+
+
 def _message(r: sqlite3.Row) -> MessageRow:
+    parts = parts_from_json(r["parts"]) if r["parts"] else ()
     return MessageRow(r["id"], r["conversation_id"], r["parent_id"], r["role"], r["content"], r["status"],
-                      json.loads(r["stats"] or "{}"), r["created"])
+                      json.loads(r["stats"] or "{}"), r["created"], parts)
 
 
 def _document(r: sqlite3.Row) -> DocumentRow:
