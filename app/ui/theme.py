@@ -20,6 +20,13 @@ QWidget#transcriptColumn { background: #f6f8fa; }
 QLabel#emptyTranscript { color: #8c959f; font-size: 15px; padding: 40px; }
 QLabel#engineStatus[state="error"] { color: #b42318; }
 QLabel#engineStatus[state="generating"] { color: #1a7f37; }
+QFrame#part-thinking QLabel#thinkingText, QToolButton#thinkingToggle { color: #6e7781; }
+QFrame#part-thinking { border-left: 2px solid #d0d7de; }
+QFrame#part-tool_call, QFrame#part-tool_result { background: #f6f8fa; border: 1px solid #d8dee4; border-radius: 6px; }
+QFrame#part-tool_result[error="true"] { border-color: #f3b7b7; }
+QLabel#partTitle { font-weight: bold; font-size: 11px; color: #57606a; }
+QLabel#toolArguments, QLabel#toolContent { font-family: monospace; }
+QFrame#part-citation QLabel { font-size: 11px; color: #57606a; }
 """
 
 

@@ -1,4 +1,9 @@
-"""One message in the transcript: who, the text, its versions, its numbers, its actions."""
+"""One message in the transcript: who, the text, its other parts, its versions, its numbers, its actions.
+
+The text parts are the Markdown body; every other part (thinking, tool call and result,
+citation, image) is shown by its own widget from app/ui/chat/part_widgets.py, the ones
+before the first text above the body and the rest below it.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.parts import CitationPart, Part, TextPart, with_text
 from app.core.storage import MessageRow
+from app.ui.chat.part_widgets import part_widget
 from app.ui.flow_layout import flow_row
 from app.ui.markdown_view import MarkdownView
 
@@ -60,6 +67,8 @@ class MessageWidget(QFrame):
         super().__init__(parent)
         self.message = message
         self._note = ""
+        self._shown_parts: tuple[Part, ...] = ()
+        self.part_widgets: list[QWidget] = []
         self.setObjectName(f"message-{message.role}")
         self.setProperty("role", message.role)
         self.setFrameShape(QFrame.Shape.StyledPanel)
@@ -90,8 +99,12 @@ class MessageWidget(QFrame):
         layout.addLayout(header)
         self.set_version(version)
 
+        self.parts_before = self._parts_box("partsBefore")
+        layout.addWidget(self.parts_before)
         self.body = MarkdownView(self)
         layout.addWidget(self.body)
+        self.parts_after = self._parts_box("partsAfter")
+        layout.addWidget(self.parts_after)
         self.editor = QPlainTextEdit(self)
         self.editor.hide()
         layout.addWidget(self.editor)
@@ -129,6 +142,38 @@ class MessageWidget(QFrame):
         # a narrow bubble wraps its buttons onto a second line rather than cutting Continue off
         self.actions_row = flow_row(*buttons, spacing=2)
         layout.addWidget(self.actions_row)
+
+    def _parts_box(self, name: str) -> QWidget:
+        box = QWidget(self)
+        box.setObjectName(name)
+        box_layout = QVBoxLayout(box)
+        box_layout.setContentsMargins(0, 0, 0, 0)
+        box_layout.setSpacing(2)
+        box.hide()
+        return box
+
+    def _show_parts(self, parts: tuple[Part, ...]) -> None:
+        """One widget per part that is not text, in order, by kind; rebuilt only when the parts change."""
+        others = tuple(p for p in parts if not isinstance(p, TextPart))
+        if others == self._shown_parts:
+            return
+        self._shown_parts = others
+        for widget in self.part_widgets:
+            widget.setParent(None)
+            widget.deleteLater()
+        self.part_widgets = []
+        first_text = next((i for i, p in enumerate(parts) if isinstance(p, TextPart)), len(parts))
+        citations = 0
+        for i, part in enumerate(parts):
+            if isinstance(part, TextPart):
+                continue
+            citations += isinstance(part, CitationPart)
+            box = self.parts_before if i < first_text else self.parts_after
+            widget = part_widget(part, citations, box)
+            box.layout().addWidget(widget)
+            self.part_widgets.append(widget)
+        for box in (self.parts_before, self.parts_after):
+            box.setVisible(box.layout().count() > 0)
 
     def _connect_signals(self) -> None:
         self.prev_button.clicked.connect(self._on_prev_button_clicked)
@@ -185,10 +230,12 @@ class MessageWidget(QFrame):
             self.body.set_plain(message.content)
         else:
             self.body.set_markdown_text(message.content)
+        self._show_parts(message.parts)
         self.refresh_status()
 
     def set_streaming_text(self, text: str) -> None:
         self.message.content = text
+        self.message.parts = with_text(self.message.parts, text)
         self.body.set_streaming_text(text)
 
     def set_note(self, note: str) -> None:
