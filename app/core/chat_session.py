@@ -365,7 +365,8 @@ class ChatSession(Announcer["ChatSession", str]):
         message = reply.message
         copies = [m for m in self.path if m.id == message.id and m is not message]  # the branch re-read meanwhile
         for m in (message, *copies):
-            m.content, m.status, m.stats = reply.text, status, stats
+            m.set_text(reply.text)
+            m.status, m.stats = status, stats
         reply.saved_text = reply.text
         return message
 

@@ -112,6 +112,11 @@ class MessageRow:
         """The plain text: the text parts joined (the same as ``content``)."""
         return self.content
 
+    def set_text(self, text: str) -> None:
+        """New plain text (a streaming or ended reply): its text parts replaced, its other parts kept."""
+        self.content = text
+        self.parts = with_text(self.parts, text)
+
 
 @dataclass
 class ConversationRow:

@@ -76,3 +76,24 @@ def test_each_kind_of_part_is_shown_by_its_own_widget(qtbot, bare_window: MainWi
     # a text-only message has no part widgets at all
     plain = next(w for w in bare_window.chat.transcript.widgets.values() if w.message.role == "user")
     assert plain.part_widgets == [] and plain.parts_before.isHidden() and plain.parts_after.isHidden()
+
+
+def test_streaming_text_into_a_reply_keeps_its_thinking(qtbot, bare_window: MainWindow) -> None:
+    storage = bare_window.storage
+    conv = storage.create_conversation("streaming")
+    user = storage.add_message(conv.id, None, "user", "Count.")
+    reply = storage.add_message(conv.id, user.id, "assistant", status="streaming",
+                                parts=(ThinkingPart("Count to three."), TextPart("")))
+    bare_window.chat.open_conversation(conv.id)
+    widget = bare_window.chat.transcript.widgets[reply.id]
+    thinking = widget.findChild(QWidget, "part-thinking")
+    assert thinking is not None and widget.body.source_text == ""
+    for text in ("One", "One, two", "One, two, three."):
+        widget.set_streaming_text(text)
+    assert widget.message.parts == (ThinkingPart("Count to three."), TextPart("One, two, three."))
+    assert widget.findChild(QWidget, "part-thinking") is thinking  # not rebuilt while text streams
+    storage.update_message(reply.id, content="One, two, three.", status="done")  # what a reply's end saves
+    saved = storage.messages(conv.id)[-1]
+    assert saved.parts == (ThinkingPart("Count to three."), TextPart("One, two, three."))
+    widget.update_message(saved)
+    assert widget.findChild(QWidget, "part-thinking") is thinking and widget.body.source_text == "One, two, three."

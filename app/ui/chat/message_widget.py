@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.parts import CitationPart, Part, TextPart, with_text
+from app.core.parts import CitationPart, Part, TextPart
 from app.core.storage import MessageRow
 from app.ui.chat.part_widgets import part_widget
 from app.ui.flow_layout import flow_row
@@ -234,8 +234,7 @@ class MessageWidget(QFrame):
         self.refresh_status()
 
     def set_streaming_text(self, text: str) -> None:
-        self.message.content = text
-        self.message.parts = with_text(self.message.parts, text)
+        self.message.set_text(text)
         self.body.set_streaming_text(text)
 
     def set_note(self, note: str) -> None:
