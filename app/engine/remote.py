@@ -52,6 +52,7 @@ from app.core.errors import (
     ServerUnreachable,
 )
 from app.core.events import Alternative, Finished, LoadOptions, ModelInfo, ScoredToken, ScoreResult, Timings, TokenEvent
+from app.core.ports import PeekResult
 from app.core.sampling import SamplingSettings
 from app.engine import openai_api as api
 
@@ -169,14 +170,19 @@ class RemoteEngine:
         """The server's address without ``/v1`` (where /props and /api/... live)."""
         return self.connection.base_url.removesuffix("/v1")
 
-    def start(self) -> None:
-        """Start the I/O thread (it also starts on the first request)."""
+    def start(self) -> Future[None]:
+        """Start the I/O thread (it also starts on the first request); the Future is already done."""
         with self._lock:
             if self._thread is None:
                 self._ready.clear()
                 self._thread = threading.Thread(target=self._run_loop, name="inkling-remote", daemon=True)
                 self._thread.start()
         self._ready.wait()
+        started: Future[None] = Future()
+        started.set_result(None)
+        return started
+
+    parallel_sequences = 1  # a server makes one text per request here
 
     def _run_loop(self) -> None:
         loop = asyncio.new_event_loop()
@@ -302,8 +308,14 @@ class RemoteEngine:
         return self._start(body, "chat", settings, alternatives, listener, not_applied, "")
 
     def complete(self, prompt: str, sampling: SamplingSettings | None = None, *,
-                 alternatives: int = 0, listener: Listener | None = None, suffix: str = "") -> RemoteStream:
-        """Raw continuation via /v1/completions; on a chat-only server, chat with the text as assistant prefill."""
+                 alternatives: int = 0, listener: Listener | None = None, suffix: str = "",
+                 memory: str = "", sequences: int = 1) -> RemoteStream:
+        """Raw continuation via /v1/completions; on a chat-only server, chat with the text as assistant prefill.
+
+        ``memory`` opens the prompt. ``sequences`` above ``parallel_sequences`` (1) still makes one text.
+        """
+        if memory.strip():
+            prompt = memory.strip() + "\n\n" + prompt
         settings = sampling or SamplingSettings()
         params, not_applied = api.sampling_params(settings, self.capabilities)
         if not self.capabilities.raw_completion:
@@ -452,12 +464,12 @@ class RemoteEngine:
     # -- probabilities, scoring, counting ---------------------------------------------------
 
     def peek_async(self, messages: list[dict[str, str]] | None = None, prompt: str | None = None,
-                   top: int = 64) -> Future[tuple[list[tuple[str, int, float]], float]]:
-        """The likeliest next tokens as (text, id, log-probability) and 0.0 (log-probabilities are normalised)."""
+                   top: int = 64) -> Future[PeekResult]:
+        """The likeliest next tokens as (text, id, log-probability), 0.0 (they are normalised), no spread."""
         return self._submit(self._guard(self._peek(messages, prompt, top)))
 
     async def _peek(self, messages: list[dict[str, str]] | None, prompt: str | None,
-                    top: int) -> tuple[list[tuple[str, int, float]], float]:
+                    top: int) -> PeekResult:
         import math
 
         caps = self.capabilities
@@ -478,7 +490,7 @@ class RemoteEngine:
             _, tokens = api.completion_tokens(self._first_choice(data, chat=False))
         if not tokens or not tokens[0][2]:
             raise FeatureUnavailable("alternatives", "The server sent no token probabilities for this request.")
-        return [(t, api.intern_id(self._vocab, t), math.log(max(p, 1e-30))) for t, p in tokens[0][2]], 0.0
+        return PeekResult([(t, api.intern_id(self._vocab, t), math.log(max(p, 1e-30))) for t, p in tokens[0][2]], 0.0)
 
     def _first_choice(self, data: Any, *, chat: bool) -> dict[str, Any]:
         choices = data.get("choices") if isinstance(data, dict) else None

@@ -40,6 +40,8 @@ class Stream:
         self.finished: Finished | None = None
         self.error: InklingError | None = None
         self.cancel_requested = False
+        self.not_applied: tuple[str, ...] = ()  # the local engine applies every setting
+        self.note = ""  # and serves every request as asked
 
     # -- called on the engine client's threads ---------------------------------
 
