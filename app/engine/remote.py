@@ -23,12 +23,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import queue
 import random
 import ssl
 import threading
 import time
-from collections.abc import Callable, Coroutine
+import weakref
+from collections.abc import Coroutine
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -55,79 +55,10 @@ from app.core.events import Alternative, Finished, LoadOptions, ModelInfo, Score
 from app.core.ports import PeekResult
 from app.core.sampling import SamplingSettings
 from app.engine import openai_api as api
+from app.engine.stream import Listener, Stream
 
-StreamEvent = TokenEvent | Finished | InklingError
-Listener = Callable[[StreamEvent], None]
 FALLBACK_NOTE = ("This server has no raw completion (/v1/completions), so the text was sent as the start of an "
                  "assistant reply in a chat instead; the model sees it through its chat template.")
-
-
-class RemoteStream:
-    """A streamed reply from a server: the same surface as the local engine's stream."""
-
-    def __init__(self, engine: RemoteEngine, listener: Listener | None, not_applied: tuple[str, ...], note: str) -> None:
-        self._engine = engine
-        self._listener = listener
-        self._queue: queue.SimpleQueue[StreamEvent] = queue.SimpleQueue()
-        self._text: list[str] = []
-        self._done = threading.Event()
-        self._future: Future[None] | None = None
-        self.finished: Finished | None = None
-        self.error: InklingError | None = None
-        self.not_applied = not_applied
-        self.note = note
-        self.cancel_requested = False
-
-    def _deliver(self, event: StreamEvent) -> None:
-        if self._done.is_set():
-            return
-        if isinstance(event, TokenEvent):
-            self._text.append(event.text)
-        elif isinstance(event, Finished):
-            self.finished = event
-            self._done.set()
-        else:
-            self.error = event
-            self._done.set()
-        if self._listener is not None:
-            self._listener(event)
-        else:
-            self._queue.put(event)
-
-    @property
-    def done(self) -> bool:
-        return self._done.is_set()
-
-    @property
-    def text(self) -> str:
-        return "".join(self._text)
-
-    def cancel(self) -> None:
-        """Stop: the request's task is cancelled, which closes the connection."""
-        self.cancel_requested = True
-        if self._future is not None:
-            self._future.cancel()
-
-    def wait(self, timeout: float | None = None) -> Finished:
-        if self._listener is None:
-            for _ in self:
-                pass
-        elif not self._done.wait(timeout):
-            raise TimeoutError("the stream did not finish in time")
-        if self.error is not None:
-            raise self.error
-        assert self.finished is not None
-        return self.finished
-
-    def __iter__(self) -> Any:
-        while True:
-            event = self._queue.get()
-            if isinstance(event, TokenEvent):
-                yield event
-            elif isinstance(event, Finished):
-                return
-            else:
-                raise event
 
 
 class RemoteEngine:
@@ -148,7 +79,8 @@ class RemoteEngine:
         self._echo_misaligned = False
         self._probed: Capabilities | None = None  # what the probe found, before the user's overrides
         self._memory_cache: dict[str, Any] = {}
-        self._active: RemoteStream | None = None
+        self._active: Stream | None = None
+        self._requests: weakref.WeakKeyDictionary[Stream, Future[None]] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: httpx.AsyncClient | None = None
@@ -299,7 +231,7 @@ class RemoteEngine:
     # -- generation ---------------------------------------------------------------------
 
     def chat(self, messages: list[dict[str, str]], sampling: SamplingSettings | None = None, *,
-             alternatives: int = 0, listener: Listener | None = None, continue_last: bool = False) -> RemoteStream:
+             alternatives: int = 0, listener: Listener | None = None, continue_last: bool = False) -> Stream:
         settings = sampling or SamplingSettings()
         params, not_applied = api.sampling_params(settings, self.capabilities)
         body: dict[str, Any] = {"model": self.model, "messages": list(messages), "stream": True, **params}
@@ -309,7 +241,7 @@ class RemoteEngine:
 
     def complete(self, prompt: str, sampling: SamplingSettings | None = None, *,
                  alternatives: int = 0, listener: Listener | None = None, suffix: str = "",
-                 memory: str = "", sequences: int = 1) -> RemoteStream:
+                 memory: str = "", sequences: int = 1) -> Stream:
         """Raw continuation via /v1/completions; on a chat-only server, chat with the text as assistant prefill.
 
         ``memory`` opens the prompt. ``sequences`` above ``parallel_sequences`` (1) still makes one text.
@@ -332,7 +264,7 @@ class RemoteEngine:
         return {"continue_final_message": True, "add_generation_prompt": False} if self.capabilities.server == "vllm" else {}
 
     def _start(self, body: dict[str, Any], endpoint: str, settings: SamplingSettings, alternatives: int,
-               listener: Listener | None, not_applied: tuple[str, ...], note: str) -> RemoteStream:
+               listener: Listener | None, not_applied: tuple[str, ...], note: str) -> Stream:
         caps = self.capabilities
         if settings.seed is None and "seed" in caps.samplers:
             body["seed"] = random.randrange(2**31)  # reported back, so a reply can be reproduced
@@ -343,15 +275,22 @@ class RemoteEngine:
             else:
                 body["logprobs"] = k
         body.update(self.connection.extra)
-        stream = RemoteStream(self, listener, not_applied, note)
+        stream = Stream(self._cancel_stream, listener, not_applied=not_applied, note=note)
         self.cancel()  # one stream at a time, like the local engine
         with self._lock:
             self._active = stream
         if not self.model:
             stream._deliver(NoModelLoaded())
             return stream
-        stream._future = self._submit(self._run_stream(stream, endpoint, body))
+        self._requests[stream] = self._submit(self._run_stream(stream, endpoint, body))
         return stream
+
+    def _cancel_stream(self, stream: Stream) -> None:
+        """Stop: the request's task is cancelled, which closes the connection."""
+        stream.cancel_requested = True
+        request = self._requests.get(stream)
+        if request is not None:
+            request.cancel()
 
     def cancel(self) -> None:
         with self._lock:
@@ -359,7 +298,7 @@ class RemoteEngine:
         if active is not None and not active.done:
             active.cancel()
 
-    async def _run_stream(self, stream: RemoteStream, endpoint: str, body: dict[str, Any]) -> None:
+    async def _run_stream(self, stream: Stream, endpoint: str, body: dict[str, Any]) -> None:
         url = f"{self.connection.base_url}/{endpoint}/completions" if endpoint == "chat" else \
             f"{self.connection.base_url}/completions"
         parse = api.chat_tokens if endpoint == "chat" else api.completion_tokens

@@ -72,6 +72,7 @@ def test_the_switch_both_engines_and_the_fake_have_every_member_of_the_port() ->
             assert engine.parallel_sequences >= 1
         streams = [Stream(lambda _s: None), FakeStream("", lambda _e: None, 1, 0.0),
                    remote.chat([{"role": "user", "content": "hi"}])]  # no model chosen: it ends at once
+        assert type(streams[2]) is Stream  # one stream class for both engines
         for stream in streams:
             missing = {m for m in stream_members if not hasattr(stream, m)}
             assert missing == set(), f"{type(stream).__name__} lacks {missing}"
