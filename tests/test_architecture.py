@@ -153,3 +153,37 @@ def test_the_backend_kind_rule_catches_a_prefix_test(tmp_path: Path) -> None:
     view.write_text("from app.core.connections import parse_remote_ref\n"
                     "def f(path):\n    return path.startswith('remote:')\n")
     assert _backend_kind_checks(tmp_path) == ["ui/v.py:1", "ui/v.py:3"]
+
+
+def _engine_guesses(root: Path) -> list[str]:
+    """``getattr(…)`` / ``hasattr(…)`` in ui whose object names an engine or a stream (``…engine…``, ``…stream…``).
+
+    What the UI uses of an engine is declared in ``app/core/ports.py`` (``EnginePort``, ``StreamPort``), so it
+    is read as a plain attribute: a guess with a default would hide an engine that lacks a member of the port.
+    """
+    found = []
+    for path in sorted((root / "ui").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in ("getattr", "hasattr") and node.args):
+                continue
+            names = [n.id if isinstance(n, ast.Name) else n.attr for n in ast.walk(node.args[0])
+                     if isinstance(n, (ast.Name, ast.Attribute))]
+            if any("engine" in name.lower() or "stream" in name.lower() for name in names):
+                found.append(f"{path.relative_to(root)}:{node.lineno}")
+    return found
+
+
+def test_the_ui_reads_the_engine_port_without_guessing() -> None:
+    """No getattr/hasattr on engines or streams in app/ui: the port declares what they have."""
+    assert _engine_guesses(APP) == []
+
+
+def test_the_engine_guess_rule_catches_a_guess(tmp_path: Path) -> None:
+    view = tmp_path / "ui" / "v.py"
+    view.parent.mkdir(parents=True)
+    view.write_text("def f(self, stream, exc, caps):\n"
+                    "    n = getattr(self.bridge.engine, 'parallel_sequences', 1)\n"
+                    "    if hasattr(stream, 'note'):\n        pass\n"
+                    "    return getattr(exc, 'reason', ''), getattr(caps, 'scoring')\n")
+    assert _engine_guesses(tmp_path) == ["ui/v.py:2", "ui/v.py:3"]

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from app.core.capabilities import Capabilities
 from app.core.errors import InklingError
@@ -21,10 +21,28 @@ StreamEvent = TokenEvent | Finished | InklingError
 Listener = Callable[[StreamEvent], None]
 
 
+class PeekResult(NamedTuple):
+    """The likeliest next tokens, the one shape of ``peek_async`` for every engine.
+
+    ``candidates`` are (text, token id, logit); ``log_normaliser`` turns a logit into a
+    log-probability (0.0 where the engine already gives log-probabilities, as a server does);
+    ``spread`` is the standard deviation of all logits (what top-nσ measures against), None
+    where the engine cannot know it.
+    """
+
+    candidates: list[tuple[str, int, float]]
+    log_normaliser: float
+    spread: float | None = None
+
+
 class StreamPort(Protocol):
     """A running generation."""
 
     finished: Finished | None
+    not_applied: tuple[str, ...]
+    """Settings the engine did not apply to this request (a server that ignores one); () when all were."""
+    note: str
+    """How the request was served differently from what was asked ("" when it was not)."""
 
     @property
     def done(self) -> bool: ...
@@ -48,7 +66,14 @@ class EnginePort(Protocol):
     @property
     def pid(self) -> int | None: ...
 
-    def start(self) -> None: ...
+    @property
+    def parallel_sequences(self) -> int:
+        """How many texts ``complete`` makes side by side in one request (1: one at a time)."""
+        ...
+
+    def start(self) -> Future[None]:
+        """Start the engine in the background; the Future is done when it can take requests."""
+        ...
 
     def load_async(self, path: str, options: LoadOptions | None = None) -> Future[ModelInfo]: ...
 
@@ -57,14 +82,18 @@ class EnginePort(Protocol):
              continue_last: bool = False) -> StreamPort: ...
 
     def complete(self, prompt: str, sampling: SamplingSettings | None = None, *,
-                 alternatives: int = 0, listener: Listener | None = None, suffix: str = "") -> StreamPort: ...
+                 alternatives: int = 0, listener: Listener | None = None, suffix: str = "",
+                 memory: str = "", sequences: int = 1) -> StreamPort:
+        """Continue ``prompt``. ``memory`` stays in the model's view before it; ``sequences`` up to
+        ``parallel_sequences`` makes that many texts side by side (events carry ``sequence``)."""
+        ...
 
     def count_text_async(self, text: str) -> Future[int]: ...
 
     def score_async(self, text: str, top: int = 1) -> Future[ScoreResult]: ...
 
     def peek_async(self, messages: list[dict[str, str]] | None = None, prompt: str | None = None,
-                   top: int = 64) -> Future[tuple[list[tuple[str, int, float]], float]]: ...
+                   top: int = 64) -> Future[PeekResult]: ...
 
     def cancel(self) -> None: ...
 

@@ -65,6 +65,7 @@ from typing import Any
 from app.core.capabilities import LOCAL, Capabilities
 from app.core.errors import BuildCrashes, EngineCrashed, InklingError, Interrupted, NoModelLoaded
 from app.core.events import Finished, LoadOptions, ModelInfo, ScoreResult, Timings
+from app.core.ports import PeekResult
 from app.core.sampling import SamplingSettings
 from app.engine.backends import mark_bad
 from app.engine.crash import (
@@ -197,8 +198,8 @@ class EngineClient:
         return self._call("score", text=text, top=top)
 
     def peek_async(self, messages: list[dict[str, str]] | None = None, prompt: str | None = None,
-                   top: int = 64) -> Future[Any]:
-        """The likeliest next tokens for a chat or a text: ([(text, id, logit)], log-normaliser, logit spread).
+                   top: int = 64) -> Future[PeekResult]:
+        """The likeliest next tokens for a chat or a text, with the log-normaliser and the logits' spread.
 
         The spread is the standard deviation of the logits over the whole vocabulary (what
         top-nσ measures against).

@@ -23,12 +23,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import queue
 import random
 import ssl
 import threading
 import time
-from collections.abc import Callable, Coroutine
+import weakref
+from collections.abc import Coroutine
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -52,81 +52,13 @@ from app.core.errors import (
     ServerUnreachable,
 )
 from app.core.events import Alternative, Finished, LoadOptions, ModelInfo, ScoredToken, ScoreResult, Timings, TokenEvent
+from app.core.ports import PeekResult
 from app.core.sampling import SamplingSettings
 from app.engine import openai_api as api
+from app.engine.stream import Listener, Stream
 
-StreamEvent = TokenEvent | Finished | InklingError
-Listener = Callable[[StreamEvent], None]
 FALLBACK_NOTE = ("This server has no raw completion (/v1/completions), so the text was sent as the start of an "
                  "assistant reply in a chat instead; the model sees it through its chat template.")
-
-
-class RemoteStream:
-    """A streamed reply from a server: the same surface as the local engine's stream."""
-
-    def __init__(self, engine: RemoteEngine, listener: Listener | None, not_applied: tuple[str, ...], note: str) -> None:
-        self._engine = engine
-        self._listener = listener
-        self._queue: queue.SimpleQueue[StreamEvent] = queue.SimpleQueue()
-        self._text: list[str] = []
-        self._done = threading.Event()
-        self._future: Future[None] | None = None
-        self.finished: Finished | None = None
-        self.error: InklingError | None = None
-        self.not_applied = not_applied
-        self.note = note
-        self.cancel_requested = False
-
-    def _deliver(self, event: StreamEvent) -> None:
-        if self._done.is_set():
-            return
-        if isinstance(event, TokenEvent):
-            self._text.append(event.text)
-        elif isinstance(event, Finished):
-            self.finished = event
-            self._done.set()
-        else:
-            self.error = event
-            self._done.set()
-        if self._listener is not None:
-            self._listener(event)
-        else:
-            self._queue.put(event)
-
-    @property
-    def done(self) -> bool:
-        return self._done.is_set()
-
-    @property
-    def text(self) -> str:
-        return "".join(self._text)
-
-    def cancel(self) -> None:
-        """Stop: the request's task is cancelled, which closes the connection."""
-        self.cancel_requested = True
-        if self._future is not None:
-            self._future.cancel()
-
-    def wait(self, timeout: float | None = None) -> Finished:
-        if self._listener is None:
-            for _ in self:
-                pass
-        elif not self._done.wait(timeout):
-            raise TimeoutError("the stream did not finish in time")
-        if self.error is not None:
-            raise self.error
-        assert self.finished is not None
-        return self.finished
-
-    def __iter__(self) -> Any:
-        while True:
-            event = self._queue.get()
-            if isinstance(event, TokenEvent):
-                yield event
-            elif isinstance(event, Finished):
-                return
-            else:
-                raise event
 
 
 class RemoteEngine:
@@ -147,7 +79,8 @@ class RemoteEngine:
         self._echo_misaligned = False
         self._probed: Capabilities | None = None  # what the probe found, before the user's overrides
         self._memory_cache: dict[str, Any] = {}
-        self._active: RemoteStream | None = None
+        self._active: Stream | None = None
+        self._requests: weakref.WeakKeyDictionary[Stream, Future[None]] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: httpx.AsyncClient | None = None
@@ -169,14 +102,19 @@ class RemoteEngine:
         """The server's address without ``/v1`` (where /props and /api/... live)."""
         return self.connection.base_url.removesuffix("/v1")
 
-    def start(self) -> None:
-        """Start the I/O thread (it also starts on the first request)."""
+    def start(self) -> Future[None]:
+        """Start the I/O thread (it also starts on the first request); the Future is already done."""
         with self._lock:
             if self._thread is None:
                 self._ready.clear()
                 self._thread = threading.Thread(target=self._run_loop, name="inkling-remote", daemon=True)
                 self._thread.start()
         self._ready.wait()
+        started: Future[None] = Future()
+        started.set_result(None)
+        return started
+
+    parallel_sequences = 1  # a server makes one text per request here
 
     def _run_loop(self) -> None:
         loop = asyncio.new_event_loop()
@@ -293,7 +231,7 @@ class RemoteEngine:
     # -- generation ---------------------------------------------------------------------
 
     def chat(self, messages: list[dict[str, str]], sampling: SamplingSettings | None = None, *,
-             alternatives: int = 0, listener: Listener | None = None, continue_last: bool = False) -> RemoteStream:
+             alternatives: int = 0, listener: Listener | None = None, continue_last: bool = False) -> Stream:
         settings = sampling or SamplingSettings()
         params, not_applied = api.sampling_params(settings, self.capabilities)
         body: dict[str, Any] = {"model": self.model, "messages": list(messages), "stream": True, **params}
@@ -302,8 +240,14 @@ class RemoteEngine:
         return self._start(body, "chat", settings, alternatives, listener, not_applied, "")
 
     def complete(self, prompt: str, sampling: SamplingSettings | None = None, *,
-                 alternatives: int = 0, listener: Listener | None = None, suffix: str = "") -> RemoteStream:
-        """Raw continuation via /v1/completions; on a chat-only server, chat with the text as assistant prefill."""
+                 alternatives: int = 0, listener: Listener | None = None, suffix: str = "",
+                 memory: str = "", sequences: int = 1) -> Stream:
+        """Raw continuation via /v1/completions; on a chat-only server, chat with the text as assistant prefill.
+
+        ``memory`` opens the prompt. ``sequences`` above ``parallel_sequences`` (1) still makes one text.
+        """
+        if memory.strip():
+            prompt = memory.strip() + "\n\n" + prompt
         settings = sampling or SamplingSettings()
         params, not_applied = api.sampling_params(settings, self.capabilities)
         if not self.capabilities.raw_completion:
@@ -320,7 +264,7 @@ class RemoteEngine:
         return {"continue_final_message": True, "add_generation_prompt": False} if self.capabilities.server == "vllm" else {}
 
     def _start(self, body: dict[str, Any], endpoint: str, settings: SamplingSettings, alternatives: int,
-               listener: Listener | None, not_applied: tuple[str, ...], note: str) -> RemoteStream:
+               listener: Listener | None, not_applied: tuple[str, ...], note: str) -> Stream:
         caps = self.capabilities
         if settings.seed is None and "seed" in caps.samplers:
             body["seed"] = random.randrange(2**31)  # reported back, so a reply can be reproduced
@@ -331,15 +275,22 @@ class RemoteEngine:
             else:
                 body["logprobs"] = k
         body.update(self.connection.extra)
-        stream = RemoteStream(self, listener, not_applied, note)
+        stream = Stream(self._cancel_stream, listener, not_applied=not_applied, note=note)
         self.cancel()  # one stream at a time, like the local engine
         with self._lock:
             self._active = stream
         if not self.model:
             stream._deliver(NoModelLoaded())
             return stream
-        stream._future = self._submit(self._run_stream(stream, endpoint, body))
+        self._requests[stream] = self._submit(self._run_stream(stream, endpoint, body))
         return stream
+
+    def _cancel_stream(self, stream: Stream) -> None:
+        """Stop: the request's task is cancelled, which closes the connection."""
+        stream.cancel_requested = True
+        request = self._requests.get(stream)
+        if request is not None:
+            request.cancel()
 
     def cancel(self) -> None:
         with self._lock:
@@ -347,7 +298,7 @@ class RemoteEngine:
         if active is not None and not active.done:
             active.cancel()
 
-    async def _run_stream(self, stream: RemoteStream, endpoint: str, body: dict[str, Any]) -> None:
+    async def _run_stream(self, stream: Stream, endpoint: str, body: dict[str, Any]) -> None:
         url = f"{self.connection.base_url}/{endpoint}/completions" if endpoint == "chat" else \
             f"{self.connection.base_url}/completions"
         parse = api.chat_tokens if endpoint == "chat" else api.completion_tokens
@@ -452,12 +403,12 @@ class RemoteEngine:
     # -- probabilities, scoring, counting ---------------------------------------------------
 
     def peek_async(self, messages: list[dict[str, str]] | None = None, prompt: str | None = None,
-                   top: int = 64) -> Future[tuple[list[tuple[str, int, float]], float]]:
-        """The likeliest next tokens as (text, id, log-probability) and 0.0 (log-probabilities are normalised)."""
+                   top: int = 64) -> Future[PeekResult]:
+        """The likeliest next tokens as (text, id, log-probability), 0.0 (they are normalised), no spread."""
         return self._submit(self._guard(self._peek(messages, prompt, top)))
 
     async def _peek(self, messages: list[dict[str, str]] | None, prompt: str | None,
-                    top: int) -> tuple[list[tuple[str, int, float]], float]:
+                    top: int) -> PeekResult:
         import math
 
         caps = self.capabilities
@@ -478,7 +429,7 @@ class RemoteEngine:
             _, tokens = api.completion_tokens(self._first_choice(data, chat=False))
         if not tokens or not tokens[0][2]:
             raise FeatureUnavailable("alternatives", "The server sent no token probabilities for this request.")
-        return [(t, api.intern_id(self._vocab, t), math.log(max(p, 1e-30))) for t, p in tokens[0][2]], 0.0
+        return PeekResult([(t, api.intern_id(self._vocab, t), math.log(max(p, 1e-30))) for t, p in tokens[0][2]], 0.0)
 
     def _first_choice(self, data: Any, *, chat: bool) -> dict[str, Any]:
         choices = data.get("choices") if isinstance(data, dict) else None

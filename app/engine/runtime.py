@@ -47,6 +47,7 @@ from app.core.events import (
 )
 from app.core.gguf import read_header
 from app.core.memory import effective_context, memory_needed_for
+from app.core.ports import PeekResult
 from app.core.sampling import SamplingSettings
 from app.core.system import available_memory
 from app.engine.backends import current_choice, ensure_backends, ggml_libraries
@@ -727,7 +728,7 @@ class LlamaRuntime:
     # -- the next-token picture ----------------------------------------------
 
     def peek(self, messages: list[dict[str, str]] | None, prompt: str | None,
-             top: int) -> tuple[list[tuple[str, int, float]], float, float]:
+             top: int) -> PeekResult:
         """The ``top`` likeliest next tokens (text, id, raw logit), log Σ exp(logits) and the logits' standard deviation.
 
         Both statistics are over the whole vocabulary: the chart needs the first to turn
@@ -755,7 +756,7 @@ class LlamaRuntime:
         lse = peak + float(np.log(np.exp(logits - peak).sum()))
         finite = logits[np.isfinite(logits)]
         sigma = float(finite.std()) if finite.size else 0.0
-        return [(self._text(int(t)), int(t), float(logits[t])) for t in best], lse, sigma
+        return PeekResult([(self._text(int(t)), int(t), float(logits[t])) for t in best], lse, sigma)
 
     # -- scoring --------------------------------------------------------------
 

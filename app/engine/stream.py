@@ -1,4 +1,4 @@
-"""A streamed reply from the engine, as its caller sees it.
+"""A streamed reply from an engine, local or remote, as its caller sees it.
 
 A ``Stream`` receives TokenEvents and exactly one final event: a ``Finished``
 (also for Stop, with reason "cancelled") or a typed ``InklingError``. The engine
@@ -30,7 +30,8 @@ class Stream:
     is delivered after the final event.
     """
 
-    def __init__(self, cancel: Callable[[Stream], None], listener: Listener | None = None) -> None:
+    def __init__(self, cancel: Callable[[Stream], None], listener: Listener | None = None, *,
+                 not_applied: tuple[str, ...] = (), note: str = "") -> None:
         self._cancel = cancel
         self._listener = listener
         self._queue: queue.SimpleQueue[StreamEvent] = queue.SimpleQueue()
@@ -40,6 +41,8 @@ class Stream:
         self.finished: Finished | None = None
         self.error: InklingError | None = None
         self.cancel_requested = False
+        self.not_applied = not_applied  # settings the engine did not apply (a server's; the local engine applies all)
+        self.note = note  # how the request was served differently from what was asked ("" as asked)
 
     # -- called on the engine client's threads ---------------------------------
 

@@ -2,7 +2,7 @@
 
 The window holds an ``EngineSwitch`` as its engine. Loading a file path uses the
 local llama.cpp engine; loading ``remote:<connection>:<model>`` uses that
-connection's ``RemoteEngine``. Every other call goes to whichever was loaded
+connection's ``RemoteEngine``. Every other call of the port goes to whichever was loaded
 last, so panes never know which kind of backend answers — they read
 ``capabilities`` to enable a feature or say why it is off. The local engine is
 left as it is while a remote model is in use (a fault there never touches it).
@@ -15,10 +15,11 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.core.capabilities import LOCAL, Capabilities
+from app.core.capabilities import Capabilities
 from app.core.connections import Connection, parse_remote_ref
 from app.core.errors import InklingError
 from app.core.events import LoadOptions, ModelInfo, ScoreResult
+from app.core.ports import PeekResult
 from app.core.sampling import SamplingSettings
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ class EngineSwitch:
 
     @property
     def capabilities(self) -> Capabilities:
-        return getattr(self.active, "capabilities", LOCAL)
+        return self.active.capabilities  # type: ignore[no-any-return]
 
     @property
     def info(self) -> ModelInfo | None:
@@ -84,8 +85,8 @@ class EngineSwitch:
     def pid(self) -> int | None:
         return self.local.pid  # type: ignore[no-any-return]
 
-    def start(self) -> Any:
-        return self.local.start()
+    def start(self) -> Future[None]:
+        return self.local.start()  # type: ignore[no-any-return]
 
     def load_async(self, path: str, options: LoadOptions | None = None) -> Future[ModelInfo]:
         ref = parse_remote_ref(str(path))
@@ -115,18 +116,15 @@ class EngineSwitch:
                                 continue_last=continue_last)
 
     def complete(self, prompt: str, sampling: SamplingSettings | None = None, *,
-                 alternatives: int = 0, listener: Any = None, suffix: str = "", **extra: Any) -> Any:
-        """``extra`` (memory, sequences) goes only to a backend that takes it (the local engine)."""
-        taken = {k: v for k, v in extra.items() if self.parallel_sequences > 1 or k != "sequences"}
-        if "memory" in taken and not hasattr(self.active, "last_prompt"):  # a server: memory opens the prompt
-            prompt = taken.pop("memory").strip() + "\n\n" + prompt
+                 alternatives: int = 0, listener: Any = None, suffix: str = "", memory: str = "",
+                 sequences: int = 1) -> Any:
         return self.active.complete(prompt, sampling, alternatives=alternatives, listener=listener, suffix=suffix,
-                                    **taken)
+                                    memory=memory, sequences=sequences)
 
     @property
     def parallel_sequences(self) -> int:
         """Texts the active backend makes side by side in one request (1: one at a time)."""
-        return int(getattr(self.active, "parallel_sequences", 1))
+        return self.active.parallel_sequences  # type: ignore[no-any-return]
 
     def count_text_async(self, text: str) -> Future[int]:
         return self.active.count_text_async(text)  # type: ignore[no-any-return]
@@ -141,7 +139,7 @@ class EngineSwitch:
         return self.active.score_async(text, top)  # type: ignore[no-any-return]
 
     def peek_async(self, messages: list[dict[str, str]] | None = None, prompt: str | None = None,
-                   top: int = 64) -> Future[Any]:
+                   top: int = 64) -> Future[PeekResult]:
         return self.active.peek_async(messages=messages, prompt=prompt, top=top)  # type: ignore[no-any-return]
 
     def cancel(self) -> None:
@@ -153,6 +151,6 @@ class EngineSwitch:
         self._remotes.clear()
         self.local.close()
 
-    def __getattr__(self, name: str) -> Any:
-        # local-only extras (tokenize, unload, crashes...) reach the local engine
-        return getattr(self.local, name)
+    # Nothing else is forwarded: what only the local engine has (tokenize, unload, last_prompt,
+    # crashes...) is asked of ``self.local`` by name, so a question never reaches the idle
+    # local engine while a server answers.

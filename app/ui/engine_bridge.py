@@ -176,31 +176,25 @@ class EngineBridge(QObject):
 
     def complete(self, prompt: str, settings: SamplingSettings, *, alternatives: int = 0, suffix: str = "",
                  memory: str = "", sequences: int = 1) -> StreamHandle:
-        """Continue ``prompt``; ``memory`` and ``sequences`` > 1 are passed only to an engine that takes them."""
+        """Continue ``prompt`` with ``memory`` in view; ``sequences`` up to ``parallel_sequences`` side by side."""
         handle = self._begin()
-        extra: dict[str, Any] = {}
-        if memory:
-            extra["memory"] = memory
-        if sequences > 1:
-            extra["sequences"] = sequences
         handle.stream = self.engine.complete(prompt, settings, alternatives=alternatives, listener=handle.listen,
-                                             suffix=suffix, **extra)
+                                             suffix=suffix, memory=memory, sequences=sequences)
         self._note_deviations(handle.stream)
         return handle
 
     @property
     def parallel_sequences(self) -> int:
         """How many texts the engine can make side by side in one request (1: one at a time)."""
-        return int(getattr(self.engine, "parallel_sequences", 1))
+        return self.engine.parallel_sequences
 
     def _note_deviations(self, stream: StreamPort) -> None:
         """Never drop a setting silently: say which ones the server does not take, and any fallback."""
         words = []
-        not_applied = getattr(stream, "not_applied", ())
-        if not_applied:
-            words.append(f"Not applied on this server: {', '.join(not_applied)}.")
-        if getattr(stream, "note", ""):
-            words.append(stream.note)  # type: ignore[attr-defined]
+        if stream.not_applied:
+            words.append(f"Not applied on this server: {', '.join(stream.not_applied)}.")
+        if stream.note:
+            words.append(stream.note)
         if words:
             self.deviation_noted.emit(" ".join(words))
 

@@ -37,7 +37,7 @@ from app.core.events import ModelInfo
 from app.core.gguf import read_header
 from app.core.model_list import ModelList, ModelListChange
 from app.core.paths import AppPaths, file_stem
-from app.core.ports import EnginePort, ModelCatalogPort, ModelEntry, ModelManagerPort
+from app.core.ports import EnginePort, ModelCatalogPort, ModelEntry, ModelManagerPort, PeekResult
 from app.core.preferences import Preferences
 from app.core.presets import PresetChange, PresetStore
 from app.core.sampling import SamplingSettings
@@ -556,10 +556,10 @@ class MainWindow(QMainWindow):
         if context != self._preview_shown:  # not the note or bars of another pane while the model is asked
             self.sampling.clear_candidates(PREVIEW_ASKING)
 
-        def show(result: tuple[list[tuple[str, int, float]], float, float | None]) -> None:
+        def show(result: PeekResult) -> None:
             if serial == self._preview_serial:
                 self._preview_shown = context
-                self.sampling.set_candidates(*result)
+                self.sampling.set_candidates(result.candidates, result.log_normaliser, result.spread)
 
         when_done(self.bridge.engine.peek_async(messages=request.messages, prompt=request.prompt, top=64),
                   show, self._on_preview_failed, context=self)

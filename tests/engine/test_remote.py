@@ -72,6 +72,21 @@ def test_raw_completion_continues_the_text_itself(remote: RemoteEngine, llama_se
     assert fin.text == direct.json()["choices"][0]["text"]  # no chat template around the text
 
 
+def test_a_documents_memory_opens_the_prompt_on_a_server(remote: RemoteEngine, llama_server: LlamaServer) -> None:
+    """The port's ``memory`` reaches a server too: the text the server reads is the memory, a blank line, the prompt."""
+    memory, prompt = "  Synopsis: a lighthouse on a cold northern island.\n", "The keeper climbed the stairs and"
+    _, fin = collect(remote.complete(prompt, GREEDY.replace(max_tokens=10, logit_bias=NO_END), memory=memory))
+
+    def direct(text: str) -> str:
+        body = {"prompt": text, "max_tokens": 10, "temperature": 0, "top_k": 0, "min_p": 0, "repeat_penalty": 1.0,
+                "logit_bias": {"0": -100, "1": -100, "2": -100}}
+        return httpx.post(f"{llama_server.url}/completions", headers={"Authorization": f"Bearer {API_KEY}"},
+                          timeout=60, json=body).json()["choices"][0]["text"]
+
+    assert direct(prompt) != direct(memory.strip() + "\n\n" + prompt)  # the memory changes what comes next
+    assert fin.text == direct(memory.strip() + "\n\n" + prompt)
+
+
 def test_stop_mid_stream_makes_the_server_stop_generating(remote: RemoteEngine, llama_server: LlamaServer) -> None:
     before = llama_server.log().count("Disconnected from client")
     stream = remote.chat(HELLO, GREEDY.replace(max_tokens=1500, logit_bias=NO_END))
@@ -170,8 +185,8 @@ def test_scoring_and_next_token_peek_use_the_servers_logprobs(remote: RemoteEngi
         remote.capabilities = saved
     assert "".join(t.text for t in result.tokens) == text
     assert result.tokens[0].logprob is None and all(t.logprob is not None and t.logprob <= 0 for t in result.tokens[1:])
-    candidates, lse = remote.peek_async(messages=HELLO, top=10).result(60)
-    assert lse == 0.0 and len(candidates) == 10
+    candidates, lse, spread = remote.peek_async(messages=HELLO, top=10).result(60)  # the port's one PeekResult
+    assert lse == 0.0 and spread is None and len(candidates) == 10
     assert [c[2] for c in candidates] == sorted((c[2] for c in candidates), reverse=True)
     assert 0.5 < sum(math.exp(c[2]) for c in candidates) <= 1.0001
 

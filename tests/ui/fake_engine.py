@@ -12,12 +12,15 @@ from concurrent.futures import Future
 
 from app.core.capabilities import LOCAL
 from app.core.events import Finished, LoadOptions, ModelInfo, Timings, TokenEvent
+from app.core.ports import PeekResult
 from app.core.sampling import SamplingSettings
 
 
 class FakeStream:
     def __init__(self, text: str, listener, piece: int, delay: float) -> None:
         self.finished: Finished | None = None
+        self.not_applied: tuple[str, ...] = ()  # StreamPort: every setting applied, served as asked
+        self.note = ""
         self._text = ""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(text, listener, piece, delay), daemon=True)
@@ -61,8 +64,12 @@ class FakeEngine:
         self.capabilities = LOCAL  # EnginePort: what it can do (a local engine's everything)
         self.requests: list[tuple[str, object]] = []
 
-    def start(self) -> None:
-        pass
+    parallel_sequences = 1  # one text per request
+
+    def start(self) -> Future:
+        fut: Future = Future()
+        fut.set_result(None)
+        return fut
 
     def load_async(self, path: str, options: LoadOptions | None = None) -> Future:
         self.info = ModelInfo(path, "Fake", "fake", 1, "F32", 1, 2048, 2048, 100, True, "", False, 0, 1)
@@ -75,13 +82,14 @@ class FakeEngine:
         self.requests.append(("chat", sampling))
         return FakeStream(self.script, listener, self.piece, self.delay)
 
-    def complete(self, prompt, sampling=None, *, alternatives=0, listener=None, suffix="") -> FakeStream:
+    def complete(self, prompt, sampling=None, *, alternatives=0, listener=None, suffix="", memory="",
+                 sequences=1) -> FakeStream:
         self.requests.append(("complete", sampling))
         return FakeStream(self.script, listener, self.piece, self.delay)
 
     def peek_async(self, messages=None, prompt=None, top=64) -> Future:
         fut: Future = Future()
-        fut.set_result(([(" a", 1, 2.0), (" b", 2, 1.0)], 2.5))
+        fut.set_result(PeekResult([(" a", 1, 2.0), (" b", 2, 1.0)], 2.5))
         return fut
 
     def count_text_async(self, text: str) -> Future:

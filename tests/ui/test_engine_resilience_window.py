@@ -81,6 +81,6 @@ def test_a_build_that_crashes_on_every_reply_gets_its_verdict_in_the_window(qtbo
         assert "`inkling selftest`" in fin.error and "CMAKE_ARGS=" in fin.error
         again = send(qtbot, window, "Say hello again.")
         assert again.reason == "error" and again.error == fin.error  # the verdict, not another crash
-        assert window.engine.crashes == 2 and window.engine.pid is None  # no third engine
+        assert window.engine.local.crashes == 2 and window.engine.pid is None  # no third engine
     finally:
         window.close()

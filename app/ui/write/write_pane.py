@@ -368,8 +368,7 @@ class WritePane(DocumentsMixin, AlternativesMixin, WriteView):
         self.stop_button.setEnabled(streaming)
         self.continue_button.setEnabled(usable)
         self.alt_button.setEnabled(usable)
-        caps = getattr(self.bridge.engine, "capabilities", None)
-        why = caps.why_not("scoring") if caps is not None else ""
+        why = self.bridge.engine.capabilities.why_not("scoring")
         self.surprise_button.setEnabled(self.bridge.state in ("ready", "generating") and not streaming and not why)
         if why:
             self.surprise_button.setToolTip(why)
