@@ -84,3 +84,32 @@ def test_a_build_that_crashes_on_every_reply_gets_its_verdict_in_the_window(qtbo
         assert window.engine.local.crashes == 2 and window.engine.pid is None  # no third engine
     finally:
         window.close()
+
+
+RELOADING = "Reloading the model after a crash…"
+
+
+def test_a_reload_after_a_crash_says_reloading_not_writing(qtbot, window: MainWindow) -> None:
+    """The engine killed while idle: the next message waits for a new engine and the model; the window says so."""
+    chat = window.chat
+    chat.set_sampling(SHORT)
+    first = send(qtbot, window, "Say hello.")
+    assert first.text.strip()
+    crashed = window.engine.pid
+    assert crashed is not None
+    os.kill(crashed, signal.SIGKILL)  # a crash nobody asked for, while nothing runs
+    chat.composer.setPlainText("Say hello again.")
+    with qtbot.waitSignal(chat.reply_finished, timeout=120_000) as done:
+        chat.send_button.click()
+
+        def reloading_shown() -> bool:
+            bubble = chat.reply.widget if chat.reply is not None else None
+            return (RELOADING in window.engine_status.text()
+                    and bubble is not None and RELOADING in bubble.status_label.text())
+
+        qtbot.waitUntil(reloading_shown, timeout=60_000)
+        assert "writing" not in window.engine_status.text().lower()
+    fin = done.args[0]
+    assert fin.reason in ("stop", "length") and fin.text.strip(), fin
+    assert window.engine.pid not in (None, crashed)
+    qtbot.waitUntil(lambda: RELOADING not in window.engine_status.text(), timeout=10_000)
