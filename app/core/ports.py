@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
+from app.core.announcer import Announcer
 from app.core.capabilities import Capabilities
+from app.core.engine_status import EngineStatus
 from app.core.errors import InklingError
 from app.core.events import Finished, LoadOptions, ModelInfo, ScoreResult, TokenEvent
 from app.core.sampling import SamplingSettings
@@ -57,6 +59,8 @@ class EnginePort(Protocol):
     """What the window needs from an engine. Listeners are called on a background thread."""
 
     info: ModelInfo | None
+    status_changed: Announcer[[EngineStatus]]
+    """Told each new EngineStatus (idle, loading, reloading after a crash, writing, dead), on a background thread."""
 
     @property
     def capabilities(self) -> Capabilities:

@@ -62,7 +62,9 @@ from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any
 
+from app.core.announcer import Announcer
 from app.core.capabilities import LOCAL, Capabilities
+from app.core.engine_status import CRASHED, STOPPED, EnginePhase, EngineStatus
 from app.core.errors import BuildCrashes, EngineCrashed, InklingError, Interrupted, NoModelLoaded
 from app.core.events import Finished, LoadOptions, ModelInfo, ScoreResult, Timings
 from app.core.ports import PeekResult
@@ -116,6 +118,10 @@ class EngineClient:
         self._gens = itertools.count(1)
         self._closed = False
         self.state = EngineState.DEAD
+        self.status = EngineStatus()  # what the window shows; changed only by the supervisor thread
+        self.status_changed: Announcer[[EngineStatus]] = Announcer()
+        """Told every new ``status``, on the supervisor thread (subscribe before the first request)."""
+        self._death_why = ""  # why the last engine died (CRASHED or STOPPED): said while reloading
         self.wanted: tuple[str, LoadOptions] | None = None  # the model to (re)load after any death
         self.info: ModelInfo | None = None
         self.crashes = 0  # deaths nobody asked for
@@ -318,7 +324,21 @@ class EngineClient:
             except Exception as exc:  # a bug here must not strand the caller
                 log.exception("engine supervisor failed on %s", req.op)
                 self._end(req, error=EngineCrashed(f"The engine client failed: {exc}"))
+            engine = self._engine
+            alive = engine is not None and not engine.dead
+            self._publish(EnginePhase.IDLE if alive else EnginePhase.DEAD, self.wanted[0] if self.wanted else "")
         self._shutdown()
+
+    def _publish(self, phase: EnginePhase, model: str = "", why: str = "") -> None:
+        """Set ``status`` and tell the subscribers (supervisor thread only; an unchanged status is not told)."""
+        status = EngineStatus(phase, model, why)
+        if status == self.status:
+            return
+        self.status = status
+        try:
+            self.status_changed._announce(status)
+        except Exception:  # a listener's bug must not stop the engine
+            log.exception("an engine status listener failed")
 
     def _run(self, req: Request) -> None:
         if self._closed:
@@ -436,7 +456,10 @@ class EngineClient:
     def _ensure_ready(self, req: Request) -> None:
         """A live engine, with the wanted model loaded unless ``req`` needs no model."""
         engine = self._engine
-        if engine is None or engine.dead or not engine.proc.is_alive():
+        dead = engine is None or engine.dead or not engine.proc.is_alive()
+        if dead and engine is not None and self.wanted is not None and req.op not in ("load", "unload", "ping"):
+            self._publish(EnginePhase.RELOADING, self.wanted[0], self._death_why)  # the spawn is part of the reload
+        if dead:
             self._spawn()
         if req.op in ("load", "unload", "ping"):
             return
@@ -502,6 +525,13 @@ class EngineClient:
             self._inflight = req
             self._flag[0] = b"\x00"
         self.state = EngineState.LOADING if req.op == "load" else EngineState.RUNNING
+        if req.op == "load":
+            if automatic:
+                self._publish(EnginePhase.RELOADING, req.args["path"], self._death_why)
+            else:
+                self._publish(EnginePhase.LOADING, req.args["path"])
+        elif req.stream is not None:
+            self._publish(EnginePhase.WRITING, self.wanted[0] if self.wanted else "")
         req.log_offset = file_size(self._log_path)
         started = sent = False
         kill_at: float | None = None
@@ -614,8 +644,10 @@ class EngineClient:
         engine.model = None
         engine.exitcode = exitcode
         self.state = EngineState.DEAD
+        self._death_why = STOPPED if engine.killed_on_purpose or engine.wedged else CRASHED
         if not engine.killed_on_purpose and not self._closed:
             self.crashes += 1
+        self._publish(EnginePhase.DEAD, engine.model_died_with or "")
 
     def _drain_events(self) -> None:
         """Handle what arrived while no request was in flight (an engine that died while idle)."""
@@ -653,6 +685,7 @@ class EngineClient:
             self._kill(engine)
             engine.proc.join(2.0)
         self.state = EngineState.DEAD
+        self._publish(EnginePhase.DEAD)
         with self._lock:
             left = list(self._queued)
         for req in left:

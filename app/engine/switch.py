@@ -15,8 +15,10 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.core.announcer import Announcer
 from app.core.capabilities import Capabilities
 from app.core.connections import Connection, parse_remote_ref
+from app.core.engine_status import EnginePhase, EngineStatus
 from app.core.errors import InklingError
 from app.core.events import LoadOptions, ModelInfo, ScoreResult
 from app.core.ports import PeekResult
@@ -37,6 +39,21 @@ class EngineSwitch:
         self._remote_options = remote_options
         self._remotes: dict[str, RemoteEngine] = {}
         self.active: Any = local
+        self.status_changed: Announcer[[EngineStatus]] = Announcer()
+        """The active backend's ``EngineStatus`` changes (a remote server publishes none yet)."""
+        local.status_changed.subscribe(self._on_local_status)
+
+    def _on_local_status(self, status: EngineStatus) -> None:
+        if self.active is self.local:
+            self.status_changed._announce(status)
+
+    @property
+    def status(self) -> EngineStatus:
+        """What the active backend is doing (a remote one: idle with its model, or dead when none is loaded)."""
+        if self.active is self.local:
+            return self.local.status  # type: ignore[no-any-return]
+        info = self.active.info
+        return EngineStatus(EnginePhase.IDLE, info.path) if info is not None else EngineStatus()
 
     # -- which backend -------------------------------------------------------------------
 
@@ -107,6 +124,7 @@ class EngineSwitch:
         if engine is not self.active:
             self.active.cancel()
             self.active = engine
+            self.status_changed._announce(self.status)
 
     # -- everything else goes to the active backend ------------------------------------------
 

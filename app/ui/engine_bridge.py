@@ -18,6 +18,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.core.engine_status import EngineStatus
 from app.core.errors import InklingError
 from app.core.events import Finished, LoadOptions, ModelInfo, PromptProgress, TokenEvent
 from app.core.ports import EnginePort, StreamPort
@@ -114,6 +115,9 @@ class EngineBridge(QObject):
     """A stream started (True) or the last one ended (False): whether there is anything to stop."""
     deviation_noted = Signal(str)
     """A request could not be served exactly as asked (a remote server ignoring a setting): what and why."""
+    status_changed = Signal(object)
+    """The engine's own EngineStatus changed (on the GUI thread): tells a reload after a crash from writing."""
+    _status_arrived = Signal(object)  # from the engine's supervisor thread; queued onto the GUI thread
 
     def __init__(self, engine: EnginePort, options: LoadOptions | None = None) -> None:
         super().__init__()
@@ -124,6 +128,15 @@ class EngineBridge(QObject):
         self.info: ModelInfo | None = None
         self.active: StreamHandle | None = None
         self._load_serial = 0  # counts loads asked for: only the newest one's outcome is shown
+        self.status: EngineStatus = EngineStatus()
+        """The engine's status as last told on the GUI thread."""
+        self._status_arrived.connect(self._on_status_arrived)
+        engine.status_changed.subscribe(self._status_arrived.emit)
+
+    def _on_status_arrived(self, status: EngineStatus) -> None:
+        if status != self.status:
+            self.status = status
+            self.status_changed.emit(status)
 
     def _set_state(self, state: str) -> None:
         if state != self.state:

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.engine_status import EnginePhase, EngineStatus
 from app.core.errors import FeatureUnavailable, InklingError, Interrupted
 from app.core.events import ModelInfo
 from app.core.gguf import read_header
@@ -274,6 +275,7 @@ class MainWindow(QMainWindow):
     def _connect_signals(self) -> None:
         self.model_selector.activated.connect(self._on_model_selector_activated)
         self.bridge.state_changed.connect(self._on_bridge_state_changed)
+        self.bridge.status_changed.connect(self._on_bridge_status_changed)
         self.bridge.model_loaded.connect(self._on_bridge_model_loaded)
         self.bridge.model_failed.connect(self._on_bridge_model_failed)
         self.bridge.deviation_noted.connect(self._on_bridge_deviation_noted)
@@ -436,6 +438,15 @@ class MainWindow(QMainWindow):
         self.engine_status.setProperty("state", state)
         if state == "ready":
             self._preview_timer.start()
+
+    def _on_bridge_status_changed(self, status: EngineStatus) -> None:
+        """An automatic reload (after a crash) says so for its whole length; then the bridge's state shows again."""
+        if status.phase is EnginePhase.RELOADING:
+            self.engine_status.setText(f"{status.text} ({Path(status.model).name})" if status.model else status.text)
+            self.engine_status.setToolTip(f"Reloading because {status.why}." if status.why else "")
+            self.engine_status.setProperty("state", "reloading")
+        elif self.engine_status.property("state") == "reloading":
+            self._on_bridge_state_changed(self.bridge.state)
 
     def _on_bridge_model_loaded(self, info: ModelInfo) -> None:
         self.notice.clear("model")  # the problem a banner was about is gone

@@ -10,7 +10,9 @@ import threading
 import time
 from concurrent.futures import Future
 
+from app.core.announcer import Announcer
 from app.core.capabilities import LOCAL
+from app.core.engine_status import EngineStatus
 from app.core.events import Finished, LoadOptions, ModelInfo, Timings, TokenEvent
 from app.core.ports import PeekResult
 from app.core.sampling import SamplingSettings
@@ -63,6 +65,7 @@ class FakeEngine:
         self.pid = None
         self.capabilities = LOCAL  # EnginePort: what it can do (a local engine's everything)
         self.requests: list[tuple[str, object]] = []
+        self.status_changed: Announcer[[EngineStatus]] = Announcer()  # EnginePort: it never crashes nor reloads
 
     parallel_sequences = 1  # one text per request
 

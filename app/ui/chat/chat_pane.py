@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.core.chat_session import ChatSession
 from app.core.chat_turn import ChatTurn, Ended, LiveReply
+from app.core.engine_status import EnginePhase, EngineStatus
 from app.core.events import Finished
 from app.core.presets import PresetStore
 from app.core.sampling import SamplingSettings
@@ -111,6 +112,8 @@ class ChatPane(ConversationsMixin, ChatView):
         self.transcript.continue_requested.connect(self.continue_reply)
         self.transcript.action_requested.connect(self._on_transcript_action_requested)
         self.bridge.state_changed.connect(self._on_bridge_state_changed)
+        self._reloading_note = ""  # the note the live reply shows while the engine reloads ("" when none)
+        self.bridge.status_changed.connect(self._on_engine_status_changed)
         self.reply_finished.connect(self.preview_changed)
         self.conversation_changed.connect(self.preview_changed)
 
@@ -262,6 +265,19 @@ class ChatPane(ConversationsMixin, ChatView):
         note = f"Reading the prompt… {progress.fraction:.0%}"
         self.reply.widget.set_note(note)
         self.status_message.emit(f"{note} ({progress.done:,} of {progress.total:,} tokens)")
+
+    def _on_engine_status_changed(self, status: EngineStatus) -> None:
+        """A reply that waits for the model to be reloaded after a crash says so, not "writing…"."""
+        reply = self.reply
+        if reply is None or not shiboken6.isValid(reply.widget):
+            return
+        if status.phase is EnginePhase.RELOADING:
+            self._reloading_note = status.text
+            reply.widget.set_note(status.text)
+            self.status_message.emit(status.text)
+        elif self._reloading_note:  # the model is back: the reply's own progress shows from here on
+            reply.widget.set_note("")
+            self._reloading_note = ""
 
     def _on_reply_text(self, first: bool) -> None:
         reply = self.reply
