@@ -59,6 +59,8 @@ class EnginePort(Protocol):
     """What the window needs from an engine. Listeners are called on a background thread."""
 
     info: ModelInfo | None
+    status: EngineStatus
+    """What the engine is doing now (changed only by the engine's own thread)."""
     status_changed: Announcer[[EngineStatus]]
     """Told each new EngineStatus (idle, loading, reloading after a crash, writing, dead), on a background thread."""
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import random
 import ssl
 import threading
@@ -36,8 +37,10 @@ from typing import Any
 import httpx
 import httpx_sse
 
+from app.core.announcer import Announcer
 from app.core.capabilities import Capabilities
 from app.core.connections import Connection, parse_remote_ref, public_url, remote_ref, scrub, short_model_name
+from app.core.engine_status import EnginePhase, EngineStatus
 from app.core.errors import (
     FeatureUnavailable,
     InklingError,
@@ -59,6 +62,9 @@ from app.engine.stream import Listener, Stream
 
 FALLBACK_NOTE = ("This server has no raw completion (/v1/completions), so the text was sent as the start of an "
                  "assistant reply in a chat instead; the model sees it through its chat template.")
+
+
+log = logging.getLogger(__name__)
 
 
 class RemoteEngine:
@@ -86,6 +92,26 @@ class RemoteEngine:
         self._client: httpx.AsyncClient | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
+        self.status = EngineStatus()  # changed only on this engine's event-loop thread
+        self.status_changed: Announcer[[EngineStatus]] = Announcer()
+        """Told each new ``status`` (loading, reading the prompt, writing, idle), on the event-loop thread."""
+
+    def _publish(self, phase: EnginePhase, model: str = "") -> None:
+        status = EngineStatus(phase, model)
+        if status == self.status:
+            return
+        self.status = status
+        try:
+            self.status_changed._announce(status)
+        except Exception:  # a listener's bug must not stop the engine
+            log.exception("an engine status listener failed")
+
+    def _publish_idle(self) -> None:
+        """Idle with the chosen model, or "dead" (nothing to answer with) while none is chosen."""
+        if self.info is not None:
+            self._publish(EnginePhase.IDLE, self.info.path)
+        else:
+            self._publish(EnginePhase.DEAD)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -204,6 +230,13 @@ class RemoteEngine:
         return self._submit(self._guard(self._load(model)))
 
     async def _load(self, model: str) -> ModelInfo:
+        self._publish(EnginePhase.LOADING, remote_ref(self.connection.id, model) if model else "")
+        try:
+            return await self._load_model(model)
+        finally:
+            self._publish_idle()
+
+    async def _load_model(self, model: str) -> ModelInfo:
         models = await self._list_models()
         if not model:
             if not models:
@@ -319,6 +352,8 @@ class RemoteEngine:
                             note=stream.note, error=error)
 
         loop = asyncio.get_running_loop()
+        model = self.info.path if self.info is not None else ""
+        self._publish(EnginePhase.READING, model)  # a server says nothing while it reads: until the first token
         try:
             # the watchdog: first_byte_timeout until the first event (connecting included), then stall_timeout
             async with asyncio.timeout(self.first_byte_timeout) as watchdog, \
@@ -343,6 +378,7 @@ class RemoteEngine:
                         if text or tokens:
                             if not first:
                                 first = time.perf_counter()
+                                self._publish(EnginePhase.WRITING, model)
                                 watchdog.reschedule(loop.time() + self.stall_timeout)
                             count += max(1, len(tokens)) if text else 0
                             for event in self._token_events(text, tokens):
@@ -372,6 +408,9 @@ class RemoteEngine:
             with self._lock:
                 if self._active is stream:
                     self._active = None
+                last = self._active is None  # a newer stream has published its own status
+            if last:
+                self._publish_idle()
 
     def _decode(self, data: str) -> dict[str, Any]:
         try:

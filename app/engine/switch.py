@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from app.core.announcer import Announcer
 from app.core.capabilities import Capabilities
 from app.core.connections import Connection, parse_remote_ref
-from app.core.engine_status import EnginePhase, EngineStatus
+from app.core.engine_status import EngineStatus
 from app.core.errors import InklingError
 from app.core.events import LoadOptions, ModelInfo, ScoreResult
 from app.core.ports import PeekResult
@@ -41,19 +41,16 @@ class EngineSwitch:
         self.active: Any = local
         self.status_changed: Announcer[[EngineStatus]] = Announcer()
         """The active backend's ``EngineStatus`` changes (a remote server publishes none yet)."""
-        local.status_changed.subscribe(self._on_local_status)
+        local.status_changed.subscribe(lambda status: self._on_backend_status(local, status))
 
-    def _on_local_status(self, status: EngineStatus) -> None:
-        if self.active is self.local:
+    def _on_backend_status(self, engine: Any, status: EngineStatus) -> None:
+        if engine is self.active:  # a backend out of use keeps its status to itself
             self.status_changed._announce(status)
 
     @property
     def status(self) -> EngineStatus:
-        """What the active backend is doing (a remote one: idle with its model, or dead when none is loaded)."""
-        if self.active is self.local:
-            return self.local.status  # type: ignore[no-any-return]
-        info = self.active.info
-        return EngineStatus(EnginePhase.IDLE, info.path) if info is not None else EngineStatus()
+        """What the active backend is doing."""
+        return self.active.status  # type: ignore[no-any-return]
 
     # -- which backend -------------------------------------------------------------------
 
@@ -64,6 +61,7 @@ class EngineSwitch:
             from app.engine.remote import RemoteEngine  # httpx and asyncio: imported when a server is first used
 
             engine = RemoteEngine(connection, cache_path=self._cache_path, **self._remote_options)
+            engine.status_changed.subscribe(lambda status, e=engine: self._on_backend_status(e, status))
             self._remotes[connection.id] = engine
         elif engine.connection != connection:
             engine.reconfigure(connection)

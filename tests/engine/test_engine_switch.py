@@ -7,7 +7,9 @@ from concurrent.futures import Future
 import pytest
 from ui.fake_engine import FakeEngine, FakeStream
 
+from app.core.announcer import Announcer
 from app.core.connections import Connection, remote_ref
+from app.core.engine_status import EngineStatus
 from app.core.ports import EnginePort, StreamPort
 from app.engine.client import EngineClient
 from app.engine.remote import RemoteEngine
@@ -22,6 +24,8 @@ class RecordingLocal:
         self.asked: list[str] = []
         self.info = None
         self.pid = None
+        self.status = EngineStatus()
+        self.status_changed: Announcer[[EngineStatus]] = Announcer()
 
     def last_prompt(self) -> str:
         self.asked.append("last_prompt")

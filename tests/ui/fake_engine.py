@@ -65,6 +65,7 @@ class FakeEngine:
         self.pid = None
         self.capabilities = LOCAL  # EnginePort: what it can do (a local engine's everything)
         self.requests: list[tuple[str, object]] = []
+        self.status = EngineStatus()
         self.status_changed: Announcer[[EngineStatus]] = Announcer()  # EnginePort: it never crashes nor reloads
 
     parallel_sequences = 1  # one text per request
