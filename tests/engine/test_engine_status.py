@@ -15,11 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from remote_server import API_KEY, LlamaServer
 
+from app.core.connections import Connection
 from app.core.engine_status import CRASHED, EnginePhase, EngineStatus
 from app.core.events import LoadOptions
 from app.core.sampling import SamplingSettings
 from app.engine.client import EngineClient
+from app.engine.remote import RemoteEngine
 
 NO_END = ((0, -100.0), (1, -100.0), (2, -100.0))  # SmolLM2's end-of-text, im_start, im_end
 SHORT = SamplingSettings(temperature=0.0, max_tokens=4, logit_bias=NO_END)
@@ -54,7 +57,7 @@ def recorded(tmp_path: Path) -> Iterator[tuple[EngineClient, Recorder]]:
     client.close()
 
 
-def settle(client: EngineClient, phase: EnginePhase, timeout: float = 30.0) -> None:
+def settle(client: EngineClient | RemoteEngine, phase: EnginePhase, timeout: float = 30.0) -> None:
     """The supervisor publishes idle just after the caller has its answer: wait for it (no timing asserted)."""
     deadline = time.monotonic() + timeout
     while client.status.phase is not phase:
@@ -91,3 +94,23 @@ def test_status_goes_loading_idle_writing_idle_then_reloading_after_a_crash(
                     EngineStatus(EnginePhase.IDLE, model)], seen
     assert seen[1].text == "Reloading the model after a crash…"
     assert recorder.threads == {"inkling-engine-supervisor"}  # one writer of the status
+
+
+def test_a_remote_engine_publishes_the_same_status(llama_server: LlamaServer) -> None:
+    """Loading, reading the prompt until the first token, writing, idle: told on the engine's own thread."""
+    engine = RemoteEngine(Connection.new("test box", llama_server.url, API_KEY), first_byte_timeout=60)
+    recorder = Recorder()
+    engine.status_changed.subscribe(recorder)
+    try:
+        info = engine.load_async("").result(60)
+        settle(engine, EnginePhase.IDLE)
+        assert recorder.take() == [EngineStatus(EnginePhase.LOADING), EngineStatus(EnginePhase.IDLE, info.path)]
+        fin = engine.chat(HELLO, SHORT.replace(max_tokens=6)).wait(timeout=90)
+        assert fin.reason == "length" and fin.text, fin
+        settle(engine, EnginePhase.IDLE)
+        assert recorder.take() == [EngineStatus(EnginePhase.READING, info.path),
+                                   EngineStatus(EnginePhase.WRITING, info.path),
+                                   EngineStatus(EnginePhase.IDLE, info.path)]
+        assert recorder.threads == {"inkling-remote"}
+    finally:
+        engine.close()
