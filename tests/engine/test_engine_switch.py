@@ -9,7 +9,7 @@ from ui.fake_engine import FakeEngine, FakeStream
 
 from app.core.announcer import Announcer
 from app.core.connections import Connection, remote_ref
-from app.core.engine_status import EngineStatus
+from app.core.engine_status import EnginePhase, EngineStatus
 from app.core.ports import EnginePort, StreamPort
 from app.engine.client import EngineClient
 from app.engine.remote import RemoteEngine
@@ -81,5 +81,29 @@ def test_the_switch_both_engines_and_the_fake_have_every_member_of_the_port() ->
             missing = {m for m in stream_members if not hasattr(stream, m)}
             assert missing == set(), f"{type(stream).__name__} lacks {missing}"
             assert stream.not_applied == () and stream.note == "", type(stream).__name__
+    finally:
+        switch.close()
+
+
+def test_the_switch_tells_only_the_active_backends_status() -> None:
+    local = RecordingLocal()
+    server = Connection("srv", "A server", "http://127.0.0.1:9/v1")  # nothing listens: the load fails, fine
+    switch = EngineSwitch(local, lambda: [server])
+    told: list[EngineStatus] = []
+    switch.status_changed.subscribe(told.append)
+    try:
+        writing = EngineStatus(EnginePhase.WRITING, "/models/a.gguf")
+        local.status_changed._announce(writing)
+        assert told == [writing] and switch.status is local.status
+        load: Future = switch.load_async(remote_ref("srv", "some-model"))
+        remote = switch.active
+        assert isinstance(remote, RemoteEngine)
+        load.exception(timeout=30)
+        assert told[1] == EngineStatus()  # the switch to a server with no model yet: nothing to answer with
+        assert told[2] == EngineStatus(EnginePhase.LOADING, remote_ref("srv", "some-model"))
+        del told[:]
+        local.status_changed._announce(EngineStatus(EnginePhase.RELOADING, "/models/a.gguf"))
+        assert EnginePhase.RELOADING not in {s.phase for s in told}  # the local engine is out of use
+        assert switch.status is remote.status
     finally:
         switch.close()
