@@ -9,7 +9,11 @@ after a crash from writing, which a window that only knew "busy" could not.
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 class EnginePhase(enum.Enum):
@@ -43,3 +47,17 @@ class EngineStatus:
 
 CRASHED = "the engine crashed"  # why a reload happens: a death nobody asked for
 STOPPED = "the engine was stopped by force"  # a Stop that did not end in time, or a frozen engine killed
+
+
+def publish_status(engine: Any, status: EngineStatus) -> None:
+    """Set ``engine.status`` and announce it on ``engine.status_changed``, unless it is unchanged.
+
+    Called on the one thread that owns the engine's status; a listener's bug must not stop the engine.
+    """
+    if status == engine.status:
+        return
+    engine.status = status
+    try:
+        engine.status_changed._announce(status)
+    except Exception:
+        log.exception("an engine status listener failed")

@@ -64,7 +64,7 @@ from typing import Any
 
 from app.core.announcer import Announcer
 from app.core.capabilities import LOCAL, Capabilities
-from app.core.engine_status import CRASHED, STOPPED, EnginePhase, EngineStatus
+from app.core.engine_status import CRASHED, STOPPED, EnginePhase, EngineStatus, publish_status
 from app.core.errors import BuildCrashes, EngineCrashed, InklingError, Interrupted, NoModelLoaded
 from app.core.events import Finished, LoadOptions, ModelInfo, ScoreResult, Timings
 from app.core.ports import PeekResult
@@ -331,14 +331,7 @@ class EngineClient:
 
     def _publish(self, phase: EnginePhase, model: str = "", why: str = "") -> None:
         """Set ``status`` and tell the subscribers (supervisor thread only; an unchanged status is not told)."""
-        status = EngineStatus(phase, model, why)
-        if status == self.status:
-            return
-        self.status = status
-        try:
-            self.status_changed._announce(status)
-        except Exception:  # a listener's bug must not stop the engine
-            log.exception("an engine status listener failed")
+        publish_status(self, EngineStatus(phase, model, why))
 
     def _run(self, req: Request) -> None:
         if self._closed:

@@ -40,7 +40,7 @@ import httpx_sse
 from app.core.announcer import Announcer
 from app.core.capabilities import Capabilities
 from app.core.connections import Connection, parse_remote_ref, public_url, remote_ref, scrub, short_model_name
-from app.core.engine_status import EnginePhase, EngineStatus
+from app.core.engine_status import EnginePhase, EngineStatus, publish_status
 from app.core.errors import (
     FeatureUnavailable,
     InklingError,
@@ -97,14 +97,7 @@ class RemoteEngine:
         """Told each new ``status`` (loading, reading the prompt, writing, idle), on the event-loop thread."""
 
     def _publish(self, phase: EnginePhase, model: str = "") -> None:
-        status = EngineStatus(phase, model)
-        if status == self.status:
-            return
-        self.status = status
-        try:
-            self.status_changed._announce(status)
-        except Exception:  # a listener's bug must not stop the engine
-            log.exception("an engine status listener failed")
+        publish_status(self, EngineStatus(phase, model))
 
     def _publish_idle(self) -> None:
         """Idle with the chosen model, or "dead" (nothing to answer with) while none is chosen."""
