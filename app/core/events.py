@@ -169,3 +169,15 @@ class ScoreResult:
         if not lps:
             return float("nan")
         return math.exp(-sum(lps) / len(lps))
+
+
+@dataclass(frozen=True)
+class PerplexityRow:
+    """Compare's answer for one model: how surprised it was by the text (``error`` says why there is none)."""
+
+    path: str
+    name: str
+    perplexity: float
+    bits_per_token: float
+    tokens: int
+    error: str = ""
