@@ -47,11 +47,11 @@ def test_a_job_reports_its_progress_in_order_then_its_result() -> None:
 
 def test_a_cancelled_job_stops_at_its_next_safe_point_and_ends_cancelled() -> None:
     seen = Recorder()
-    job = start_job(f"{TARGETS}:count", {"n": 100_000, "step_s": 0.01}, seen, name="Counting")
+    job = start_job(f"{TARGETS}:count", {"n": 100_000, "step_s": 0.01}, seen, name="Counting", grace=120)
     seen.wait_for(lambda ev: len(ev) >= 3)
     job.cancel()
     with pytest.raises(JobCancelled, match="Counting was cancelled"):
-        job.result(timeout=30)
+        job.result(timeout=30)  # well inside the grace: it stopped on its own, not by the kill
     assert seen.events[-1].cancelled
     assert len(seen.of(JobProgress)) < 100_000
 
