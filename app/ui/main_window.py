@@ -414,7 +414,7 @@ class MainWindow(QMainWindow):
         self.load_progress.setVisible(state == "loading")
         name = Path(self.bridge.loading_path).name
         texts = {"empty": "No model loaded", "loading": f"Loading {name}…", "ready": "Ready",
-                 "generating": "Generating…", "error": "Model failed to load"}
+                 "generating": self._engine_activity(), "error": "Model failed to load"}
         text = texts.get(state, state)
         tip = ""
         if state in ("ready", "generating") and self.bridge.info is not None:
@@ -439,13 +439,19 @@ class MainWindow(QMainWindow):
         if state == "ready":
             self._preview_timer.start()
 
+    def _engine_activity(self) -> str:
+        """What the engine does for the request under way, from its one status: reading, writing…"""
+        status = self.bridge.status
+        busy = (EnginePhase.READING, EnginePhase.WRITING, EnginePhase.LOADING)
+        return status.text if status.phase in busy else "Writing…"
+
     def _on_bridge_status_changed(self, status: EngineStatus) -> None:
-        """An automatic reload (after a crash) says so for its whole length; then the bridge's state shows again."""
+        """An automatic reload (after a crash) says so for its whole length; reading and writing are told apart."""
         if status.phase is EnginePhase.RELOADING:
             self.engine_status.setText(f"{status.text} ({Path(status.model).name})" if status.model else status.text)
             self.engine_status.setToolTip(f"Reloading because {status.why}." if status.why else "")
             self.engine_status.setProperty("state", "reloading")
-        elif self.engine_status.property("state") == "reloading":
+        elif self.engine_status.property("state") in ("reloading", "generating"):
             self._on_bridge_state_changed(self.bridge.state)
 
     def _on_bridge_model_loaded(self, info: ModelInfo) -> None:
