@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
-
-from dataclasses import replace
 
 from app.core.engine_status import EnginePhase, EngineStatus
 from app.core.errors import InklingError
