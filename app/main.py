@@ -128,7 +128,7 @@ def create_main_window(*, load_model: bool = True, files: list[str] | None = Non
 
         connections = ConnectionsView(store, switch.test_connection)
         pane = ModelsPane(ModelManager(library), storage, JobRunner(), lambda: bridge.options.n_ctx, free_vram, connections,
-                          model_list=model_list)
+                          model_list=model_list, list_model=window.list_model)  # the selector's rows, shared
         pane.library_changed.connect(remember_folders)
         pane.use_model_requested.connect(window.load_model)
         return pane

@@ -32,7 +32,7 @@ from app.core.jobs import JobEnded, JobEvent
 from app.core.ports import JobHandlePort, JobRunnerPort
 from app.core.storage import Storage
 from app.ui.jobs import run_job
-from app.ui.models.model_list_model import ComparableModels
+from app.ui.model_list_model import ComparableModels
 
 PERPLEXITY_JOB = "app.engine.evaluate:perplexity_job"  # a job target is a name: the UI imports no engine code
 

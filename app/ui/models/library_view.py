@@ -26,7 +26,7 @@ from app.core.errors import InklingError
 from app.core.ports import ModelEntry, ModelManagerPort
 from app.ui.flow_layout import flow_row
 from app.ui.jobs import run_in_background
-from app.ui.models.model_list_model import LocalModels
+from app.ui.model_list_model import LocalModels
 
 
 class LibraryView(QWidget):

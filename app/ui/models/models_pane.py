@@ -20,11 +20,11 @@ from app.core.ports import JobRunnerPort, ModelEntry, ModelManagerPort
 from app.core.storage import Storage
 from app.ui.flow_layout import scrolling
 from app.ui.jobs import run_in_background
+from app.ui.model_list_model import ComparableModels, LocalModels, ModelListModel
 from app.ui.models.compare_view import CompareView
 from app.ui.models.connections_view import ConnectionsView
 from app.ui.models.hub_view import SORTS, HubTab
 from app.ui.models.library_view import LibraryView
-from app.ui.models.model_list_model import ComparableModels, LocalModels, ModelListModel
 
 __all__ = ["SORTS", "ModelsPane"]
 
@@ -53,7 +53,8 @@ class ModelsPane(HubTab, QWidget):
 
     def __init__(self, manager: ModelManagerPort, storage: Storage, jobs: JobRunnerPort, n_ctx: Callable[[], int],
                  free_vram: Callable[[], int] = lambda: 0, connections: ConnectionsView | None = None,
-                 parent: QWidget | None = None, *, model_list: ModelList | None = None) -> None:
+                 parent: QWidget | None = None, *, model_list: ModelList | None = None,
+                 list_model: ModelListModel | None = None) -> None:
         super().__init__(parent)
         self.connections = connections
         self.manager = manager
@@ -62,7 +63,9 @@ class ModelsPane(HubTab, QWidget):
         self.n_ctx = n_ctx
         self.free_vram = free_vram
         self.model_list = model_list if model_list is not None else ModelList()  # the one list of models
-        self.list_model = ModelListModel(self.model_list, self._fit_badge, self)  # the one Qt model of it
+        # the one Qt model of the list (the window's, which its model selector shows); the Size column's fit badge is ours
+        self.list_model = list_model if list_model is not None else ModelListModel(self.model_list, parent=self)
+        self.list_model.size_note = self._fit_badge
         self.setAcceptDrops(True)
         self._build()
         self._connect_signals()

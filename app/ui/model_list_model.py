@@ -2,9 +2,11 @@
 
 It translates the list's announcements into row insertions and removals (napari's
 ``_base_item_model`` pattern), so a view keeps its selection across a rescan. The
-library table shows it through ``LocalModels`` (the models on this computer), and
-Compare's list through ``ComparableModels`` (local models that can be read, each
-with a check box that remembers being unchecked).
+window makes one and every list of models shows it: the model selector through
+``selector_model`` (every model, plus a file opened by hand and "Open a GGUF
+file…"), the library table through ``LocalModels`` (the models on this computer),
+and Compare's list through ``ComparableModels`` (local models that can be read,
+each with a check box that remembers being unchecked).
 """
 
 from __future__ import annotations
@@ -12,8 +14,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QColor
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QConcatenateTablesProxyModel,
+    QIdentityProxyModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QColor, QStandardItemModel
 
 from app.core.model_list import ModelList, ModelListChange
 from app.core.ports import ModelEntry
@@ -167,3 +178,28 @@ class ComparableModels(LocalModels):
 
     def checked_paths(self) -> list[str]:
         return [p for p in (self.index(r, 0).data(PATH_ROLE) for r in range(self.rowCount())) if p not in self.unchecked]
+
+
+class ChoosableModels(QIdentityProxyModel):
+    """The model selector's rows: every model (local, then each server's) as "name (quantization, size)"."""
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and index.column() == 0:
+            e: ModelEntry = super().data(index, ENTRY_ROLE)
+            if e.error:
+                return f"⚠ {e.name} — {e.error}"
+            return e.name + (f"  ({e.quantization}, {human_size(e.size)})" if e.quantization else "")
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return super().data(index, PATH_ROLE)
+        return super().data(index, role)
+
+
+def selector_model(list_model: ModelListModel, extras: QStandardItemModel, parent: QObject | None = None
+                   ) -> QConcatenateTablesProxyModel:
+    """The selector's model: the one list's rows, then ``extras`` (a file opened by hand, "Open a GGUF file…")."""
+    choosable = ChoosableModels(parent)
+    choosable.setSourceModel(list_model)
+    both = QConcatenateTablesProxyModel(parent)
+    both.addSourceModel(choosable)
+    both.addSourceModel(extras)
+    return both
