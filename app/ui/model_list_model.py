@@ -202,4 +202,5 @@ def selector_model(list_model: ModelListModel, extras: QStandardItemModel, paren
     both = QConcatenateTablesProxyModel(parent)
     both.addSourceModel(choosable)
     both.addSourceModel(extras)
+    both.sources = (choosable, extras)  # type: ignore[attr-defined]  # without a parent, Python must keep them alive
     return both
