@@ -75,6 +75,7 @@ class CompareView(QWidget):
         self.model_view = QListView()
         self.model_view.setObjectName("compareModels")
         self.model_view.setModel(self.models)
+        self.model_view.setMaximumHeight(120)  # the bar and the table stay in view; a long list scrolls
         self.button = QPushButton("Compare")
         self.button.setObjectName("compareButton")
         self.cancel_button = QPushButton("Cancel")
@@ -181,6 +182,8 @@ class CompareView(QWidget):
         if cancelled:
             self.status_message.emit(f"Comparison cancelled after {len(self._rows)} of {self.progress.maximum()} "
                                      "models")
+        else:
+            self.status_message.emit(f"Compared {len(self._rows)} models")
         rows = sorted(self._rows, key=lambda r: (math.isnan(r.perplexity), r.perplexity))
         self._show_rows()
         self.comparison_finished.emit(rows)
