@@ -38,7 +38,7 @@ def thinking_copy(starter: Path, dst: Path) -> Path:
     return g.patched_copy(starter, dst, edit)
 
 
-def newline_bias(tokenize) -> tuple[tuple[int, float], ...]:  # noqa: ANN001 - EngineClient.tokenize
+def newline_bias(tokenize) -> tuple[tuple[int, float], ...]:
     """A logit bias that keeps the model from writing a line break (so only a budget can end its thinking)."""
     ids = {t for text in ("\n", "\n\n", "\n\n\n", " \n", "  \n", " \n\n") for t, _ in tokenize(text)}
     return tuple((t, -100.0) for t in sorted(ids))
