@@ -23,6 +23,8 @@ QWEN3_LIKE_TEMPLATE = (
 ANSWER = "The lamp is lit at dusk."
 # the model's own <think>, lowercase thinking of any length, the close, the answer (then it must end)
 THINK_THEN_ANSWER = f'root ::= "<think>\\n" [a-z ]* "\\n</think>\\n\\n" "{ANSWER}"'
+# a chat's: ten to forty characters of thinking, so there is always a block to show
+CHAT_THINK_THEN_ANSWER = f'root ::= "<think>\\n" [a-z ]{{10,40}} "\\n</think>\\n\\n" "{ANSWER}"'
 # the same after a prompt that opened the thinking itself
 OPENED_THINK_THEN_ANSWER = f'root ::= [a-z ]+ "\\n</think>\\n\\n" "{ANSWER}"'
 

@@ -31,6 +31,7 @@ from app.core.storage import MessageRow, Storage
 from app.ui.chat.chat_view import ChatView
 from app.ui.chat.conversations import ConversationsMixin
 from app.ui.chat.shown_reply import ShownReply
+from app.ui.chat.thinking_block import show_thinking
 from app.ui.engine_bridge import FRAME_MS, EngineBridge
 from app.ui.live_engine import BridgeEngine, qt_call_later
 from app.ui.markdown_view import INCREMENTAL_FROM
@@ -242,7 +243,7 @@ class ChatPane(ConversationsMixin, ChatView):
             self._on_reply_started(turn)
         elif what == "reply-progress":
             self._on_reply_progress(turn)
-        elif what in ("reply-writing", "reply-text"):
+        elif what in ("reply-writing", "reply-text", "reply-thinking"):
             self._on_reply_text(what == "reply-writing")
         elif what == "reply-ended" and turn.ended is not None:
             self._on_reply_ended(turn.ended)
@@ -302,6 +303,7 @@ class ChatPane(ConversationsMixin, ChatView):
         if reply is None or not shiboken6.isValid(reply.widget):
             return
         self._rendered_at = started = time.perf_counter()
+        show_thinking(reply.widget, reply.reply, writing=reply.live.writing)
         reply.widget.set_streaming_text(reply.text)
         self._render_cost_ms = (time.perf_counter() - started) * 1000
 
