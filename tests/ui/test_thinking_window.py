@@ -8,6 +8,8 @@ the answer.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from thinking_model import ANSWER, CHAT_THINK_THEN_ANSWER
 from ui.conftest import open_write, send
@@ -81,3 +83,25 @@ def test_write_inserts_only_the_answer(qtbot, window: MainWindow) -> None:
     pane.accept()
     assert pane.editor.content() == "The keeper asks: when is the lamp lit?\n" + ANSWER
     assert window.storage.document(pane.document.id).content == "The keeper asks: when is the lamp lit?\n" + ANSWER
+
+
+def test_the_think_switch_and_budget_show_for_a_model_that_thinks(qtbot, window: MainWindow, tmp_path) -> None:
+    from thinking_model import thinking_copy
+
+    chat = window.chat
+    controls = chat.think_controls
+    assert not controls.isVisibleTo(chat)  # the starter model's template does not think
+    path = str(thinking_copy(Path(window.bridge.info.path), tmp_path / "thinking.gguf"))
+    window.load_model(path)
+    qtbot.waitUntil(lambda: window.bridge.state == "ready" and window.bridge.info.path == path, timeout=60_000)
+    assert controls.isVisibleTo(chat) and controls.think_box.isEnabled() and controls.think_box.isChecked()
+    assert controls.budget_box.text() == "no limit"
+    controls.budget_box.setValue(64)
+    controls.think_box.click()  # off: the template writes an empty thinking and the model answers at once
+    assert chat.sampling.thinking is False and chat.sampling.thinking_budget == 64
+    assert window.sampling.settings.thinking is False  # the Sampling panel edits from the same settings
+    chat.set_sampling(chat.sampling.replace(temperature=0, max_tokens=12, grammar=f'root ::= "{ANSWER}"'), "")
+    send(qtbot, window, "When is the lamp lit?")
+    assert window.engine.local.last_prompt().endswith("<think>\n\n</think>\n\n")
+    saved = window.storage.messages(chat.conversation.id)[-1]
+    assert [p.kind for p in saved.parts] == ["text"] and saved.content == ANSWER

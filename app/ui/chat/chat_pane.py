@@ -31,6 +31,7 @@ from app.core.storage import MessageRow, Storage
 from app.ui.chat.chat_view import ChatView
 from app.ui.chat.conversations import ConversationsMixin
 from app.ui.chat.shown_reply import ShownReply
+from app.ui.chat.think_controls import ThinkControls
 from app.ui.chat.thinking_block import show_thinking
 from app.ui.engine_bridge import FRAME_MS, EngineBridge
 from app.ui.live_engine import BridgeEngine, qt_call_later
@@ -87,6 +88,9 @@ class ChatPane(ConversationsMixin, ChatView):
         self._render_timer.setSingleShot(True)
         self._render_timer.timeout.connect(self._render_streaming)
         self._draft_saver = DebouncedSaver(self.save_draft, DRAFT_DELAY_MS, DRAFT_MAX_AGE, self)
+        self.think_controls = ThinkControls(self)  # "Think" and the thinking budget, for a model that thinks
+        right = self._right.layout()
+        right.insertWidget(right.indexOf(self.context_label) + 1, self.think_controls)
         self._connect_signals()
         self.list_model.reload()
         self._open_first_or_new(announce=False)
