@@ -67,6 +67,13 @@ def test_the_chat_shows_thinking_in_a_block_and_never_sends_it_back(qtbot, windo
     qtbot.waitUntil(lambda: blocks[0].text.isVisibleTo(bubble), timeout=5_000)
     assert blocks[0].text.text() == thinking
 
+    exported = Path(window.storage.path).parent / "chat.md"
+    chat.export_to(exported)  # what File ▸ Export chat… writes: the answer, not the thinking
+    assert ANSWER in exported.read_text() and thinking not in exported.read_text()
+    assert not window.export_thinking.isChecked()
+    chat.export_to(exported, thinking=True)  # "Include thinking in chat exports" chosen
+    assert f"> **Thinking:** {thinking}" in exported.read_text()
+
     chat.set_sampling(SamplingSettings(temperature=0, max_tokens=4), "Balanced")
     send(qtbot, window, "And at dawn?")
     prompt = window.engine.local.last_prompt()
