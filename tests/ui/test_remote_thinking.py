@@ -94,3 +94,15 @@ def test_the_reasoning_fields_servers_use() -> None:
     marks = ReasoningMarks()
     text = marks.reasoning("a") + marks.reasoning("b") + marks.content("") + marks.content("Hi") + marks.content("!")
     assert split_text(text) == ("ab", "Hi!")
+
+
+def test_the_think_switch_goes_to_a_server_as_a_template_variable() -> None:
+    from app.core.capabilities import Capabilities
+    from app.engine.openai_api import samplers_of, sampling_params
+
+    caps = Capabilities(server="llama.cpp", samplers=samplers_of("llama.cpp"))
+    params, not_applied = sampling_params(SamplingSettings(thinking=False, thinking_budget=64), caps)
+    assert params["chat_template_kwargs"] == {"enable_thinking": False}
+    assert not_applied == ("thinking_budget",)  # the server keeps its own (--reasoning-budget)
+    params, not_applied = sampling_params(SamplingSettings(), caps)
+    assert "chat_template_kwargs" not in params and not_applied == ()

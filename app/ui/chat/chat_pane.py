@@ -345,7 +345,9 @@ class ChatPane(ConversationsMixin, ChatView):
             return "Stopped — the reply so far is kept" if live.text.strip() else "Stopped before the model wrote anything"
         ending = {"stop": "", "length": ", ended at the length limit"}.get(fin.reason, f" ({fin.reason})")
         first = f", first token after {live.reply.first_token_ms:,.0f} ms" if live.reply.first_token_ms else ""
-        return f"Reply: {t.generated_tokens:,} tokens at {t.tokens_per_second:.1f} tok/s{first}{ending}"
+        thought = live.reply.thinking_tokens  # the answer's count leaves its thinking out
+        tokens = f"{t.generated_tokens - thought:,} tokens" + (f" after {thought:,} of thinking" if thought else "")
+        return f"Reply: {tokens} at {t.tokens_per_second:.1f} tok/s{first}{ending}"
 
     # -- what the pane shows beside the transcript ---------------------------------------
 

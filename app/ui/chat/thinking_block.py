@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from app.core.chat_session import Reply
     from app.ui.chat.message_widget import MessageWidget
 
-LIVE_TAIL = 1200  # characters of the reasoning shown while it streams (the whole of it once it is folded)
+LIVE_TAIL = 600  # characters of the reasoning shown while it streams (the whole of it once it is folded)
 
 
 def thinking_summary(tokens: int, seconds: float, *, live: bool = False) -> str:
