@@ -16,13 +16,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ["INKLING_HOME"] = tempfile.mkdtemp(prefix="inkling-shots-")
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
-from thinking_model import thinking_copy  # noqa: E402
+from PySide6.QtWidgets import QApplication
+from thinking_model import thinking_copy
 
-from app.core.sampling import SamplingSettings  # noqa: E402
-from app.core.starter import starter_model_path  # noqa: E402
-from app.main import create_main_window  # noqa: E402
-from app.ui.chat.thinking_block import ThinkingBlock  # noqa: E402
+from app.core.sampling import SamplingSettings
+from app.core.starter import starter_model_path
+from app.main import create_main_window
+from app.ui.chat.thinking_block import ThinkingBlock
 
 ANSWER = "The lamp is lit at dusk, when the last of the daylight fades over the water."
 GRAMMAR = f'root ::= [a-z ,.]{{300,600}} "\\n</think>\\n\\n" "{ANSWER}"'
