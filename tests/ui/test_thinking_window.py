@@ -87,6 +87,8 @@ def test_write_inserts_only_the_answer(qtbot, window: MainWindow) -> None:
         pane.continue_button.click()
     assert "<think>" in done.args[0].text  # the model did think
     assert pane.editor.suggestion_text == ANSWER
+    # the token inspector shows every token, the thinking's too (each with its probability and alternatives)
+    assert "".join(t.text for t in pane.inspector.tokens).startswith("<think>\n")
     pane.accept()
     assert pane.editor.content() == "The keeper asks: when is the lamp lit?\n" + ANSWER
     assert window.storage.document(pane.document.id).content == "The keeper asks: when is the lamp lit?\n" + ANSWER
