@@ -41,6 +41,7 @@ class ThinkingMarkers:
     open: str
     close: str
     answer_header: str = ""  # dropped if it follows the close marker (gpt-oss names the final channel there)
+    answer_lead: str = ""  # dropped if a reply starts with it instead of thinking (gpt-oss answering at once)
 
 
 # the markers of the common thinking models; the first is the one the remote engine writes
@@ -49,20 +50,22 @@ KNOWN_MARKERS: tuple[ThinkingMarkers, ...] = (
     ThinkingMarkers("thinking", "<thinking>", "</thinking>"),
     ThinkingMarkers("magistral", "[THINK]", "[/THINK]"),  # Magistral 2509
     ThinkingMarkers("gpt-oss", "<|channel|>analysis<|message|>", "<|end|>",
-                    answer_header="<|start|>assistant<|channel|>final<|message|>"),
+                    answer_header="<|start|>assistant<|channel|>final<|message|>",
+                    answer_lead="<|channel|>final<|message|>"),
     ThinkingMarkers("seed", "<seed:think>", "</seed:think>"),  # ByteDance Seed-OSS
     ThinkingMarkers("command-r", "<|START_THINKING|>", "<|END_THINKING|>"),  # Command A Reasoning
     ThinkingMarkers("kimi", "◁think▷", "◁/think▷"),
 )
 DEFAULT_MARKERS = KNOWN_MARKERS[0]
-THINK_SWITCHES = ("enable_thinking", "reasoning_effort", "thinking")  # template variables that turn it on or off
+END_OF_TURN_TOKENS = ("<|end|>",)  # a close marker that other templates use to end a turn (Phi-3): not a sign
 
 
 def markers_in_template(template: str | None) -> tuple[ThinkingMarkers, ...]:
     """The known markers a chat template mentions (a thinking model's template names its markers)."""
     if not template:
         return ()
-    return tuple(m for m in KNOWN_MARKERS if m.open in template or m.close in template)
+    return tuple(m for m in KNOWN_MARKERS
+                 if m.open in template or (m.close in template and m.close not in END_OF_TURN_TOKENS))
 
 
 def template_has_think_switch(template: str | None) -> bool:
@@ -150,7 +153,12 @@ class ThinkingSplitter:
                 self.state = "thinking"
                 self._held = text[len(m.open):]
                 return
-        if any(m.open.startswith(text) for m in self.markers):
+        for m in self.markers:
+            if m.answer_lead and text.startswith(m.answer_lead):
+                self._held = text[len(m.answer_lead):]
+                self.state = "answer"
+                return
+        if any(m.open.startswith(text) or m.answer_lead.startswith(text) for m in self.markers):
             return  # it may still become a marker
         self.state = "answer"
 

@@ -144,6 +144,7 @@ class LlamaRuntime:
         self.log = LlamaLog()
         self.last_prompt: list[int] = []  # the tokens of the last generation's prompt (what the model saw)
         self._rendered = ""  # the last chat prompt as text (whether its template opened the thinking)
+        self._markers_shown: set[int] = set()  # tokens of the template's thinking markers: always shown as text
         self.threads = EngineThreads(None)  # the loaded model's thread counts: pinned, or tuned by speed
 
     # -- state ----------------------------------------------------------------
@@ -219,6 +220,10 @@ class LlamaRuntime:
         cpu = current_choice()
         bos = model.token_bos()
         eos = model.token_eos()
+        # a thinking marker made of control tokens would detokenize to nothing: show those tokens as text
+        self._markers_shown = {t for m in markers_in_template(header.chat_template)
+                               for marker in (m.open, m.close, m.answer_header, m.answer_lead) if marker
+                               for t in llm.tokenize(marker.encode("utf-8"), add_bos=False, special=True)}
         self._format = ChatFormat(
             header.chat_template,
             model.token_get_text(bos) if bos >= 0 else "",
@@ -253,10 +258,11 @@ class LlamaRuntime:
             import llama_cpp
 
             buf = ctypes.create_string_buffer(256)
-            n = llama_cpp.llama_token_to_piece(self.llm._model.vocab, token, buf, 256, 0, False)
+            special = token in self._markers_shown  # a thinking marker that is a control token (gpt-oss's <|end|>)
+            n = llama_cpp.llama_token_to_piece(self.llm._model.vocab, token, buf, 256, 0, special)
             if n < 0:
                 buf = ctypes.create_string_buffer(-n)
-                n = llama_cpp.llama_token_to_piece(self.llm._model.vocab, token, buf, -n, 0, False)
+                n = llama_cpp.llama_token_to_piece(self.llm._model.vocab, token, buf, -n, 0, special)
             piece = buf.raw[: max(n, 0)]
             self._pieces[token] = piece
         return piece

@@ -45,6 +45,11 @@ def test_every_known_marker_splits_the_same_however_the_text_is_cut(markers) -> 
         assert _fed_in_pieces(text, size) == ("The keeper lights it at dusk.", "At dusk."), size
 
 
+def test_gpt_oss_answering_at_once_shows_no_channel_header() -> None:
+    assert split_text("<|channel|>final<|message|>At dusk.") == ("", "At dusk.")
+    assert _fed_in_pieces("<|channel|>final<|message|>At dusk.", 3) == ("", "At dusk.")
+
+
 def test_thinking_only_at_the_start_an_answer_about_tags_is_left_alone() -> None:
     text = "Use <think> tags like this: <think>x</think>."
     assert split_text(text) == ("", text)
@@ -63,6 +68,9 @@ def test_the_template_says_which_markers_and_whether_thinking_can_be_switched() 
     assert [m.name for m in markers_in_template(qwen3)] == ["think"]
     assert template_has_think_switch(qwen3)
     assert not template_has_think_switch("{{ messages }}") and markers_in_template(None) == ()
+    assert markers_in_template("{{ message['content'] + '<|end|>' }}") == ()  # Phi-3 ends a turn so: no thinking
+    assert [m.name for m in markers_in_template("'<|channel|>analysis<|message|>' + thinking + '<|end|>'")] == \
+        ["gpt-oss"]
     assert forced_open_marker("<|im_start|>assistant\n<think>\n") == "<think>"
     assert forced_open_marker("<|im_start|>assistant\n") == ""
 
