@@ -1,7 +1,8 @@
 """``python -m app`` / ``inkling``: the GUI, or headless ``chat`` and ``complete`` for scripts.
 
     inkling [FILE.gguf ...]                   open the window (and load the model files given)
-    inkling chat --model PATH "prompt"        stream a chat reply to stdout
+    inkling chat --model PATH "prompt"        stream a chat reply to stdout (the answer; --thinking: the
+                                              reasoning too, between [thinking] and [/thinking])
     inkling complete --model PATH "text"      stream a continuation to stdout
     inkling chat --server URL [--api-key K] [--model ID] "prompt"
                                               the same through a model server (OpenAI-compatible API)
@@ -39,6 +40,12 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--max-tokens", type=int)
         p.add_argument("--ctx", type=int, default=4096, help="context length in tokens")
         p.add_argument("--stats", action="store_true", help="print timings to stderr at the end")
+        p.add_argument("--grammar-file", help="a GBNF grammar file the output must follow")
+        if name == "chat":
+            p.add_argument("--thinking", action="store_true",
+                           help="also print a thinking model's reasoning, between [thinking] and [/thinking]")
+            p.add_argument("--thinking-budget", type=int,
+                           help="close the thinking after this many tokens and make the model answer")
     p = sub.add_parser("selftest", help="load the starter model in this process, generate a few tokens, report")
     p.add_argument("--model", help="path to a .gguf file (default: the starter model)")
     p.add_argument("--info", action="store_true", help="print versions, CPU backend and folders as JSON; load no model")
@@ -68,6 +75,15 @@ def run_headless(args: argparse.Namespace) -> int:
         "temperature": args.temperature, "top_p": args.top_p, "top_k": args.top_k,
         "min_p": args.min_p, "seed": args.seed, "max_tokens": args.max_tokens,
     }.items() if v is not None}
+    if args.grammar_file:
+        try:
+            with open(args.grammar_file, encoding="utf-8") as f:
+                changes["grammar"] = f.read()
+        except OSError as exc:
+            print(f"inkling: the grammar file could not be read: {exc}", file=sys.stderr)
+            return 1
+    if getattr(args, "thinking_budget", None) is not None:
+        changes["thinking_budget"] = args.thinking_budget
     paths = app_paths().ensure()
     client: Any = None
     try:
@@ -95,9 +111,12 @@ def run_headless(args: argparse.Namespace) -> int:
             sys.stdout.write(args.text)
             stream = client.complete(args.text, settings)
         try:
-            for event in stream:
-                sys.stdout.write(event.text)
-                sys.stdout.flush()
+            if args.command == "chat":
+                _print_reply(stream, thinking=args.thinking)
+            else:
+                for event in stream:
+                    sys.stdout.write(event.text)
+                    sys.stdout.flush()
         except KeyboardInterrupt:
             stream.cancel()
             stream.wait()
@@ -123,6 +142,37 @@ def run_headless(args: argparse.Namespace) -> int:
         return 1
     finally:
         client.close()
+
+
+def _print_reply(stream: Any, *, thinking: bool) -> None:
+    """Print a chat reply as it streams: the answer only, or (``thinking``) its reasoning first, marked."""
+    from app.core.thinking import ThinkingSplitter
+
+    splitter = ThinkingSplitter()
+    inside = False  # the [thinking] mark is open
+
+    def put(pieces: list[tuple[str, str]]) -> None:
+        nonlocal inside
+        for kind, text in pieces:
+            if kind == "thinking":
+                if not thinking:
+                    continue
+                if not inside:
+                    sys.stdout.write("[thinking]\n")
+                    inside = True
+            elif inside:
+                sys.stdout.write("\n[/thinking]\n\n")
+                inside = False
+            sys.stdout.write(text)
+        sys.stdout.flush()
+
+    try:
+        for event in stream:
+            put(splitter.feed(event.text))  # type: ignore[arg-type]
+    finally:
+        put(splitter.finish())  # type: ignore[arg-type]
+        if inside:
+            sys.stdout.write("\n[/thinking]\n")
 
 
 def _one_line(exc: BaseException) -> str:

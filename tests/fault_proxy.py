@@ -11,6 +11,9 @@ the way real networks and servers do:
 - ``status``: answer every generation request with ``status``/``body``/``headers`` (401, 404, 429, 5xx)
 
 and with ``no_completions`` it plays a chat-only server (404 for ``/v1/completions``).
+With ``reasoning_first`` = N it plays a thinking model's server (llama-server's
+``--reasoning-format auto``, vLLM): the first N pieces of text of a streamed chat
+go out as ``delta.<reasoning_key>`` (``reasoning_content``) instead of ``delta.content``.
 
 Only POST requests to ``/v1/*completions`` are broken; model lists and probes pass.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import threading
 import time
 from typing import Any
@@ -40,6 +44,8 @@ class FaultProxy:
         self.upstream_closed = threading.Event()
         self.no_completions = False  # answer /v1/completions with 404, like a chat-only server
         self.inflight = 0  # requests being answered (changed on the proxy's loop only)
+        self.reasoning_first = 0  # the first N text deltas of a chat become reasoning deltas
+        self.reasoning_key = "reasoning_content"
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="fault-proxy", daemon=True)
@@ -117,7 +123,11 @@ class FaultProxy:
             writer.write(f"HTTP/1.1 {response.status_code} {response.reason_phrase}\r\nContent-Type: {ctype}\r\n"
                          "Transfer-Encoding: chunked\r\n\r\n".encode())
             events = 0
+            texts = 0
             async for line in response.aiter_lines():
+                if line.startswith("data:") and breakable and texts < self.reasoning_first:
+                    line, turned = self._as_reasoning(line)
+                    texts += turned
                 if line.startswith("data:"):
                     events += 1
                     if breakable and mode != "pass" and events > self.after:
@@ -138,6 +148,21 @@ class FaultProxy:
         finally:
             await response.aclose()
             self.upstream_closed.set()
+
+    def _as_reasoning(self, line: str) -> tuple[str, bool]:
+        """A streamed chat chunk with its ``delta.content`` moved to the reasoning field (and whether it had one)."""
+        try:
+            chunk = json.loads(line[len("data:"):])
+        except ValueError:
+            return line, False
+        turned = False
+        for choice in chunk.get("choices") or [] if isinstance(chunk, dict) else []:
+            delta = choice.get("delta") or {}
+            if delta.get("content"):
+                delta[self.reasoning_key] = delta.pop("content")
+                choice.pop("logprobs", None)
+                turned = True
+        return ("data: " + json.dumps(chunk), True) if turned else (line, False)
 
     @staticmethod
     async def _stall(reader: asyncio.StreamReader) -> None:

@@ -22,6 +22,7 @@ NEUTRAL: dict[str, Any] = {
     "top_k": 0, "top_p": 1.0, "min_p": 0.0, "typical_p": 1.0, "repeat_penalty": 1.0,
     "presence_penalty": 0.0, "frequency_penalty": 0.0, "mirostat_mode": 0, "seed": None, "stop": (),
     "grammar": "", "json_schema": "", "banned_words": (), "logit_bias": (),
+    "thinking": True, "thinking_budget": -1,
 }
 # Settings that only refine another one: they matter only when it is on.
 DEPENDS_ON = {"repeat_last_n": "repeat_penalty", "mirostat_tau": "mirostat_mode", "mirostat_eta": "mirostat_mode",

@@ -32,6 +32,7 @@ from app.core.announcer import Announcer
 from app.core.chat_turn import CallLater, ChatEngine, ChatTurn
 from app.core.conversation import ConversationTree, ExportedConversation, auto_title
 from app.core.events import Finished
+from app.core.parts import Part, ThinkingPart, with_text
 from app.core.presets import PresetStore
 from app.core.sampling import SamplingSettings
 from app.core.storage import ConversationRow, MessageRow, Storage
@@ -52,9 +53,21 @@ class Reply:
     text: str
     saved_text: str
     first_token_ms: float = 0.0  # from Send to the first text shown, as the person lived it (0: not known)
+    thinking: str = ""  # the model's reasoning before its answer (app.core.thinking): a part of its own
+    thinking_tokens: int = 0
+    thinking_ms: float = 0.0  # from the first thinking token to the answer's first (or the end)
+    saved_thinking: str = ""
 
     def add(self, text: str) -> None:
         self.text += text
+
+    def add_thinking(self, text: str) -> None:
+        self.thinking += text
+
+    def parts(self) -> tuple[Part, ...]:
+        """What the message is made of now: its thinking first (if any), its text, and its other parts as they were."""
+        parts = with_text(self.message.parts, self.text)
+        return _with_thinking(parts, self.thinking) if self.thinking else parts
 
     @property
     def continuing(self) -> bool:
@@ -307,7 +320,9 @@ class ChatSession(Announcer["ChatSession", str]):
         message = self.path[-1]
         self.storage.update_message(message.id, status="streaming")
         message.status = "streaming"
-        self.reply = Reply(message, message.content, message.content, message.content)
+        thinking = "".join(p.text for p in message.parts if isinstance(p, ThinkingPart))
+        self.reply = Reply(message, message.content, message.content, message.content, thinking=thinking,
+                           saved_thinking=thinking)
         return self.reply, self.history(self.path)
 
     def settle_interrupted(self, live: set[int] | frozenset[int] = frozenset()) -> int:
@@ -333,10 +348,13 @@ class ChatSession(Announcer["ChatSession", str]):
     def save_progress(self, reply: Reply | None = None) -> bool:
         """Commit the streamed text so far (at most a second of it is lost to a kill)."""
         reply = reply or self.reply
-        if reply is None or reply.text == reply.saved_text:
+        if reply is None or (reply.text == reply.saved_text and reply.thinking == reply.saved_thinking):
             return False
-        self.storage.update_message(reply.message.id, content=reply.text)
-        reply.saved_text = reply.text
+        if reply.thinking:
+            self.storage.update_message(reply.message.id, parts=reply.parts())
+        else:
+            self.storage.update_message(reply.message.id, content=reply.text)
+        reply.saved_text, reply.saved_thinking = reply.text, reply.thinking
         return True
 
     def finish_reply(self, reply: Reply, fin: Finished, *, model_name: str = "", model_path: str = "") -> MessageRow:
@@ -347,32 +365,54 @@ class ChatSession(Announcer["ChatSession", str]):
             "finish": fin.reason, "prompt_tokens": t.prompt_tokens, "prompt_evaluated": t.prompt_evaluated,
             "seed": fin.seed, "dropped": fin.dropped_messages, "model": model_name,
         }
+        if reply.thinking_tokens:  # the answer's count leaves the thinking out; the thinking has its own
+            stats.update(tokens=max(t.generated_tokens - reply.thinking_tokens, 0),
+                         thinking_tokens=reply.thinking_tokens, thinking_ms=round(reply.thinking_ms))
         message = self._end_reply(reply, "stopped" if fin.reason == "cancelled" else "done", stats, model_path)
         self.auto_title()
         return message
 
     def fail_reply(self, reply: Reply, error: str, *, model_path: str = "") -> MessageRow:
         """The reply ended with an error: the text that arrived is kept, with the reason."""
-        return self._end_reply(reply, "error", {"error": error, "finish": "error"}, model_path)
+        stats: dict[str, Any] = {"error": error, "finish": "error"}
+        if reply.thinking_tokens:
+            stats.update(thinking_tokens=reply.thinking_tokens, thinking_ms=round(reply.thinking_ms))
+        return self._end_reply(reply, "error", stats, model_path)
 
     def _end_reply(self, reply: Reply, status: str, stats: dict[str, Any], model_path: str) -> MessageRow:
         if self.reply is reply:
             self.reply = None
         if reply.continuing and status != "error":
             stats = {**reply.message.stats, **stats}
-        self.storage.update_message(reply.message.id, content=reply.text, status=status, stats=stats)
+        if reply.thinking:
+            self.storage.update_message(reply.message.id, parts=reply.parts(), status=status, stats=stats)
+        else:
+            self.storage.update_message(reply.message.id, content=reply.text, status=status, stats=stats)
         self.remember_model(model_path)
         message = reply.message
         copies = [m for m in self.path if m.id == message.id and m is not message]  # the branch re-read meanwhile
         for m in (message, *copies):
             m.set_text(reply.text)
+            if reply.thinking:
+                m.parts = _with_thinking(m.parts, reply.thinking)
             m.status, m.stats = status, stats
-        reply.saved_text = reply.text
+        reply.saved_text, reply.saved_thinking = reply.text, reply.thinking
         return message
 
     # -- export --------------------------------------------------------------------------
 
-    def exported(self, model_name: str = "") -> ExportedConversation:
-        return ExportedConversation(self.title, self.system_prompt,
-                                    [{"role": m.role, "content": m.content} for m in self.path],
-                                    model_name, self.sampling.to_dict())
+    def exported(self, model_name: str = "", *, thinking: bool = False) -> ExportedConversation:
+        """The branch on screen as plain data; a reply's thinking only when ``thinking`` is chosen."""
+        messages = []
+        for m in self.path:
+            entry = {"role": m.role, "content": m.content}
+            thought = "".join(p.text for p in m.parts if isinstance(p, ThinkingPart)) if thinking else ""
+            if thought:
+                entry["thinking"] = thought
+            messages.append(entry)
+        return ExportedConversation(self.title, self.system_prompt, messages, model_name, self.sampling.to_dict())
+
+
+def _with_thinking(parts: tuple[Part, ...], thinking: str) -> tuple[Part, ...]:
+    """``parts`` with one thinking part, ``thinking``, before everything else."""
+    return (ThinkingPart(thinking), *(p for p in parts if not isinstance(p, ThinkingPart)))

@@ -8,6 +8,8 @@ the person's intents (``send``, ``stop``, ``regenerate``, ``continue_reply``,
 - ``"branch"``: the branch on screen changed before a reply starts (regenerate, edit);
 - ``"reply-started"``: ``turn.current`` is a new reply (its message is on the branch);
 - ``"reply-progress"``: ``turn.current.progress`` says how much of the prompt is read;
+- ``"reply-thinking"``: ``turn.current.reply.thinking`` grew (a thinking model reasons before it answers;
+  ``app.core.thinking`` tells the two apart as the text arrives);
 - ``"reply-writing"``: the first text of ``turn.current`` arrived; then
 - ``"reply-text"``: ``turn.current.text`` grew;
 - ``"reply-ended"``: ``turn.ended`` says which reply ended, how, and as which message;
@@ -50,6 +52,7 @@ from app.core.errors import InklingError
 from app.core.events import Finished, PromptProgress, TokenEvent
 from app.core.sampling import SamplingSettings
 from app.core.storage import MessageRow
+from app.core.thinking import ThinkingSplitter
 
 if TYPE_CHECKING:
     from app.core.chat_session import ChatSession, Message, Reply
@@ -98,6 +101,8 @@ class LiveReply:
     stream: ReplyStream | None = None
     progress: PromptProgress | None = None
     save_due: bool = False  # a save is scheduled
+    splitter: ThinkingSplitter = field(default_factory=ThinkingSplitter)  # thinking apart from the answer
+    thinking_since: float = 0.0  # clock() at its first thinking text (0: none yet)
 
     @property
     def text(self) -> str:
@@ -213,6 +218,7 @@ class ChatTurn:
         for live in list(self.live):
             if live.stream is not None:
                 live.stream.cancel()
+            self._end_split(live)
             self.session.finish_reply(live.reply, Finished("cancelled", live.text))
         self.live.clear()
         self.current = None
@@ -230,7 +236,7 @@ class ChatTurn:
             if started is None:
                 return
             reply, history = started
-        live = LiveReply(reply, sent_at or self.clock())
+        live = LiveReply(reply, sent_at or self.clock(), splitter=ThinkingSplitter(answer_only=continuing is not None))
         self.live.append(live)
         self.current = live
         session.announce("reply-started")
@@ -251,16 +257,53 @@ class ChatTurn:
         if live not in self.live:
             return  # late tokens of a reply saved for quitting
         was_writing = live.writing
-        live.reply.add("".join(t.text for t in batch))
+        thought = self._split(live, batch)
         if not live.writing:
+            if thought:
+                self._due_save(live)
+                if live is self.current:
+                    self.session.announce("reply-thinking")
             return
         if not was_writing and not live.reply.first_token_ms:
             live.reply.first_token_ms = (self.clock() - live.sent_at) * 1000
+        self._due_save(live)
+        if live is self.current:
+            if thought:
+                self.session.announce("reply-thinking")
+            self.session.announce("reply-text" if was_writing else "reply-writing")
+
+    def _split(self, live: LiveReply, batch: list[TokenEvent]) -> bool:
+        """Add the batch to the reply, its thinking apart from its answer; True if the thinking grew."""
+        reply, splitter = live.reply, live.splitter
+        thought = False
+        for event in batch:
+            was_thinking = splitter.thinking
+            for kind, text in splitter.feed(event.text):
+                if kind == "thinking":
+                    reply.add_thinking(text)
+                    thought = True
+                else:
+                    reply.add(text)
+            if (was_thinking or splitter.thinking) and event.token_id >= 0:
+                reply.thinking_tokens += 1
+        if splitter.thought:
+            if not live.thinking_since:
+                live.thinking_since = self.clock()
+                if not reply.first_token_ms:
+                    reply.first_token_ms = (live.thinking_since - live.sent_at) * 1000
+            if splitter.thinking or not reply.thinking_ms:
+                reply.thinking_ms = (self.clock() - live.thinking_since) * 1000
+        return thought
+
+    def _end_split(self, live: LiveReply) -> None:
+        """The reply ended: what the splitter held back goes to its thinking or its answer."""
+        for kind, text in live.splitter.finish():
+            (live.reply.add_thinking if kind == "thinking" else live.reply.add)(text)
+
+    def _due_save(self, live: LiveReply) -> None:
         if not live.save_due:
             live.save_due = True
             self.call_later(SAVE_INTERVAL, lambda: self._save(live))
-        if live is self.current:
-            self.session.announce("reply-text" if was_writing else "reply-writing")
 
     def _save(self, live: LiveReply) -> None:
         live.save_due = False
@@ -275,6 +318,7 @@ class ChatTurn:
     def _on_finished(self, live: LiveReply, fin: Finished) -> None:
         if live not in self.live:
             return
+        self._end_split(live)
         name, path = self.engine.current_model()
         message = self.session.finish_reply(live.reply, fin, model_name=name, model_path=path)  # may name the chat
         self._ended(live, message, fin)
@@ -282,6 +326,7 @@ class ChatTurn:
     def _on_failed(self, live: LiveReply, exc: InklingError) -> None:
         if live not in self.live:
             return
+        self._end_split(live)
         message = self.session.fail_reply(live.reply, str(exc), model_path=self.engine.current_model()[1])
         self._ended(live, message, Finished("error", live.text, error=str(exc)))
 

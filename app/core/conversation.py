@@ -109,7 +109,10 @@ def to_markdown(conv: ExportedConversation) -> str:
         lines += ["> **System:** " + conv.system_prompt.replace("\n", "\n> "), ""]
     names = {"user": "You", "assistant": "Assistant", "system": "System"}
     for m in conv.messages:
-        lines += [f"### {names.get(m['role'], m['role'])}", "", m["content"], ""]
+        lines += [f"### {names.get(m['role'], m['role'])}", ""]
+        if m.get("thinking"):  # only there when the export was asked to keep it
+            lines += ["> **Thinking:** " + m["thinking"].replace("\n", "\n> "), ""]
+        lines += [m["content"], ""]
     return "\n".join(lines)
 
 

@@ -47,6 +47,7 @@ from app.core.events import Alternative, Finished, PromptProgress, TokenEvent
 from app.core.presets import PresetStore
 from app.core.sampling import SamplingSettings
 from app.core.storage import DocumentRow, Storage
+from app.core.thinking import split_text
 
 REVISION_EVERY = 120.0  # seconds of editing between automatic revisions
 UNTITLED = "Untitled"
@@ -101,8 +102,14 @@ class Suggestion:
     stream: ReplyStream | None = field(default=None, repr=False, compare=False)
 
     @property
-    def text(self) -> str:
+    def raw_text(self) -> str:
+        """Everything the model wrote, a thinking model's reasoning included."""
         return "".join(t.text for t in self.tokens) + self.tail
+
+    @property
+    def text(self) -> str:
+        """What is offered for the document: the answer alone (a thinking model's reasoning is never inserted)."""
+        return split_text(self.raw_text, final=not self.writing)[1]
 
     @property
     def writing(self) -> bool:
@@ -122,7 +129,7 @@ class Suggestion:
         old = self.tokens[index]
         chosen = TokenEvent(alternative.text, alternative.token_id, alternative.prob, old.alternatives)
         kept = [*self.tokens[:index], chosen]
-        return "".join(t.text for t in kept), kept
+        return split_text("".join(t.text for t in kept), final=False)[1], kept
 
 
 class DocumentSession(Announcer["DocumentSession", str]):

@@ -52,6 +52,8 @@ class ModelInfo:
     cpu_variant: str = ""  # the llama.cpp CPU code that runs: "built-in", or a variant such as "zen4"
     cpu_skipped: tuple[str, ...] = ()  # better CPU variants not used: they crashed on this computer
     cpu_note: str = ""  # which were skipped and why ("" when none was)
+    thinking_markers: tuple[str, ...] = ()  # the thinking markers its chat template names (app.core.thinking)
+    think_switch: bool = False  # its template reads ``enable_thinking``: thinking can be turned off
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ an Expand of a long paragraph must not be cut at them).
 
 from __future__ import annotations
 
+from app.core.thinking import answer_of
+
 SELECTION_ACTIONS = {
     "Rewrite": "Rewrite the following text so it reads better. Keep its meaning. Reply with the rewritten text only.",
     "Shorten": "Shorten the following text to about half its length. Reply with the shortened text only.",
@@ -40,5 +42,6 @@ def answer_budget(action: str, selection: str) -> int:
 
 
 def replacement(answer: str) -> str:
-    """What goes in place of the selection: the answer without the blank lines or spaces a model puts around it."""
-    return answer.strip()
+    """What goes in place of the selection: the answer without the blank lines or spaces a model puts around it,
+    and without the reasoning a thinking model writes before it."""
+    return answer_of(answer).strip()

@@ -95,6 +95,11 @@ class SamplingSettings:
     # drafting: guess the next tokens from n-gram matches in the text and check them in one
     # batch (prompt-lookup speculative decoding); the sampled text is the same either way
     draft_from_text: bool = False
+    # a thinking model's reasoning (app.core.thinking): ``thinking=False`` turns it off where the chat template
+    # can (``enable_thinking``); after ``thinking_budget`` thinking tokens the engine closes the thinking and the
+    # model answers (llama.cpp's --reasoning-budget; 0: answer at once, -1: no limit)
+    thinking: bool = True
+    thinking_budget: int = -1
 
     def __post_init__(self) -> None:
         self.validate()
@@ -115,6 +120,9 @@ class SamplingSettings:
             raise InvalidSetting("stop strings must be non-empty text")
         if any(not isinstance(s, str) or not s for s in self.dry_sequence_breakers):
             raise InvalidSetting("DRY sequence breakers must be non-empty text")
+        if isinstance(self.thinking_budget, bool) or not isinstance(self.thinking_budget, int) \
+                or not -1 <= self.thinking_budget <= 32768:
+            raise InvalidSetting("the thinking budget must be a whole number of tokens from 0 to 32768, or -1 (no limit)")
         if self.grammar and self.json_schema:
             raise InvalidSetting("use either a grammar or a JSON schema, not both")
         if self.json_schema:

@@ -72,6 +72,7 @@ class ChatFormat:
             template = None
         self._formatter = Jinja2ChatFormatter(template=template or CHATML, eos_token=eos_token, bos_token=bos_token)
 
-    def render(self, messages: list[dict[str, Any]]) -> str:
+    def render(self, messages: list[dict[str, Any]], **variables: Any) -> str:
+        """The prompt; ``variables`` go to the template as they are (``enable_thinking``)."""
         clean = [{"role": m["role"], "content": m["content"]} for m in messages]
-        return self._formatter(messages=clean).prompt
+        return self._formatter(messages=clean, **variables).prompt

@@ -28,6 +28,7 @@ from app.core.errors import (
     ServerError,
 )
 from app.core.sampling import SamplingSettings
+from app.core.thinking import DEFAULT_MARKERS
 
 _COMMON = {
     "temperature": "temperature", "top_p": "top_p", "max_tokens": "max_tokens", "seed": "seed", "stop": "stop",
@@ -41,12 +42,12 @@ PARAMS: dict[str, dict[str, str]] = {
                   "json_schema": "json_schema", "dry_multiplier": "dry_multiplier", "dry_base": "dry_base",
                   "dry_allowed_length": "dry_allowed_length", "dry_penalty_last_n": "dry_penalty_last_n",
                   "dry_sequence_breakers": "dry_sequence_breakers", "xtc_probability": "xtc_probability",
-                  "xtc_threshold": "xtc_threshold", "top_n_sigma": "top_n_sigma"},
+                  "xtc_threshold": "xtc_threshold", "top_n_sigma": "top_n_sigma", "thinking": "chat_template_kwargs"},
     "llama-cpp-python": {**_COMMON, "top_k": "top_k", "min_p": "min_p", "repeat_penalty": "repeat_penalty",
                          "mirostat_mode": "mirostat_mode", "mirostat_tau": "mirostat_tau",
                          "mirostat_eta": "mirostat_eta", "grammar": "grammar"},
     "vllm": {**_COMMON, "top_k": "top_k", "min_p": "min_p", "repeat_penalty": "repetition_penalty",
-             "json_schema": "guided_json"},
+             "json_schema": "guided_json", "thinking": "chat_template_kwargs"},
     "lmstudio": {**_COMMON, "top_k": "top_k", "min_p": "min_p", "repeat_penalty": "repeat_penalty"},
     "ollama": {k: v for k, v in _COMMON.items() if k != "logit_bias"},
     "openai": dict(_COMMON),
@@ -80,6 +81,10 @@ def sampling_params(settings: SamplingSettings, caps: Capabilities) -> tuple[dic
         if field in ("grammar", "json_schema"):
             if value:
                 params[param] = json.loads(value) if field == "json_schema" else value
+            continue
+        if field == "thinking":  # a template variable, not a sampler: llama.cpp's server and vLLM pass these on
+            if not value:
+                params["chat_template_kwargs"] = {"enable_thinking": False}
             continue
         if field == "dry_sequence_breakers":
             value = list(value)
@@ -116,6 +121,39 @@ def chat_tokens(choice: dict[str, Any]) -> tuple[str, list[tuple[str, float | No
                        for a in entry.get("top_logprobs") or [] if isinstance(a, dict)), key=lambda a: -a[1])
         out.append((str(entry.get("token", "")), _prob(entry.get("logprob")), alts))
     return text, out
+
+
+def chat_reasoning(choice: dict[str, Any]) -> str:
+    """The reasoning text of one streamed chat choice: llama.cpp's server and vLLM send it as
+    ``delta.reasoning_content``, LM Studio and Ollama's newer API as ``delta.reasoning``."""
+    delta = choice.get("delta") or {}
+    text = delta.get("reasoning_content") or delta.get("reasoning") or ""
+    return text if isinstance(text, str) else ""
+
+
+class ReasoningMarks:
+    """Puts a server's separate reasoning back into the reply's text between thinking markers.
+
+    The rest of Inkling tells thinking from answer by its markers (``app.core.thinking``), the same for a
+    local model and a server: the reasoning deltas open ``<think>`` and the first content after them closes it.
+    """
+
+    def __init__(self) -> None:
+        self.open = False
+
+    def reasoning(self, text: str) -> str:
+        if not text:
+            return ""
+        if not self.open:
+            self.open = True
+            return f"{DEFAULT_MARKERS.open}\n{text}"
+        return text
+
+    def content(self, text: str) -> str:
+        if self.open and text:
+            self.open = False
+            return f"\n{DEFAULT_MARKERS.close}\n\n{text}"
+        return text
 
 
 def completion_tokens(choice: dict[str, Any]) -> tuple[str, list[tuple[str, float | None, list[tuple[str, float]]]]]:

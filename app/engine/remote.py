@@ -328,6 +328,7 @@ class RemoteEngine:
         url = f"{self.connection.base_url}/{endpoint}/completions" if endpoint == "chat" else \
             f"{self.connection.base_url}/completions"
         parse = api.chat_tokens if endpoint == "chat" else api.completion_tokens
+        marks = api.ReasoningMarks()  # a server's separate reasoning, put back between thinking markers
         started = time.perf_counter()
         first = 0.0
         count = 0
@@ -368,12 +369,18 @@ class RemoteEngine:
                         if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                             continue
                         text, tokens = parse(choice)
-                        if text or tokens:
+                        reasoning = marks.reasoning(api.chat_reasoning(choice)) if endpoint == "chat" else ""
+                        if reasoning:
+                            stream._deliver(TokenEvent(reasoning, api.intern_id(self._vocab, reasoning)))
+                        marked = marks.content(text)
+                        if marked != text:  # the answer begins: the thinking's close goes before it
+                            stream._deliver(TokenEvent(marked[: len(marked) - len(text)], -1))
+                        if text or tokens or reasoning:
                             if not first:
                                 first = time.perf_counter()
                                 self._publish(EnginePhase.WRITING, model)
                                 watchdog.reschedule(loop.time() + self.stall_timeout)
-                            count += max(1, len(tokens)) if text else 0
+                            count += (max(1, len(tokens)) if text else 0) + bool(reasoning)
                             for event in self._token_events(text, tokens):
                                 stream._deliver(event)
                         if choice.get("finish_reason"):

@@ -50,10 +50,11 @@ from app.core.memory import effective_context, memory_needed_for
 from app.core.ports import PeekResult
 from app.core.sampling import SamplingSettings
 from app.core.system import available_memory
+from app.core.thinking import ThinkingSplitter, forced_open_marker, markers_in_template, template_has_think_switch
 from app.engine.backends import current_choice, ensure_backends, ggml_libraries
 from app.engine.chat_format import ChatFormat, tolerate_broken_templates_in_llama
 from app.engine.llama_log import LlamaLog
-from app.engine.sampler import build_sampler, prime_history
+from app.engine.sampler import build_sampler, grammar_allows, prime_history
 from app.engine.threads import EngineThreads
 
 Emit = Callable[[TokenEvent | PromptProgress], None]
@@ -142,6 +143,8 @@ class LlamaRuntime:
         self._format: ChatFormat | None = None
         self.log = LlamaLog()
         self.last_prompt: list[int] = []  # the tokens of the last generation's prompt (what the model saw)
+        self._rendered = ""  # the last chat prompt as text (whether its template opened the thinking)
+        self._markers_shown: set[int] = set()  # tokens of the template's thinking markers: always shown as text
         self.threads = EngineThreads(None)  # the loaded model's thread counts: pinned, or tuned by speed
 
     # -- state ----------------------------------------------------------------
@@ -217,6 +220,10 @@ class LlamaRuntime:
         cpu = current_choice()
         bos = model.token_bos()
         eos = model.token_eos()
+        # a thinking marker made of control tokens would detokenize to nothing: show those tokens as text
+        self._markers_shown = {t for m in markers_in_template(header.chat_template)
+                               for marker in (m.open, m.close, m.answer_header, m.answer_lead) if marker
+                               for t in llm.tokenize(marker.encode("utf-8"), add_bos=False, special=True)}
         self._format = ChatFormat(
             header.chat_template,
             model.token_get_text(bos) if bos >= 0 else "",
@@ -232,6 +239,8 @@ class LlamaRuntime:
             gpu_free_bytes=gpu_free_memory() if gpu else 0,
             cpu_variant=cpu.variant if cpu is not None else "", cpu_note=cpu.note if cpu is not None else "",
             cpu_skipped=tuple(name for name, _ in cpu.skipped) if cpu is not None else (),
+            thinking_markers=tuple(m.name for m in markers_in_template(header.chat_template)),
+            think_switch=template_has_think_switch(header.chat_template),
         )
 
     def unload(self) -> None:
@@ -249,10 +258,11 @@ class LlamaRuntime:
             import llama_cpp
 
             buf = ctypes.create_string_buffer(256)
-            n = llama_cpp.llama_token_to_piece(self.llm._model.vocab, token, buf, 256, 0, False)
+            special = token in self._markers_shown  # a thinking marker that is a control token (gpt-oss's <|end|>)
+            n = llama_cpp.llama_token_to_piece(self.llm._model.vocab, token, buf, 256, 0, special)
             if n < 0:
                 buf = ctypes.create_string_buffer(-n)
-                n = llama_cpp.llama_token_to_piece(self.llm._model.vocab, token, buf, -n, 0, False)
+                n = llama_cpp.llama_token_to_piece(self.llm._model.vocab, token, buf, -n, 0, special)
             piece = buf.raw[: max(n, 0)]
             self._pieces[token] = piece
         return piece
@@ -267,10 +277,11 @@ class LlamaRuntime:
     def token_pieces(self, text: str) -> list[tuple[int, str]]:
         return [(t, self._text(t)) for t in self.tokenize(text, add_bos=False)]
 
-    def chat_tokens(self, messages: list[dict[str, str]]) -> list[int]:
+    def chat_tokens(self, messages: list[dict[str, str]], **variables: Any) -> list[int]:
         self._require()
         assert self._format is not None
-        prompt = self._format.render(messages)
+        prompt = self._format.render(messages, **variables)
+        self._rendered = prompt
         bos = self._format.bos_token
         add_bos = not (bos and prompt.startswith(bos))
         return self.tokenize(prompt, special=True, add_bos=add_bos)
@@ -295,17 +306,19 @@ class LlamaRuntime:
             # the reply so far follows the generation prompt as plain text, left open
             partial = self.tokenize(messages[-1]["content"], add_bos=False)
             fitted = fit_messages(messages[:-1], self.count_chat_tokens, max(budget - len(partial), 0))
-            tokens = self.chat_tokens(fitted.messages) + partial
+            tokens = self.chat_tokens(fitted.messages, enable_thinking=settings.thinking) + partial
+            opened = ""  # a continued answer goes on as answer
         else:
             fitted = fit_messages(messages, self.count_chat_tokens, budget)
-            tokens = self.chat_tokens(fitted.messages)
+            tokens = self.chat_tokens(fitted.messages, enable_thinking=settings.thinking)
+            opened = forced_open_marker(self._rendered)  # the template began the thinking for the model
         max_tokens = settings.max_tokens
         if len(tokens) + max_tokens > n_ctx:
             max_tokens = n_ctx - len(tokens)
             if max_tokens < _MIN_REPLY:
                 raise ContextOverflow(len(tokens), n_ctx)
         return self._generate(tokens, settings, alternatives, emit, max_tokens=max_tokens,
-                              dropped=fitted.dropped, strip_first=not continue_last)
+                              dropped=fitted.dropped, strip_first=not continue_last, thinking=opened or True)
 
     def fim_tokens(self) -> tuple[int, int, int] | None:
         """(prefix, suffix, middle) marker tokens when the model was trained to fill in the middle."""
@@ -396,7 +409,13 @@ class LlamaRuntime:
 
     def _generate(self, tokens: list[int], s: SamplingSettings, n_alt: int, emit: Emit, *, max_tokens: int,
                   dropped: int = 0, truncated: int = 0, strip_first: bool = False, middle: str = "",
-                  view_start: int = 0, words_outside: int = 0, seed: int | None = None) -> Finished:
+                  view_start: int = 0, words_outside: int = 0, seed: int | None = None,
+                  thinking: str | bool = False) -> Finished:
+        """Sample up to ``max_tokens`` after ``tokens``, emitting each.
+
+        ``thinking`` (a chat): the reply may think first, and the thinking budget applies; a string is
+        the open marker the prompt already wrote, shown as the reply's first text.
+        """
         import llama_cpp
         from llama_cpp import _internals
 
@@ -446,8 +465,12 @@ class LlamaRuntime:
         guesses: list[int] = []
         drafted = 0
 
+        # thinking: told apart as it is shown, so the budget can close it (app.core.thinking)
+        thinker = ThinkingSplitter() if thinking else None
+        thought = 0  # tokens of thinking so far
+
         def show(event: TokenEvent) -> None:
-            nonlocal leading, first_ms, ended
+            nonlocal leading, first_ms, ended, thought
             text = stops.feed(event.text)
             if leading and text:
                 text = text.lstrip(" ") if text.strip() else ""
@@ -461,7 +484,17 @@ class LlamaRuntime:
             if not first_ms:
                 first_ms = _ms(start)
             parts.append(text)
+            if thinker is not None:
+                was = thinker.thinking
+                thinker.feed(text)
+                thought += (was or thinker.thinking) and event.token_id >= 0
             emit(TokenEvent(text, event.token_id, event.prob, event.alternatives) if text != event.text else event)
+
+        if isinstance(thinking, str) and thinker is not None:  # the prompt opened the thinking: the reply shows it
+            parts.append(thinking)
+            thinker.feed(thinking)
+            emit(TokenEvent(thinking, -1))
+            leading = False
 
         steps = 0
         self.threads.begin()
@@ -529,6 +562,29 @@ class LlamaRuntime:
                 draft_len = _DRAFT_FIRST
             if llm.n_tokens >= n_ctx:
                 break
+            if thinker is not None and thinker.thinking and 0 <= s.thinking_budget <= thought and not held:
+                # over the thinking budget: close the thinking as the model would, and it answers from there
+                assert thinker.active is not None
+                closing = self.tokenize(f"\n{thinker.active.close}{thinker.active.answer_header}\n\n",
+                                        special=True, add_bos=False)
+                if llm.n_tokens + 1 + len(closing) < n_ctx and grammar_allows(sampler, closing):
+                    if drafts is not None:
+                        drafts.extend(closing)
+                    for t in closing:
+                        sampler.accept(t)
+                        gen.append(t)
+                        show(TokenEvent(decoder.decode(self._piece(t)), t))
+                    try:
+                        llm.eval([token, *closing])
+                    except RuntimeError as exc:
+                        if self.cancelled():
+                            reason = "cancelled"
+                            break
+                        self.threads.end()
+                        raise EngineError(f"llama.cpp failed while generating: {exc}") from None
+                    rows = [-1]
+                    self.threads.skip()
+                    continue
             draft = drafts.draft()[: min(draft_len, max_tokens - steps, n_ctx - llm.n_tokens - 1)] if drafts else []
             try:
                 if draft:

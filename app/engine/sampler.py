@@ -51,6 +51,7 @@ def build_sampler(llm: Any, settings: SamplingSettings, seed: int, bias: dict[in
         if not stage:
             raise InvalidSetting("the grammar could not be parsed (check its GBNF syntax; the root rule must be named 'root')")
         llama_cpp.llama_sampler_chain_add(sampler.sampler, stage)
+    sampler.grammar_stage = llama_cpp.llama_sampler_chain_n(sampler.sampler) - 1 if grammar else None
     if s.temperature <= 0.0:
         sampler.add_greedy()
     elif s.mirostat_mode == 1:
@@ -88,3 +89,31 @@ def prime_history(sampler: Any, tokens: list[int], settings: SamplingSettings) -
     last_n = settings.dry_penalty_last_n
     for token in tokens[-last_n:] if last_n > 0 else tokens:
         llama_cpp.llama_sampler_accept(stage, int(token))
+
+
+def grammar_allows(sampler: Any, tokens: list[int]) -> bool:
+    """Whether the chain's grammar (if any) lets ``tokens`` come next, checked on a copy of its state.
+
+    Forcing a token the grammar forbids makes llama.cpp throw inside its C++ code, which kills the engine;
+    the thinking budget asks this before it writes the close of the thinking.
+    """
+    import ctypes
+    import math
+
+    import llama_cpp
+
+    index = getattr(sampler, "grammar_stage", None)
+    if index is None:
+        return True
+    copy = llama_cpp.llama_sampler_clone(llama_cpp.llama_sampler_chain_get(sampler.sampler, index))
+    try:
+        for token in tokens:
+            data = (llama_cpp.llama_token_data * 1)(llama_cpp.llama_token_data(token, 0.0, 0.0))
+            candidates = llama_cpp.llama_token_data_array(data, 1, -1, False)
+            llama_cpp.llama_sampler_apply(copy, ctypes.byref(candidates))
+            if not math.isfinite(data[0].logit):
+                return False
+            llama_cpp.llama_sampler_accept(copy, token)
+        return True
+    finally:
+        llama_cpp.llama_sampler_free(copy)

@@ -251,6 +251,9 @@ class MainWindow(QMainWindow):
         action(file_menu, "New document", self._on_new_document, "Ctrl+Shift+N")
         action(file_menu, "Import chat (JSON)…", self._on_import_chat)
         action(file_menu, "Export chat…", self._on_export_chat, "Ctrl+E")
+        self.export_thinking = QAction("Include thinking in chat exports", self, checkable=True)
+        self.export_thinking.setObjectName("exportThinkingAction")  # a reply's reasoning is left out unless chosen
+        file_menu.addAction(self.export_thinking)
         export_menu = file_menu.addMenu("Export document")  # the Write pane's open document
         export_menu.setObjectName("exportDocumentMenu")
         for suffix, name in EXPORT_NAMES.items():
@@ -627,7 +630,7 @@ class MainWindow(QMainWindow):
                                               "Markdown (*.md);;JSON (*.json)")
         if path:
             try:
-                self.chat.export_to(Path(path))
+                self.chat.export_to(Path(path), thinking=self.export_thinking.isChecked())
             except OSError as exc:
                 self.presenter.present(InklingError(f"Could not write {path}: {exc.strerror or exc}"))
 

@@ -58,3 +58,20 @@ def test_a_bad_argument_is_a_usage_error_exit_2(tmp_path: Path) -> None:
     out_of_range = _inkling("chat", "Hello", "--temperature", "9", home=tmp_path)
     assert out_of_range.returncode != 0 and "Traceback" not in out_of_range.stderr
     assert "temperature" in out_of_range.stderr
+
+
+def test_chat_prints_the_answer_only_and_with_thinking_the_thinking_marked(tmp_path: Path) -> None:
+    from thinking_model import ANSWER, CHAT_THINK_THEN_ANSWER
+
+    grammar = tmp_path / "think.gbnf"
+    grammar.write_text(CHAT_THINK_THEN_ANSWER)
+    common = ("chat", "When is the lamp lit?", "--temperature", "0", "--max-tokens", "80", "--grammar-file",
+              str(grammar))
+    run = _inkling(*common, home=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == ANSWER + "\n"
+    run = _inkling(*common, "--thinking", home=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("[thinking]\n") and run.stdout.endswith(f"\n[/thinking]\n\n{ANSWER}\n")
+    thought = run.stdout.removeprefix("[thinking]\n").split("\n[/thinking]")[0]
+    assert 10 <= len(thought) <= 40 and "<think>" not in run.stdout

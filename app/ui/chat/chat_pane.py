@@ -31,6 +31,8 @@ from app.core.storage import MessageRow, Storage
 from app.ui.chat.chat_view import ChatView
 from app.ui.chat.conversations import ConversationsMixin
 from app.ui.chat.shown_reply import ShownReply
+from app.ui.chat.think_controls import ThinkControls
+from app.ui.chat.thinking_block import show_thinking
 from app.ui.engine_bridge import FRAME_MS, EngineBridge
 from app.ui.live_engine import BridgeEngine, qt_call_later
 from app.ui.markdown_view import INCREMENTAL_FROM
@@ -86,6 +88,9 @@ class ChatPane(ConversationsMixin, ChatView):
         self._render_timer.setSingleShot(True)
         self._render_timer.timeout.connect(self._render_streaming)
         self._draft_saver = DebouncedSaver(self.save_draft, DRAFT_DELAY_MS, DRAFT_MAX_AGE, self)
+        self.think_controls = ThinkControls(self)  # "Think" and the thinking budget, for a model that thinks
+        right = self._right.layout()
+        right.insertWidget(right.indexOf(self.context_label) + 1, self.think_controls)
         self._connect_signals()
         self.list_model.reload()
         self._open_first_or_new(announce=False)
@@ -242,7 +247,7 @@ class ChatPane(ConversationsMixin, ChatView):
             self._on_reply_started(turn)
         elif what == "reply-progress":
             self._on_reply_progress(turn)
-        elif what in ("reply-writing", "reply-text"):
+        elif what in ("reply-writing", "reply-text", "reply-thinking"):
             self._on_reply_text(what == "reply-writing")
         elif what == "reply-ended" and turn.ended is not None:
             self._on_reply_ended(turn.ended)
@@ -302,6 +307,7 @@ class ChatPane(ConversationsMixin, ChatView):
         if reply is None or not shiboken6.isValid(reply.widget):
             return
         self._rendered_at = started = time.perf_counter()
+        show_thinking(reply.widget, reply.reply, writing=reply.live.writing)
         reply.widget.set_streaming_text(reply.text)
         self._render_cost_ms = (time.perf_counter() - started) * 1000
 
@@ -339,7 +345,9 @@ class ChatPane(ConversationsMixin, ChatView):
             return "Stopped — the reply so far is kept" if live.text.strip() else "Stopped before the model wrote anything"
         ending = {"stop": "", "length": ", ended at the length limit"}.get(fin.reason, f" ({fin.reason})")
         first = f", first token after {live.reply.first_token_ms:,.0f} ms" if live.reply.first_token_ms else ""
-        return f"Reply: {t.generated_tokens:,} tokens at {t.tokens_per_second:.1f} tok/s{first}{ending}"
+        thought = live.reply.thinking_tokens  # the answer's count leaves its thinking out
+        tokens = f"{t.generated_tokens - thought:,} tokens" + (f" after {thought:,} of thinking" if thought else "")
+        return f"Reply: {tokens} at {t.tokens_per_second:.1f} tok/s{first}{ending}"
 
     # -- what the pane shows beside the transcript ---------------------------------------
 

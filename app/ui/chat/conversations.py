@@ -172,9 +172,10 @@ class ConversationsMixin(_Base):
 
     # -- export and import ---------------------------------------------------------------
 
-    def export_to(self, path: Path) -> None:
+    def export_to(self, path: Path, *, thinking: bool = False) -> None:
+        """Write the branch on screen as Markdown or JSON; replies' thinking only when ``thinking`` is chosen."""
         assert self.session is not None
-        conv = self.session.exported(self.bridge.info.name if self.bridge.info else "")
+        conv = self.session.exported(self.bridge.info.name if self.bridge.info else "", thinking=thinking)
         text = to_markdown(conv) if path.suffix.lower() in (".md", ".markdown") else to_json(conv)
         path.write_text(text, encoding="utf-8")
         self.status_message.emit(f"Exported to {path}")

@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
 
 from app.core.parts import CitationPart, Part, TextPart
 from app.core.storage import MessageRow
-from app.ui.chat.part_widgets import part_widget
+from app.ui.chat.part_widgets import ThinkingWidget, part_widget
+from app.ui.chat.thinking_block import ThinkingBlock, thinking_summary
 from app.ui.flow_layout import flow_row
 from app.ui.markdown_view import MarkdownView
 
@@ -33,6 +34,8 @@ FINISH_WORDS = {"cancelled": "stopped", "stop": "ended", "length": "length limit
                 "error": "failed"}
 EMPTY_REASONS = {"stopped": "stopped before the model wrote anything",
                  "done": "the model ended its reply at once, without writing anything"}
+THOUGHT_ONLY = {"stopped": "stopped while thinking, before the answer",
+                "done": "the model ended after thinking, without an answer"}
 
 
 def stats_text(stats: dict[str, object]) -> str:
@@ -231,7 +234,37 @@ class MessageWidget(QFrame):
         else:
             self.body.set_markdown_text(message.content)
         self._show_parts(message.parts)
+        self._label_thinking()
         self.refresh_status()
+
+    def _label_thinking(self) -> None:
+        """A saved reply's thinking says how long it took ("Thought for 3 s · 42 tokens")."""
+        stats = self.message.stats
+        for widget in self.part_widgets:
+            if isinstance(widget, ThinkingWidget) and not (isinstance(widget, ThinkingBlock) and widget.live):
+                widget.toggle.setText(thinking_summary(int(stats.get("thinking_tokens", 0) or 0),
+                                                       float(stats.get("thinking_ms", 0) or 0) / 1000))
+
+    @property
+    def thinking_block(self) -> ThinkingBlock | None:
+        """The streaming reply's thinking block (None before any thinking arrived)."""
+        return next((w for w in self.part_widgets if isinstance(w, ThinkingBlock)), None)
+
+    def set_streaming_thinking(self, text: str, tokens: int, ms: float) -> None:
+        """The reply's thinking so far, in a block above the answer that counts while it grows."""
+        block = self.thinking_block
+        if block is None:
+            block = ThinkingBlock(parent=self.parts_before)
+            self.parts_before.layout().insertWidget(0, block)
+            self.part_widgets.insert(0, block)
+            self.parts_before.show()
+        block.show_live(text, tokens, ms / 1000)
+
+    def fold_thinking(self, tokens: int, ms: float) -> None:
+        """The answer began: the live thinking folds to one line."""
+        for widget in self.part_widgets:
+            if isinstance(widget, ThinkingBlock) and widget.live:
+                widget.fold(tokens, ms / 1000)
 
     def set_streaming_text(self, text: str) -> None:
         self.message.set_text(text)
@@ -253,7 +286,8 @@ class MessageWidget(QFrame):
         if note and FINISH_WORDS.get(finish, finish) != note:  # "stopped", once
             parts.append(note)
         if m.role == "assistant" and not m.content and m.status in EMPTY_REASONS:
-            parts.append(EMPTY_REASONS[m.status])  # an empty reply always says why
+            thought = any(p.kind == "thinking" for p in m.parts)
+            parts.append(THOUGHT_ONLY[m.status] if thought else EMPTY_REASONS[m.status])  # an empty reply says why
         self.status_label.setText(" · ".join(p for p in parts if p))
         error = str(m.stats.get("error", "")) if m.status == "error" else ""
         self.error_label.setText(error)
