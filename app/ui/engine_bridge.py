@@ -5,14 +5,19 @@ the GUI thread is woken at most once a frame (FRAME_MS): the first event of a
 stream at once, later ones in one batch per frame, so a fast model never floods
 the event loop and no token is ever dropped. On a small machine the engine's
 threads use every core while they write: each wake-up of the window takes time
-from them, so there are 20 frames a second: smooth for text. Model
-state changes only on the GUI thread.
+from them, so there are 20 frames a second: smooth for text.
+
+What the engine is doing is one value, ``EngineBridge.status`` (the engine's
+EngineStatus mirrored onto the GUI thread, refined by what only the window
+knows); which model the window shows is another, ``EngineBridge.info``. Every
+view reads these two (and ``free``/``usable``, made of them), and nothing else.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
+from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,8 +26,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.core.engine_status import EnginePhase, EngineStatus
 from app.core.errors import InklingError
-from app.core.events import Finished, LoadOptions, ModelInfo, PromptProgress, TokenEvent
-from app.core.ports import EnginePort, StreamPort
+from app.core.events import Finished, LoadOptions, ModelInfo, PromptProgress, ScoreResult, TokenEvent
+from app.core.ports import EnginePort, PeekResult, StreamPort
 from app.core.sampling import SamplingSettings
 from app.ui.jobs import when_done
 
@@ -109,8 +114,6 @@ class StreamHandle(QObject):
 class EngineBridge(QObject):
     """The window's view of the engine: what is loaded, loading, or broken."""
 
-    state_changed = Signal(str)
-    """One of: empty, loading, ready, generating, error."""
     model_loaded = Signal(object)
     """A model finished loading (ModelInfo)."""
     model_failed = Signal(object)
@@ -127,11 +130,13 @@ class EngineBridge(QObject):
         super().__init__()
         self.engine = engine
         self.options = options or LoadOptions()
-        self.state = "empty"
         self.loading_path = ""
+        """The model last asked for (the one loading, or that failed to load when ``info`` is None)."""
         self.info: ModelInfo | None = None
+        """The model the window shows: the last one loaded (None: none yet, or the last load failed with none kept)."""
         self.active: StreamHandle | None = None
         self._load_serial = 0  # counts loads asked for: only the newest one's outcome is shown
+        self._load_pending = False
         self.status: EngineStatus = engine.status
         """The engine's status as the window shows it (the one every view reads; see ``_mirror_status``)."""
         self._told: EngineStatus = engine.status  # as the engine last told it
@@ -148,10 +153,16 @@ class EngineBridge(QObject):
         The local engine says *writing* from the moment it takes a stream; until that stream's
         first token reaches the window, it is still reading the prompt (a server's engine says
         *reading* itself), so the window says "Reading the prompt…" there, then "Writing…".
+        Likewise a stream of the window's is read or written until its end reaches the window (the
+        engine may tell *idle* a frame before), and a load asked for is *loading* from the moment it
+        is asked until its outcome reaches the window (the engine tells it a moment later, and may
+        tell *idle* before the outcome).
         """
         status = self._told
-        if status.phase is EnginePhase.WRITING and self.active is not None and not self.active.wrote:
-            status = replace(status, phase=EnginePhase.READING)
+        if self._load_pending and status.phase is not EnginePhase.RELOADING:
+            status = EngineStatus(EnginePhase.LOADING, self.loading_path)
+        elif self.active is not None and status.phase in (EnginePhase.WRITING, EnginePhase.IDLE):
+            status = replace(status, phase=EnginePhase.WRITING if self.active.wrote else EnginePhase.READING)
         if status != self.status:
             self.status = status
             self.status_changed.emit(status)
@@ -160,10 +171,29 @@ class EngineBridge(QObject):
         if self.status.phase is EnginePhase.READING and self.sender() is self.active:
             self._mirror_status()  # the first token: reading is over
 
-    def _set_state(self, state: str) -> None:
-        if state != self.state:
-            self.state = state
-            self.state_changed.emit(state)
+    @property
+    def free(self) -> bool:
+        """A model is in view and the engine runs nothing: a peek, a score or a count is answered now.
+
+        An engine that died while idle (DEAD) counts as free: the next request starts a new one.
+        """
+        return (self.info is not None and self.active is None
+                and self.status.phase in (EnginePhase.IDLE, EnginePhase.DEAD))
+
+    @property
+    def usable(self) -> bool:
+        """A request made now is served: a model is in view, or one is loading (the request waits for it)."""
+        return self.info is not None or self.status.phase in (EnginePhase.LOADING, EnginePhase.RELOADING)
+
+    @property
+    def load_pending(self) -> bool:
+        """The newest load asked for (``loading_path``) has no outcome yet: ``status`` says LOADING for it."""
+        return self._load_pending
+
+    @property
+    def load_failed(self) -> bool:
+        """The last load asked for failed and no model was kept."""
+        return self.info is None and bool(self.loading_path) and not self._load_pending
 
     def load(self, path: str | Path, options: LoadOptions | None = None) -> None:
         """Load ``path`` in the background; the newest load asked for decides what the model is."""
@@ -172,7 +202,8 @@ class EngineBridge(QObject):
         self.loading_path = str(path)
         self._load_serial += 1
         serial = self._load_serial
-        self._set_state("loading")
+        self._load_pending = True
+        self._mirror_status()
         when_done(self.engine.load_async(str(path), self.options),
                   lambda info: self._on_engine_loaded(serial, info),
                   lambda exc: self._on_engine_load_failed(serial, exc), context=self)
@@ -181,7 +212,8 @@ class EngineBridge(QObject):
         if serial != self._load_serial:
             return  # a newer load was asked for meanwhile: its outcome is the one that counts
         self.info = info
-        self._set_state("generating" if self.active is not None else "ready")
+        self._load_pending = False
+        self._mirror_status()
         self.model_loaded.emit(info)
 
     def _on_engine_load_failed(self, serial: int, exc: BaseException) -> None:
@@ -196,7 +228,8 @@ class EngineBridge(QObject):
         before, self.info = self.info, self.engine.info
         if self.info is not None:
             self.loading_path = self.info.path
-        self._set_state(("generating" if self.active is not None else "ready") if self.info is not None else "error")
+        self._load_pending = False
+        self._mirror_status()
         if self.info is not None and (before is None or before.path != self.info.path):
             self.model_loaded.emit(self.info)  # an older load, superseded by this one, is what the engine kept
         self.model_failed.emit(exc)
@@ -241,8 +274,7 @@ class EngineBridge(QObject):
         handle.finished.connect(self._on_handle_finished)
         handle.failed.connect(self._on_handle_failed)
         handle.tokens_arrived.connect(self._on_handle_tokens_arrived)
-        if self.state != "loading":  # a request made during a load waits for it; the state stays "loading"
-            self._set_state("generating")
+        self._mirror_status()
         if not was_busy:
             self.busy_changed.emit(True)
         return handle
@@ -259,10 +291,24 @@ class EngineBridge(QObject):
             info = self.engine.info
             if info is not None and self.info is not None and info.path == self.info.path:
                 self.info = info  # the engine reloaded it on its own (after a crash, on another CPU variant)
-            if self.state != "loading":
-                self._set_state("ready" if self.engine.info is not None or exc is None else "error")
+            self._mirror_status()  # a stream that ended before its first token no longer holds "reading"
             self.busy_changed.emit(False)
 
     @property
     def busy(self) -> bool:
         return self.active is not None
+
+    # -- the engine's quick answers, through the bridge like its streams ------------------------
+
+    def peek_async(self, messages: list[dict[str, str]] | None = None, prompt: str | None = None,
+                   top: int = 64) -> Future[PeekResult]:
+        """The next-token candidates for ``messages`` or ``prompt`` (the Sampling chart)."""
+        return self.engine.peek_async(messages=messages, prompt=prompt, top=top)
+
+    def score_async(self, text: str, top: int = 1) -> Future[ScoreResult]:
+        """How surprising each token of ``text`` is to the model (Write's Surprise)."""
+        return self.engine.score_async(text, top=top)
+
+    def count_text_async(self, text: str) -> Future[int]:
+        """How many tokens ``text`` is for the model."""
+        return self.engine.count_text_async(text)

@@ -49,7 +49,7 @@ class BridgeEngine:
         return (info.name, info.path) if info is not None else ("", "")
 
     def _require_model(self) -> None:
-        if self.bridge.state in ("empty", "error") and self.bridge.engine.info is None:
+        if not self.bridge.usable and self.bridge.engine.info is None:
             raise NoModelLoaded()
 
     @staticmethod

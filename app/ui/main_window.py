@@ -42,11 +42,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.engine_status import EnginePhase, EngineStatus
+from app.core.engine_status import EnginePhase
 from app.core.errors import FeatureUnavailable, InklingError, Interrupted
 from app.core.events import ModelInfo
-from app.core.gguf import read_header
-from app.core.model_list import ModelList, ModelListChange
+from app.core.model_list import ModelList
 from app.core.paths import AppPaths, file_stem
 from app.core.ports import EnginePort, ModelCatalogPort, ModelEntry, ModelManagerPort, PeekResult
 from app.core.preferences import Preferences
@@ -56,9 +55,11 @@ from app.core.storage import Storage
 from app.ui.chat.chat_pane import ChatPane
 from app.ui.chat.welcome import install_welcome
 from app.ui.engine_bridge import EngineBridge
+from app.ui.engine_status_words import engine_status_words
 from app.ui.errors import ErrorPresenter, NoticeBar
-from app.ui.jobs import run_in_background, set_default_failure_handler, when_done
+from app.ui.jobs import set_default_failure_handler, when_done
 from app.ui.lazy_tabs import LazyTabs
+from app.ui.model_choice import OPEN_FILE, ModelChoiceMixin
 from app.ui.model_list_model import ModelListModel, selector_model
 from app.ui.pane import Pane
 from app.ui.sampling.panel import SamplingPanel
@@ -69,7 +70,6 @@ if TYPE_CHECKING:  # built when first needed, and imported then (a faster start)
     from app.ui.models.models_pane import ModelsPane
     from app.ui.write.write_pane import WritePane
 
-OPEN_FILE = "__open__"
 DEFAULT_SIZE = (1280, 820)
 DOCK_WIDTH = 400  # px, the Sampling dock's first width
 PREVIEW_NONE = "The chart shows what the model could write next in Chat and Write; this pane has no text."
@@ -91,7 +91,7 @@ SHORTCUTS = [
 STOP_KEY = "Esc"
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ModelChoiceMixin, QMainWindow):
     """Inkling's window over its panes: Chat and Write (sessions with settings), and Models if there is one.
 
     Write and Models may be given as factories (built when first needed); ``write``,
@@ -180,12 +180,13 @@ class MainWindow(QMainWindow):
         self.load_progress.setObjectName("loadProgress")
         self.load_progress.setRange(0, 0)
         self.load_progress.setMaximumWidth(120)
-        self.load_progress.hide()
         self.engine_status = QLabel("No model")
         self.engine_status.setObjectName("engineStatus")
         bar.addWidget(QLabel(" Model: "))
         bar.addWidget(self.model_selector)
-        bar.addWidget(self.load_progress)
+        # a toolbar's widget shows and hides through its action (QWidget.setVisible does nothing there)
+        self._load_progress_action = bar.addWidget(self.load_progress)
+        self._load_progress_action.setVisible(False)
         bar.addSeparator()
         bar.addWidget(self.engine_status)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
@@ -292,8 +293,9 @@ class MainWindow(QMainWindow):
 
     def _connect_signals(self) -> None:
         self.model_selector.activated.connect(self._on_model_selector_activated)
-        self.bridge.state_changed.connect(self._on_bridge_state_changed)
-        self.bridge.status_changed.connect(self._on_bridge_status_changed)
+        self.bridge.status_changed.connect(self._show_engine_status)
+        self.bridge.model_loaded.connect(self._show_engine_status)
+        self.bridge.model_failed.connect(self._show_engine_status)
         self.bridge.model_loaded.connect(self._on_bridge_model_loaded)
         self.bridge.model_failed.connect(self._on_bridge_model_failed)
         self.bridge.deviation_noted.connect(self._on_bridge_deviation_noted)
@@ -332,149 +334,15 @@ class MainWindow(QMainWindow):
         if visible:
             self._preview_timer.start()
 
-    # -- models ---------------------------------------------------------------------------
-
-    def refresh_models(self) -> None:
-        """Re-scan the local models in the background (reading GGUF headers takes time) into the model list."""
-        self._fill_model_selector()  # what the list holds already (a server's models), before the scan ends
-        # context=self: a scan that ends after the window is gone must not fill its deleted selector
-        run_in_background(self.catalog.entries, self.model_list.set_local, context=self)
-
-    def _on_model_list_changed(self, _change: ModelListChange) -> None:
-        self._fill_model_selector()
-
-    def _fill_model_selector(self) -> None:
-        """The list's rows come from the one list model; here only the choice and a file opened by hand."""
-        loading = self.bridge.loading_path if self.bridge.state == "loading" else ""
-        current = loading or (self.bridge.info.path if self.bridge.info else self.prefs.model_path)
-        self.model_selector.blockSignals(True)
-        self._forget_opened_files(keep="" if any(e.path == current for e in self.entries) else current)
-        index = self.model_selector.findData(current)
-        if index < 0 and current and Path(current).exists():
-            index = self._add_opened_file(current)
-        self.model_selector.setCurrentIndex(max(index, 0))
-        self.model_selector.blockSignals(False)
-
-    def _add_opened_file(self, path: str) -> int:
-        """A file opened by hand, not in the list: offered just above "Open a GGUF file…"; its selector index."""
-        item = QStandardItem(Path(path).stem)
-        item.setData(path, Qt.ItemDataRole.UserRole)
-        item.setToolTip(path)
-        self._selector_extras.insertRow(self._selector_extras.rowCount() - 1, item)
-        return self.model_selector.findData(path)
-
-    def _forget_opened_files(self, keep: str) -> None:
-        """Drop the files opened by hand from the selector, but ``keep``."""
-        extras = self._selector_extras
-        for row in reversed(range(extras.rowCount() - 1)):  # the last row is "Open a GGUF file…"
-            if extras.item(row).data(Qt.ItemDataRole.UserRole) != keep:
-                extras.removeRow(row)
-
-    def load_model(self, path: str) -> None:
-        """Load ``path`` (a library entry, the remembered model, a chat's model); a known-bad file changes nothing."""
-        entry = next((e for e in self.entries if e.path == path), None)
-        if entry is not None and entry.error:
-            self._reject_model_file(path, entry.error)
-            return
-        self._load_checked(path)
-
-    def open_model_path(self, path: str) -> None:
-        """A file chosen by hand is checked first (as Library ▸ Import does): a bad one unloads nothing."""
-        if any(e.path == path and not e.error for e in self.entries):
-            self.load_model(path)
-            return
-        run_in_background(lambda: read_header(path), lambda _header: self._load_checked(path),
-                          lambda exc: self._reject_model_file(path, getattr(exc, "reason", str(exc))), context=self)
-
-    def _reject_model_file(self, path: str, reason: str) -> None:
-        """Say why the file can't be used; the loaded model stays loaded and selected."""
-        kept = self.bridge.info.name if self.bridge.info is not None else ""
-        still = f" {kept} is still loaded." if kept else ""
-        self.notice.show_message(f"<b>{escape(Path(path).name)} is not a model Inkling can load:</b> "
-                                 f"{escape(reason.rstrip('.'))}.{escape(still)}", topic="model-file")
-        self._select_loaded_model()
-
-    def _select_loaded_model(self) -> None:
-        """Show the model that is loaded (or loading) in the selector, and no file that failed."""
-        current = self.bridge.loading_path if self.bridge.state == "loading" else (
-            self.bridge.info.path if self.bridge.info is not None else "")
-        self._forget_opened_files(keep=current)  # a file opened by hand that did not load goes
-        index = self.model_selector.findData(current)
-        self.model_selector.setCurrentIndex(max(index, 0) if current else self.model_selector.count() - 1)
-
-    def _load_checked(self, path: str) -> None:
-        self.bridge.load(path, self.bridge.options)
-        index = self.model_selector.findData(path)
-        if index < 0:
-            index = self._add_opened_file(path)
-        self.model_selector.setCurrentIndex(index)
-
-    def open_model_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a model", str(Path.home()), "GGUF models (*.gguf);;All files (*)")
-        if path:
-            self.open_model_path(path)
-
-    def reload_model(self) -> None:
-        loading = self.bridge.loading_path if self.bridge.state in ("loading", "error") else ""
-        path = loading or (self.bridge.info.path if self.bridge.info else "")
-        if path:
-            self.bridge.load(path, self.bridge.options)
-
-    def _on_model_selector_activated(self, index: int) -> None:
-        data = self.model_selector.itemData(index)
-        if data == OPEN_FILE:
-            self.open_model_file()
-            return
-        if data and (self.bridge.info is None or data != self.bridge.info.path):
-            self.load_model(str(data))
-
-    def _on_choose_model_requested(self) -> None:
-        self.model_selector.setFocus()
-        self.model_selector.showPopup()
-
-    def _on_bridge_state_changed(self, state: str) -> None:
-        self.load_progress.setVisible(state == "loading")
-        name = Path(self.bridge.loading_path).name
-        texts = {"empty": "No model loaded", "loading": f"Loading {name}…", "ready": "Ready",
-                 "generating": self._engine_activity(), "error": "Model failed to load"}
-        text = texts.get(state, state)
-        tip = ""
-        if state in ("ready", "generating") and self.bridge.info is not None:
-            info = self.bridge.info
-            cpu = f"CPU ({info.cpu_variant})" if info.cpu_variant not in ("", "built-in") else "CPU"
-            if info.cpu_skipped:  # a faster CPU variant crashed here: say so, the tooltip says how
-                cpu = f"CPU ({info.cpu_variant}; {', '.join(info.cpu_skipped)} skipped)"
-            where = f"GPU ({info.gpu_layers} layers)" if info.gpu_layers else f"{cpu}, {info.n_threads} thread{'s' if info.n_threads != 1 else ''}"
-            if info.threads_automatic and not info.gpu_layers:
-                where = f"{cpu}, threads automatic"  # the count follows measured speed (app.core.threads)
-            if self.bridge.engine.capabilities.remote:
-                where = f"served by a {info.architecture} server"
-            entry = next((e for e in self.entries if e.path == info.path), None)
-            ctx = f"{info.context:,} ctx, " if info.context else ""  # a remote server may not say
-            text = f"{texts[state]} — {entry.name if entry else info.name}, {ctx}{where}"
-            tip = f"llama.cpp runs its {info.cpu_variant} CPU code" if info.cpu_variant else ""
-            if info.cpu_note:
-                tip += f" ({info.cpu_note})"
-        self.engine_status.setText(text)
-        self.engine_status.setToolTip(tip)
-        self.engine_status.setProperty("state", state)
-        if state == "ready":
+    def _show_engine_status(self, *_: object) -> None:
+        """The status bar says what the bridge's one status and its model say (app.ui.engine_status_words)."""
+        words = engine_status_words(self.bridge, self.entries)
+        self._load_progress_action.setVisible(words.loading)
+        self.engine_status.setText(words.text)
+        self.engine_status.setToolTip(words.tip)
+        self.engine_status.setProperty("state", words.kind)
+        if self.bridge.free:  # the engine is free again: the chart may ask it
             self._preview_timer.start()
-
-    def _engine_activity(self) -> str:
-        """What the engine does for the request under way, from its one status: reading, writing…"""
-        status = self.bridge.status
-        busy = (EnginePhase.READING, EnginePhase.WRITING, EnginePhase.LOADING)
-        return status.text if status.phase in busy else "Writing…"
-
-    def _on_bridge_status_changed(self, status: EngineStatus) -> None:
-        """An automatic reload (after a crash) says so for its whole length; reading and writing are told apart."""
-        if status.phase is EnginePhase.RELOADING:
-            self.engine_status.setText(f"{status.text} ({Path(status.model).name})" if status.model else status.text)
-            self.engine_status.setToolTip(f"Reloading because {status.why}." if status.why else "")
-            self.engine_status.setProperty("state", "reloading")
-        elif self.engine_status.property("state") in ("reloading", "generating"):
-            self._on_bridge_state_changed(self.bridge.state)
 
     def _on_bridge_model_loaded(self, info: ModelInfo) -> None:
         self.notice.clear("model")  # the problem a banner was about is gone
@@ -495,7 +363,7 @@ class MainWindow(QMainWindow):
         kept = f" {self.bridge.info.name} is still the model." if self.bridge.info is not None else ""
         self.notice.show_message(f"<b>The model could not be loaded.</b> {escape(str(exc))}{escape(kept)}",
                                  action="Choose another model", callback=self._on_choose_model_requested, topic="model")
-        if self.bridge.state != "loading":
+        if not self.bridge.load_pending:  # a newer load goes on: the selector shows it
             self._select_loaded_model()
 
     def _on_bridge_busy_changed(self, busy: bool) -> None:
@@ -586,10 +454,11 @@ class MainWindow(QMainWindow):
             return
         self.sampling.show_preview_context(request.about)
         context = (request.messages, request.prompt)
-        if self.bridge.state != "ready" or self.bridge.busy:  # asked again when the engine is free ("ready")
+        if not self.bridge.free:  # asked again when the engine is free (_show_engine_status)
             if context != self._preview_shown:  # what is on the chart is about another context
                 self._preview_shown = None
-                self.sampling.clear_candidates(PREVIEW_WAIT if self.bridge.state == "generating" else PREVIEW_NO_MODEL)
+                waits = self.bridge.info is not None and self.bridge.status.phase is not EnginePhase.LOADING
+                self.sampling.clear_candidates(PREVIEW_WAIT if waits else PREVIEW_NO_MODEL)
             return
         serial = self._preview_serial
         if context != self._preview_shown:  # not the note or bars of another pane while the model is asked
@@ -600,7 +469,7 @@ class MainWindow(QMainWindow):
                 self._preview_shown = context
                 self.sampling.set_candidates(result.candidates, result.log_normaliser, result.spread)
 
-        when_done(self.bridge.engine.peek_async(messages=request.messages, prompt=request.prompt, top=64),
+        when_done(self.bridge.peek_async(messages=request.messages, prompt=request.prompt, top=64),
                   show, self._on_preview_failed, context=self)
 
     def _on_preview_failed(self, exc: BaseException) -> None:

@@ -72,7 +72,7 @@ def gui_child(model: str, tokens: int) -> None:
     window.resize(1280, 800)
     window.show()
     loop = QEventLoop()
-    if window.bridge.state != "ready":
+    if not window.bridge.free:
         window.bridge.model_loaded.connect(loop.quit)
         loop.exec()
     bias = tuple(end_bias(model).items())

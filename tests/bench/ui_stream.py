@@ -82,7 +82,7 @@ def measure(scripted: bool, tokens: int) -> dict[str, float]:
     window.resize(1280, 820)  # type: ignore[attr-defined]
     window.show()  # type: ignore[attr-defined]
     loop = QEventLoop()
-    if window.bridge.state != "ready":  # type: ignore[attr-defined]
+    if not window.bridge.free:  # type: ignore[attr-defined]
         window.bridge.model_loaded.connect(loop.quit)  # type: ignore[attr-defined]
         QTimer.singleShot(60_000, loop.quit)
         loop.exec()  # a real event loop: a busy processEvents() loop would steal a core from the engine

@@ -32,7 +32,7 @@ def open_window(qtbot: object, home: Path, monkeypatch: pytest.MonkeyPatch, *, w
     qtbot.addWidget(window)  # type: ignore[attr-defined]
     window.show()
     if wait_model:
-        qtbot.waitUntil(lambda: window.bridge.state == "ready", timeout=60_000)  # type: ignore[attr-defined]
+        qtbot.waitUntil(lambda: window.bridge.free, timeout=60_000)  # type: ignore[attr-defined]
     wait_for_panes(window)
     return window
 

@@ -45,7 +45,7 @@ def test_add_a_connection_pick_its_model_and_chat(qtbot: object, tmp_path: Path,
     assert selector.findData(str(window.bridge.info.path)) >= 0  # local models are still listed
     selector.setCurrentIndex(index)
     selector.activated.emit(index)
-    qtbot.waitUntil(lambda: window.bridge.state == "ready" and window.bridge.info is not None  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: window.bridge.free and window.bridge.info is not None  # type: ignore[attr-defined]
                     and window.bridge.info.path == ref, timeout=60_000)
     assert "server" in window.engine_status.text()
 

@@ -53,7 +53,7 @@ def test_a_crashed_cpu_variant_shows_in_the_status_bar_and_about(qtbot, tmp_path
         window.chat.set_sampling(SHORT)
         fin = send(qtbot, window, "Say hello.")
         assert fin.text.strip(), fin  # answered, on the next variant
-        qtbot.waitUntil(lambda: window.bridge.state == "ready", timeout=10_000)
+        qtbot.waitUntil(lambda: window.bridge.free, timeout=10_000)
         status = window.engine_status
         assert "CPU (zen4; sapphirerapids skipped)" in status.text(), status.text()
         assert "sapphirerapids skipped: it crashed (SIGSEGV)" in status.toolTip(), status.toolTip()

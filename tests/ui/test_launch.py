@@ -66,7 +66,7 @@ def test_a_second_launch_hands_over_its_file_and_focuses_the_first_window(
     other = QWidget()
     qtbot.addWidget(other)
     try:
-        qtbot.waitUntil(lambda: window.bridge.state == "ready", timeout=60_000)
+        qtbot.waitUntil(lambda: window.bridge.free, timeout=60_000)
         instance = serve_later_launches(window, server_name(window.paths.data))
         assert instance.server.isListening()
         other.show()
@@ -108,7 +108,7 @@ def test_first_run_welcome_until_the_first_reply(qtbot, tmp_path: Path, monkeypa
         welcome.findChild(QWidget, "welcomeModelsButton").click()
         assert window.tabs.tabText(window.tabs.currentIndex()) == "Models"
         window.tabs.setCurrentIndex(0)
-        qtbot.waitUntil(lambda: window.bridge.state == "ready", timeout=60_000)
+        qtbot.waitUntil(lambda: window.bridge.free, timeout=60_000)
         window.chat.set_sampling(SamplingSettings(temperature=0.0, max_tokens=4))
         send(qtbot, window, "Hi")
         assert not welcome.isVisible()
@@ -143,7 +143,7 @@ def test_quitting_while_a_reply_streams_saves_the_partial_reply(qtbot, tmp_path:
     window = _window(qtbot, home, monkeypatch)
     errors: list[str] = []
     monkeypatch.setattr(sys, "excepthook", lambda *exc: errors.append(str(exc[1])))
-    qtbot.waitUntil(lambda: window.bridge.state == "ready", timeout=60_000)
+    qtbot.waitUntil(lambda: window.bridge.free, timeout=60_000)
     window.chat.set_sampling(SamplingSettings(temperature=0.9, max_tokens=1500, seed=3))
     window.chat.composer.setPlainText("Tell me a very long story about a lighthouse.")
     window.chat.send_button.click()

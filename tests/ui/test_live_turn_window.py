@@ -26,7 +26,7 @@ def slow_window(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     qtbot.addWidget(window)
     window.show()
     window.bridge.load("/fake.gguf")
-    qtbot.waitUntil(lambda: window.bridge.state == "ready", timeout=10_000)
+    qtbot.waitUntil(lambda: window.bridge.free, timeout=10_000)
     wait_for_panes(window)
     yield window
     window.close()

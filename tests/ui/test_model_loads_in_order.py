@@ -36,7 +36,7 @@ def _bad_model(starter: Path, dst: Path) -> Path:
 
 
 def _settled(window: MainWindow) -> bool:
-    return window.bridge.state == "ready" and window.engine.info is not None
+    return window.bridge.free and window.engine.info is not None
 
 
 def test_a_failed_load_with_a_newer_load_queued_shows_the_newer_model(qtbot, window: MainWindow, tmp_path: Path,
@@ -59,7 +59,8 @@ def test_a_failed_load_with_a_newer_load_queued_shows_the_newer_model(qtbot, win
         assert shown == str(starter_path), f"the engine has {Path(starter_path).name}, the window says {shown}"
 
     qtbot.waitUntil(the_window_names_it, timeout=10_000)
-    assert window.bridge.state == "ready" and window.bridge.loading_path == str(starter_path)
+    qtbot.waitUntil(lambda: window.bridge.free, timeout=10_000)
+    assert window.bridge.loading_path == str(starter_path)
     assert window.model_selector.currentData() == str(starter_path)
     assert window.prefs.model_path == str(starter_path)  # and it is the model the next start loads
     assert len(failures) == 1 and "llama.context_length" in str(failures[0])  # the failure was still reported

@@ -16,7 +16,7 @@ CANDIDATES = [(" the", 1, 5.0), (" a", 2, 4.8), (" an", 3, 4.2), (" one", 4, 1.0
 @pytest.fixture
 def window(qtbot, fake_engine_window):
     fake_engine_window.bridge.load("/fake.gguf")
-    qtbot.waitUntil(lambda: fake_engine_window.bridge.state == "ready")
+    qtbot.waitUntil(lambda: fake_engine_window.bridge.free)
     return fake_engine_window
 
 

@@ -29,7 +29,7 @@ def fake(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     qtbot.addWidget(window)
     window.show()
     bridge.load("/fake.gguf")
-    qtbot.waitUntil(lambda: bridge.state == "ready")
+    qtbot.waitUntil(lambda: bridge.free)
     yield window, engine
     window.close()
 

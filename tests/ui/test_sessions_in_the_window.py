@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSlider
 from ui.conftest import open_window, send
 
+from app.core.engine_status import EnginePhase
 from app.core.sampling import SamplingSettings
 from app.ui.main_window import MainWindow
 
@@ -62,13 +63,13 @@ def test_a_chats_and_a_documents_sampling_settings_survive_a_restart(qtbot, tmp_
 def test_a_message_sent_before_the_model_has_loaded_is_answered_once_it_has(qtbot, tmp_path: Path,
                                                                               monkeypatch) -> None:
     window = open_window(qtbot, tmp_path / "home", monkeypatch, wait_model=False)
-    assert window.bridge.state == "loading"  # sent during the load, not after it
+    assert window.bridge.status.phase is EnginePhase.LOADING  # sent during the load, not after it
     window.chat.set_sampling(SHORT)
     fin = send(qtbot, window, "Say hello.")
     assert fin.reason in ("stop", "length") and fin.text.strip(), fin
     saved = window.storage.messages(window.chat.session.id)
     assert [(m.role, m.status) for m in saved] == [("user", "done"), ("assistant", "done")]
-    assert window.bridge.state == "ready"
+    qtbot.waitUntil(lambda: window.bridge.free, timeout=10_000)
     window.close()
 
 

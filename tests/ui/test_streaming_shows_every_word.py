@@ -122,7 +122,7 @@ def test_a_reply_at_a_steady_rate_is_on_screen_at_every_render_by_either_path(qt
     window.show()
     try:
         window.bridge.load("/fake.gguf")
-        qtbot.waitUntil(lambda: window.bridge.state == "ready")
+        qtbot.waitUntil(lambda: window.bridge.free)
         window.chat.composer.setPlainText("Say it all on one line.")
         with qtbot.waitSignal(window.chat.reply_finished, timeout=30_000) as done:
             window.chat.send()

@@ -39,7 +39,7 @@ def fake_window(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     qtbot.addWidget(window)
     window.show()
     bridge.load("/fake.gguf")
-    qtbot.waitUntil(lambda: bridge.state == "ready")
+    qtbot.waitUntil(lambda: bridge.free)
     wait_for_panes(window)  # not inside the freeze measured below
     yield window
     window.close()

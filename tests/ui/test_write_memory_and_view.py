@@ -35,7 +35,7 @@ def _continue(qtbot, pane):
 
 def _small_context(qtbot, window: MainWindow, n_ctx: int = 1024) -> None:
     window.bridge.load(window.bridge.loading_path, LoadOptions(n_ctx=n_ctx))
-    qtbot.waitUntil(lambda: window.bridge.state == "ready" and window.bridge.info is not None
+    qtbot.waitUntil(lambda: window.bridge.free and window.bridge.info is not None
                     and window.bridge.info.context == n_ctx, timeout=60_000)
 
 

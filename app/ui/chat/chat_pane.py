@@ -116,7 +116,8 @@ class ChatPane(ConversationsMixin, ChatView):
         self.transcript.regenerate_requested.connect(self.regenerate)
         self.transcript.continue_requested.connect(self.continue_reply)
         self.transcript.action_requested.connect(self._on_transcript_action_requested)
-        self.bridge.state_changed.connect(self._on_bridge_state_changed)
+        self.bridge.status_changed.connect(self._on_bridge_status_changed)
+        self.bridge.model_loaded.connect(self._on_bridge_status_changed)
         self._reloading_note = ""  # the note the live reply shows while the engine reloads ("" when none)
         self.bridge.status_changed.connect(self._on_engine_status_changed)
         self.reply_finished.connect(self.preview_changed)
@@ -372,9 +373,9 @@ class ChatPane(ConversationsMixin, ChatView):
         elif action == "choose-model":
             self.choose_model_requested.emit()
 
-    def _on_bridge_state_changed(self, state: str) -> None:
+    def _on_bridge_status_changed(self, *_: object) -> None:
         self._update_buttons()
-        if state == "ready" and self.reply is None:  # a model (re)loaded: its context size may be new
+        if self.bridge.free and self.reply is None:  # a model (re)loaded: its context size may be new
             self._show_context()
 
     def _update_buttons(self) -> None:

@@ -150,7 +150,7 @@ class AlternativesMixin(_Base):
         # scored after the text before it, as the model reads it: a paragraph's first words are not
         # surprising merely because nothing came before them
         before = self.editor.content()[max(0, start - SURPRISE_CONTEXT_CHARS):start]
-        when_done(self.bridge.engine.score_async(before + text, top=3),
+        when_done(self.bridge.score_async(before + text, top=3),
                   lambda result: self._on_scored(start, text, len(before), result), context=self)
 
     def _on_scored(self, start: int, text: str, context_chars: int, result: ScoreResult) -> None:

@@ -251,10 +251,10 @@ class DocumentsMixin(_Base):
             self.memory_cost.clear()
             return
         self.memory_cost.setText("Memory changed: the next continuation re-reads the memory and the text in view.")
-        if self.bridge.state != "ready" or self.bridge.busy:
+        if not self.bridge.free:
             return
         try:
-            counting = self.bridge.engine.count_text_async(prompt)
+            counting = self.bridge.count_text_async(prompt)
         except InklingError:
             return
         when_done(counting, lambda n: self.memory_cost.setText(
@@ -274,9 +274,9 @@ class DocumentsMixin(_Base):
         text = self.editor.content()
         words = len(text.split())
         self.counts.setText(f"{words:,} words · {len(text):,} characters")
-        if self.bridge.state == "ready" and not self.bridge.busy and text:
+        if self.bridge.free and text:
             try:
-                counting = self.bridge.engine.count_text_async(text)
+                counting = self.bridge.count_text_async(text)
             except InklingError:
                 return  # the engine is gone (shut down with the window): the count is a nicety, words will do
             when_done(counting,

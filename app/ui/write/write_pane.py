@@ -28,6 +28,7 @@ from PySide6.QtWidgets import QWidget
 from app.core.alternatives import Alternatives
 from app.core.document_session import UNTITLED, DocumentSession, Suggestion
 from app.core.document_view import memory_block
+from app.core.engine_status import EnginePhase
 from app.core.events import Alternative, PromptProgress
 from app.core.presets import PresetStore
 from app.core.sampling import SamplingSettings
@@ -43,7 +44,6 @@ from app.ui.write.write_view import WriteView
 SAVE_DELAY_MS = 400
 SAVE_MAX_AGE = 0.7  # seconds: a writer who never pauses is still saved this often
 ALTERNATIVES_SHOWN = 5  # token alternatives kept for the inspector
-USABLE_STATES = ("loading", "ready", "generating")  # a request made while the model loads waits for it
 
 PREVIEW_NOTHING_BEFORE = ("Nothing before the cursor yet: write something (or put the cursor after some text) "
                           "and the chart shows how the model would go on there.")
@@ -136,7 +136,9 @@ class WritePane(DocumentsMixin, AlternativesMixin, WriteView):
         self.inspector.alternative_chosen.connect(self.rewrite_from)
         self.alternatives.chosen.connect(self.use_alternative)
         self._count_timer.timeout.connect(self._refresh_counts)
-        self.bridge.state_changed.connect(self._on_bridge_state_changed)
+        self.bridge.status_changed.connect(self._on_bridge_status_changed)
+        self.bridge.model_loaded.connect(self._on_bridge_status_changed)
+        self.bridge.model_failed.connect(self._on_bridge_status_changed)
         QShortcut(QKeySequence("Ctrl+Space"), self.editor, activated=self.continue_at_cursor)
         QShortcut(QKeySequence("Ctrl+S"), self, activated=self.save_revision)
 
@@ -359,17 +361,18 @@ class WritePane(DocumentsMixin, AlternativesMixin, WriteView):
 
     # -- state ---------------------------------------------------------------------------
 
-    def _on_bridge_state_changed(self, _state: str) -> None:
+    def _on_bridge_status_changed(self, *_: object) -> None:
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        usable = self.bridge.state in USABLE_STATES
+        usable = self.bridge.usable  # a request made while the model loads waits for it
         streaming = self.generating
         self.stop_button.setEnabled(streaming)
         self.continue_button.setEnabled(usable)
         self.alt_button.setEnabled(usable)
         why = self.bridge.engine.capabilities.why_not("scoring")
-        self.surprise_button.setEnabled(self.bridge.state in ("ready", "generating") and not streaming and not why)
+        scorable = self.bridge.info is not None and self.bridge.status.phase is not EnginePhase.LOADING
+        self.surprise_button.setEnabled(scorable and not streaming and not why)
         if why:
             self.surprise_button.setToolTip(why)
         self.accept_button.setEnabled(self.editor.has_suggestion)
