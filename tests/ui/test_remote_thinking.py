@@ -46,7 +46,7 @@ def remote_window(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, proxy:
     window = open_window(qtbot, tmp_path / "home", monkeypatch)
     ref = remote_ref(conn.id, llama_server.model)
     window.load_model(ref)
-    qtbot.waitUntil(lambda: window.bridge.state == "ready" and window.bridge.info is not None
+    qtbot.waitUntil(lambda: window.bridge.free and window.bridge.info is not None
                     and window.bridge.info.path == ref, timeout=60_000)
     window.tabs.setCurrentWidget(window.chat)
     window.chat.set_sampling(LONG, "Balanced")

@@ -102,7 +102,7 @@ def test_the_think_switch_and_budget_show_for_a_model_that_thinks(qtbot, window:
     assert not controls.isVisibleTo(chat)  # the starter model's template does not think
     path = str(thinking_copy(Path(window.bridge.info.path), tmp_path / "thinking.gguf"))
     window.load_model(path)
-    qtbot.waitUntil(lambda: window.bridge.state == "ready" and window.bridge.info.path == path, timeout=60_000)
+    qtbot.waitUntil(lambda: window.bridge.free and window.bridge.info.path == path, timeout=60_000)
     assert controls.isVisibleTo(chat) and controls.think_box.isEnabled() and controls.think_box.isChecked()
     assert controls.budget_box.text() == "no limit"
     controls.budget_box.setValue(64)

@@ -40,10 +40,10 @@ def main(out: Path) -> None:
     app = QApplication.instance() or QApplication(sys.argv)
     window = create_main_window()
     window.show()
-    wait(lambda: window.bridge.state == "ready")
+    wait(lambda: window.bridge.free)
     path = str(thinking_copy(starter_model_path(), Path(os.environ["INKLING_HOME"]) / "thinking.gguf"))
     window.load_model(path)
-    wait(lambda: window.bridge.state == "ready" and window.bridge.info.path == path)
+    wait(lambda: window.bridge.free and window.bridge.info.path == path)
     taken: dict[str, bool] = {}
     original = ThinkingBlock.show_live
 
