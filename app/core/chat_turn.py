@@ -46,10 +46,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from app.core.errors import InklingError
+from app.core.errors import EngineError, InklingError
 from app.core.events import Finished, PromptProgress, TokenEvent
+from app.core.fitting import ChatFit, TokenCounter, fit_chat, with_chat_fit
 from app.core.sampling import SamplingSettings
 from app.core.storage import MessageRow
 from app.core.thinking import ThinkingSplitter
@@ -61,6 +62,8 @@ SAVE_INTERVAL = 1.0  # seconds: streamed text is committed at most this long aft
 
 CallLater = Callable[[float, Callable[[], None]], None]
 """Run a callable once, this many seconds from now, on the session's thread."""
+
+T = TypeVar("T")
 
 
 class ReplyStream(Protocol):
@@ -91,6 +94,31 @@ class ChatEngine(Protocol):
         """(name, path) of the model that writes replies now ("" when none)."""
         ...
 
+    def fit(self, job: Callable[[TokenCounter], T], then: Callable[[T], None],
+            failed: Callable[[InklingError], None]) -> None:
+        """Run ``job`` with the engine's token counter off the session's thread (it waits on counts);
+        call ``then`` with its result, or ``failed``, back on the session's thread.
+
+        How a chat or a document is fitted into the context above the engine (``app.core.fitting``).
+        """
+        ...
+
+
+class _Fitting:
+    """Stands for a reply's stream while its history is fitted into the context; Stop is remembered."""
+
+    cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+def as_inkling_error(exc: BaseException) -> InklingError:
+    """A failure while fitting, as an error a person can read."""
+    if isinstance(exc, InklingError):
+        return exc
+    return EngineError(f"Counting the prompt's tokens failed ({type(exc).__name__}: {exc}).")
+
 
 @dataclass
 class LiveReply:
@@ -103,6 +131,7 @@ class LiveReply:
     save_due: bool = False  # a save is scheduled
     splitter: ThinkingSplitter = field(default_factory=ThinkingSplitter)  # thinking apart from the answer
     thinking_since: float = 0.0  # clock() at its first thinking text (0: none yet)
+    fit: ChatFit | None = None  # what was sent after fitting the history into the context
 
     @property
     def text(self) -> str:
@@ -244,14 +273,32 @@ class ChatTurn:
                               progress=lambda progress: self._on_progress(live, progress),
                               finished=lambda fin: self._on_finished(live, fin),
                               failed=lambda exc: self._on_failed(live, exc))
-        try:
-            stream = self.engine.start_chat(history, session.sampling, continue_last=continuing is not None,
-                                            events=events)
-        except InklingError as exc:  # e.g. no model: an empty reply that says why
-            self._on_failed(live, exc)
-            return
-        if live in self.live:  # (a fake engine may have ended it already)
-            live.stream = stream
+        fitting = _Fitting()
+        live.stream = fitting
+        continue_last = continuing is not None
+        sampling = session.sampling
+
+        def fitted(fit: ChatFit) -> None:
+            if live not in self.live or live.stream is not fitting:
+                return  # saved for quitting meanwhile
+            if fitting.cancelled:  # stopped (or replaced) while the history was being fitted
+                self._on_finished(live, Finished("cancelled", live.text))
+                return
+            live.fit = fit
+            try:
+                stream = self.engine.start_chat(fit.messages, sampling, continue_last=continue_last, events=events)
+            except InklingError as exc:  # e.g. no model: an empty reply that says why
+                self._on_failed(live, exc)
+                return
+            if live in self.live:  # (a fake engine may have ended it already)
+                live.stream = stream
+
+        def not_fitted(exc: Any) -> None:
+            if live in self.live:
+                self._on_failed(live, as_inkling_error(exc))
+
+        self.engine.fit(lambda counter: fit_chat(counter, history, sampling, continue_last=continue_last),
+                        fitted, not_fitted)
 
     def _on_tokens(self, live: LiveReply, batch: list[TokenEvent]) -> None:
         if live not in self.live:
@@ -320,6 +367,7 @@ class ChatTurn:
             return
         self._end_split(live)
         name, path = self.engine.current_model()
+        fin = with_chat_fit(fin, live.fit)  # the messages left out above the engine count too
         message = self.session.finish_reply(live.reply, fin, model_name=name, model_path=path)  # may name the chat
         self._ended(live, message, fin)
 

@@ -93,6 +93,7 @@ class Connection:
     extra_json: str = ""
     overrides: tuple[tuple[str, bool], ...] = ()
     models: tuple[str, ...] = ()  # what the server listed when last asked (shown without asking again)
+    context: int = 0  # the server's context in tokens, as the user gave it (0: unknown); a server that says wins
 
     def __post_init__(self) -> None:
         if self.extra_json.strip():
@@ -302,15 +303,17 @@ class ConnectionStore(Announcer[[ConnectionsChange]]):
                     extra_json=str(item.get("extra_json", "")),
                     overrides=tuple((str(k), bool(v)) for k, v in item.get("overrides", [])),
                     models=tuple(str(m) for m in item.get("models", [])),
+                    context=int(item.get("context", 0) or 0),
                 ))
-            except (KeyError, TypeError, InvalidSetting):
+            except (KeyError, TypeError, ValueError, InvalidSetting):
                 continue  # one damaged entry does not lose the others
         return out
 
     def save(self, connections: list[Connection]) -> None:
         public = {"version": 1, "connections": [
             {"id": c.id, "name": c.name, "base_url": c.base_url, "extra_json": c.extra_json,
-             "overrides": [list(o) for o in c.overrides], "models": list(c.models)} for c in connections]}
+             "overrides": [list(o) for o in c.overrides], "models": list(c.models),
+             **({"context": c.context} if c.context else {})} for c in connections]}
         hidden = {c.id: {"api_key": c.api_key, "headers": [list(h) for h in c.headers]} for c in connections}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         _write_private(self.secrets_path, json.dumps(hidden, indent=2))

@@ -41,9 +41,11 @@ from typing import Literal, Protocol
 
 from app.core.alternatives import Alternatives, AlternativesEngine
 from app.core.announcer import Announcer
-from app.core.chat_turn import ReplyStream, StreamEvents
+from app.core.chat_turn import ReplyStream, StreamEvents, TokenCounter, as_inkling_error
+from app.core.document_view import DocumentView
 from app.core.errors import InklingError
 from app.core.events import Alternative, Finished, PromptProgress, TokenEvent
+from app.core.fitting import fit_document, with_document_view
 from app.core.presets import PresetStore
 from app.core.sampling import SamplingSettings
 from app.core.storage import DocumentRow, Storage
@@ -79,6 +81,11 @@ class CompletionEngine(AlternativesEngine, Protocol):
                          events: StreamEvents, sequences: int = 1, alternatives: bool = True) -> ReplyStream:
         """Continue ``prompt`` (before ``suffix``), with each token's alternatives unless told not to;
         raise an ``InklingError`` if it can't start."""
+        ...
+
+    def fit(self, job: Callable[[TokenCounter], DocumentView], then: Callable[[DocumentView], None],
+            failed: Callable[[InklingError], None]) -> None:
+        """As ``ChatEngine.fit``: run ``job`` with the engine's counter off this thread, answer on it."""
         ...
 
 
@@ -371,23 +378,39 @@ class DocumentSession(Announcer["DocumentSession", str]):
                 s.progress = progress
                 self.announce("suggestion-progress")
 
+        views: list[DocumentView | None] = [None]  # what the model sees of the text, once fitted
+
         def on_finished(fin: Finished) -> None:
             if mine():
-                self._end(s, fin)
+                self._end(s, with_document_view(fin, views[0]))
 
         def on_failed(exc: InklingError) -> None:
             if mine():
                 self._end(s, Finished("error", s.text, error=str(exc)))
 
         events = StreamEvents(on_tokens, on_progress, on_finished, on_failed)
-        s.stream = current[0] = _Starting()
-        try:
-            stream = self.engine.start_completion(prompt, s.suffix, self.sampling, memory=self.memory, events=events)
-        except InklingError as exc:
-            on_failed(exc)
-            return
-        if s.stream is current[0]:
-            s.stream = current[0] = stream
+        starting = _Starting()
+        s.stream = current[0] = starting
+        engine, memory, sampling = self.engine, self.memory, self.sampling
+
+        def fitted(view: DocumentView) -> None:
+            # the model's view of a long text is chosen here, above the engine, with its count
+            if not mine():
+                return
+            if starting.cancelled:  # stopped while the text was being fitted
+                self._end(s, Finished("cancelled", s.text))
+                return
+            views[0] = view
+            try:
+                stream = engine.start_completion(view.before, s.suffix, sampling, memory=memory, events=events)
+            except InklingError as exc:
+                on_failed(exc)
+                return
+            if s.stream is current[0]:
+                s.stream = current[0] = stream
+
+        engine.fit(lambda counter: fit_document(counter, prompt, memory, sampling), fitted,
+                   lambda exc: on_failed(as_inkling_error(exc)))
 
     def _end(self, s: Suggestion, fin: Finished) -> None:
         s.stream, s.finished = None, fin
@@ -416,7 +439,9 @@ class DocumentSession(Announcer["DocumentSession", str]):
 
 
 class _Starting:
-    """Stands for a stream while the engine starts it (a fake engine may answer inside the call)."""
+    """Stands for a stream while the text is fitted and the engine starts it; Stop is remembered."""
+
+    cancelled = False
 
     def cancel(self) -> None:
-        pass
+        self.cancelled = True

@@ -216,6 +216,9 @@ class EngineClient:
         return self.count_tokens_async(messages).result()
 
     def count_tokens_async(self, messages: list[dict[str, str]]) -> Future[int]:
+        """Tokens of a chat's prompt. Counting a chat is a reply's first step (``app.core.fitting``),
+        so, like the reply, it never waits behind the next-token chart's peek."""
+        self._cancel_previews()
         return self._call("count_chat", messages=list(messages))
 
     def count_text_async(self, text: str) -> Future[int]:

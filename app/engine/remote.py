@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import random
@@ -85,6 +86,8 @@ class RemoteEngine:
         self._echo_misaligned = False
         self._probed: Capabilities | None = None  # what the probe found, before the user's overrides
         self._memory_cache: dict[str, Any] = {}
+        self._counts: dict[str, int] = {}  # token counts of texts on the chosen model (fitting asks often)
+        self._templates: dict[tuple[str, bool], tuple[int, int]] = {}  # what the chat template adds, per model
         self._active: Stream | None = None
         self._requests: weakref.WeakKeyDictionary[Stream, Future[None]] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
@@ -159,10 +162,13 @@ class RemoteEngine:
         old, self.connection = self.connection, connection
         if (old.base_url, old.api_key, old.headers) != (connection.base_url, connection.api_key, connection.headers):
             self._model_records = []
+            self._counts, self._templates = {}, {}  # maybe another server: count afresh
             if self._loop is not None:
                 self._submit(self._swap_client())  # runs before any later request on the same loop
         if self.model and self._probed is not None:
             self.capabilities = self._probed.overridden(dict(connection.overrides))
+        if self.info is not None and not self.capabilities.context:  # the context the user gives, for fitting
+            self.info = dataclasses.replace(self.info, context=connection.context)
 
     async def _swap_client(self) -> None:
         old, self._client = self._client, self._make_client()
@@ -238,13 +244,15 @@ class RemoteEngine:
         elif models and model not in models:
             raise RemoteModelMissing(self.label, f"the model {model} is not served there. The server has: "
                                                  f"{', '.join(short_model_name(m) for m in models[:5])}.")
+        if model != self.model:
+            self._counts.clear()  # another tokenizer
         self.model = model
         caps = await self._probe_cached(model, fresh=False)
         self.capabilities = caps
         self.info = ModelInfo(
             path=remote_ref(self.connection.id, model), name=f"{short_model_name(model)} · {self.label}",
             architecture=caps.server, parameters=0, quantization="", file_size=0, context_trained=caps.context,
-            context=caps.context, vocab_size=0, has_chat_template=True, chat_template_note="",
+            context=caps.context or self.connection.context, vocab_size=0, has_chat_template=True, chat_template_note="",
             gpu_offload_supported=False, gpu_layers=0, n_threads=0)
         return self.info
 
@@ -506,22 +514,57 @@ class RemoteEngine:
         return ScoreResult(tuple(scored))
 
     def count_text_async(self, text: str) -> Future[int]:
+        """Tokens of ``text`` (no start token): the server's tokenizer where it has one, else an estimate."""
         return self._submit(self._guard(self._count(text)))
 
     def count_tokens(self, messages: list[dict[str, str]]) -> int:
         return self.count_tokens_async(messages).result()
 
     def count_tokens_async(self, messages: list[dict[str, str]]) -> Future[int]:
-        """About how many tokens a chat takes (its texts, plus a few per message for the template)."""
-        text = "\n".join(m.get("content", "") for m in messages)
+        """Tokens of a chat's prompt on this server (what ``app.core.fitting`` fits a long chat with).
+
+        No OpenAI-compatible server counts a *chat* (its template is applied inside), so this is
+        each message's text counted by the server's tokenizer (``_count``) plus what the template
+        adds, measured once per model from the ``usage.prompt_tokens`` of two one-token chats
+        (``_template_cost``): exact for templates that wrap each message the same way (ChatML,
+        Llama 3, Gemma…). A server that reports no usage gets the estimate of 4 tokens a message.
+        """
+        msgs = [dict(m) for m in messages]
 
         async def count() -> int:
-            return await self._count(text) + 4 * len(messages)
+            system = bool(msgs) and msgs[0].get("role") == "system"
+            base, per_message = await self._template_cost(system)
+            texts = [await self._count(m.get("content", "")) for m in msgs]
+            return base + per_message * len(msgs) + sum(texts)
         return self._submit(self._guard(count()))
 
     async def _count(self, text: str) -> int:
+        """Tokens of ``text``, counted by the server's tokenizer, or estimated where it has none.
+
+        llama.cpp's server has ``/tokenize``, llama-cpp-python's ``/extras/tokenize/count``,
+        vLLM ``/tokenize``; Ollama, LM Studio and OpenAI proper have none, so there it is
+        about four characters a token (an estimate, said so here and nowhere exact). A
+        tokenizer that adds a start token counts it once in ``""``, which is taken off.
+        """
+        if not text:
+            return 0
+        cache = self._counts
+        if text in cache:
+            return cache[text]
+        exact = await self._tokenizer_count(text)
+        if exact is None:
+            return max(1, round(len(text) / 4))  # the estimate: no tokenizer on this server
+        if "" not in cache:
+            cache[""] = await self._tokenizer_count("") or 0
+        if len(cache) > 4096:
+            cache.clear()
+        cache[text] = count = max(exact - cache.get("", 0), 0)
+        return count
+
+    async def _tokenizer_count(self, text: str) -> int | None:
+        """The server tokenizer's count of ``text`` (start token included where it adds one), None without one."""
         server = self.capabilities.server
-        with contextlib.suppress(RemoteError):
+        with contextlib.suppress(RemoteError, KeyError, TypeError, ValueError):
             if server == "llama-cpp-python":
                 data = await self._json("POST", f"{self.root}/extras/tokenize/count", {"input": text, "model": self.model})
                 return int(data["count"])
@@ -531,7 +574,39 @@ class RemoteEngine:
             if server == "vllm":
                 data = await self._json("POST", f"{self.root}/tokenize", {"model": self.model, "prompt": text})
                 return int(data.get("count", len(data.get("tokens", []))))
-        return max(1, round(len(text) / 4)) if text else 0  # about four characters a token
+        return None
+
+    async def _template_cost(self, system: bool) -> tuple[int, int]:
+        """(tokens the chat template adds once, tokens it adds per message), measured once per model.
+
+        The prompt of [user] and of [user, assistant, user] (each "Hi"), with a system message
+        first when the chat has one (a template may add a default system prompt otherwise),
+        as the server's ``usage.prompt_tokens`` counts them. Without usage: (0, 4), an estimate.
+        """
+        key = (self.model, system)
+        known = self._templates.get(key)
+        if known is not None:
+            return known
+        head = [{"role": "system", "content": "Hi"}] if system else []
+        one = [*head, {"role": "user", "content": "Hi"}]
+        three = [*one, {"role": "assistant", "content": "Hi"}, {"role": "user", "content": "Hi"}]
+        cost = (0, 4)
+        try:
+            p1, p3 = await self._prompt_tokens(one), await self._prompt_tokens(three)
+        except RemoteError:
+            p1 = p3 = 0
+        if p1 and p3 > p1:
+            hi = await self._count("Hi")
+            per_message = round((p3 - p1 - 2 * hi) / 2)
+            cost = (p1 - len(one) * (hi + per_message), per_message)
+        self._templates[key] = cost
+        return cost
+
+    async def _prompt_tokens(self, messages: list[dict[str, str]]) -> int:
+        body = {"model": self.model, "messages": messages, "max_tokens": 1, "temperature": 0, **self.connection.extra}
+        data = await self._json("POST", f"{self.connection.base_url}/chat/completions", body)
+        usage = data.get("usage") if isinstance(data, dict) else None
+        return int((usage or {}).get("prompt_tokens") or 0)
 
     def _require_model(self) -> None:
         if not self.model:

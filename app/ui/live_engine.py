@@ -11,13 +11,16 @@ calls. A test in ``tests/core`` gives the same turns a fake engine instead.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
 
 from app.core.chat_turn import StreamEvents
-from app.core.errors import NoModelLoaded
+from app.core.errors import InklingError, NoModelLoaded
+from app.core.fitting import TokenCounter
 from app.core.sampling import SamplingSettings
 from app.ui.engine_bridge import EngineBridge, StreamHandle
+from app.ui.jobs import run_in_background
 
 
 class BridgeEngine:
@@ -43,6 +46,23 @@ class BridgeEngine:
     @property
     def parallel_sequences(self) -> int:
         return self.bridge.parallel_sequences
+
+    def fit(self, job: Callable[[TokenCounter], Any], then: Callable[[Any], None],
+            failed: Callable[[InklingError], None]) -> None:
+        """Fit a chat or a document (``app.core.fitting``) on the thread pool: it waits on the engine's counts."""
+        engine = self.bridge.engine
+
+        def run() -> tuple[bool, Any]:
+            try:
+                return True, job(engine)
+            except BaseException as exc:  # every failure reaches the turn (jobs would drop an Interrupted)
+                return False, exc
+
+        def done(outcome: tuple[bool, Any]) -> None:
+            ok, value = outcome
+            (then if ok else failed)(value)
+
+        run_in_background(run, on_success=done)
 
     def current_model(self) -> tuple[str, str]:
         info = self.bridge.info

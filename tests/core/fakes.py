@@ -8,11 +8,13 @@ every event at the moment the test chooses.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from app.core.chat_turn import StreamEvents
 from app.core.errors import InklingError
-from app.core.events import Finished, PromptProgress, Timings, TokenEvent
+from app.core.events import Finished, ModelInfo, PromptProgress, Timings, TokenEvent
+from app.core.fitting import TokenCounter
 from app.core.sampling import SamplingSettings
 
 
@@ -82,6 +84,34 @@ class FakeStream:
         self.events.failed(error)
 
 
+class WordCounter:
+    """A token counter for fitting tests: a word is a token, a message costs ``per_message`` more."""
+
+    def __init__(self, context: int = 0, per_message: int = 4) -> None:
+        self.context = context
+        self.per_message = per_message
+        self.counted = 0  # how many counts were asked for
+
+    @property
+    def info(self) -> ModelInfo | None:
+        if not self.context:
+            return None
+        return ModelInfo("/models/fake.gguf", "Fake", "fake", 1, "F32", 1, self.context, self.context, 100, True,
+                         "", False, 0, 1)
+
+    def count_text_async(self, text: str) -> Future[int]:
+        self.counted += 1
+        done: Future[int] = Future()
+        done.set_result(len(text.split()))
+        return done
+
+    def count_tokens_async(self, messages: list[dict[str, str]]) -> Future[int]:
+        self.counted += 1
+        done: Future[int] = Future()
+        done.set_result(sum(len(m["content"].split()) + self.per_message for m in messages))
+        return done
+
+
 class FakeEngine:
     """Starts a ``FakeStream`` per request and keeps them, newest last; can refuse to start."""
 
@@ -90,6 +120,7 @@ class FakeEngine:
         self.refuse: InklingError | None = None
         self.model = ("Fake", "/models/fake.gguf")
         self.parallel_sequences = 1  # texts one request can decode side by side
+        self.counter = WordCounter()  # what fitting counts with (context 0: nothing is fitted)
 
     @property
     def last(self) -> FakeStream:
@@ -115,3 +146,13 @@ class FakeEngine:
 
     def current_model(self) -> tuple[str, str]:
         return self.model
+
+    def fit(self, job: Callable[[TokenCounter], object], then: Callable[[object], None],
+            failed: Callable[[InklingError], None]) -> None:
+        """Fitting runs at once, on the test's thread, with a word-counting counter (no context: nothing fitted)."""
+        try:
+            value = job(self.counter)
+        except InklingError as exc:
+            failed(exc)
+            return
+        then(value)

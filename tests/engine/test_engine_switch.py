@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import Future
 
 import pytest
-from ui.fake_engine import FakeEngine, FakeStream
+from ui.fake_engine import FakeEngine
 
 from app.core.announcer import Announcer
 from app.core.connections import Connection, remote_ref
@@ -74,7 +74,7 @@ def test_the_switch_both_engines_and_the_fake_have_every_member_of_the_port() ->
             missing = {m for m in members if not hasattr(engine, m)}
             assert missing == set(), f"{type(engine).__name__} lacks {missing}"
             assert engine.parallel_sequences >= 1
-        streams = [Stream(lambda _s: None), FakeStream("", lambda _e: None, 1, 0.0),
+        streams = [Stream(lambda _s: None), FakeEngine("").chat([{"role": "user", "content": "hi"}]),
                    remote.chat([{"role": "user", "content": "hi"}])]  # no model chosen: it ends at once
         assert type(streams[2]) is Stream  # one stream class for both engines
         for stream in streams:

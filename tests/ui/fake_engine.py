@@ -6,58 +6,44 @@ real-model tests, never in place of them.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from concurrent.futures import Future
 
 from app.core.announcer import Announcer
 from app.core.capabilities import LOCAL
-from app.core.engine_status import EngineStatus
+from app.core.engine_status import EnginePhase, EngineStatus, publish_status
+from app.core.errors import FeatureUnavailable, NoModelLoaded
 from app.core.events import Finished, LoadOptions, ModelInfo, Timings, TokenEvent
 from app.core.ports import PeekResult
 from app.core.sampling import SamplingSettings
+from app.engine.stream import Stream
+
+FAKE_CONTEXT = 2048  # the context a load gets when its options ask for none
 
 
-class FakeStream:
-    def __init__(self, text: str, listener, piece: int, delay: float) -> None:
-        self.finished: Finished | None = None
-        self.not_applied: tuple[str, ...] = ()  # StreamPort: every setting applied, served as asked
-        self.note = ""
-        self._text = ""
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(text, listener, piece, delay), daemon=True)
-        self._thread.start()
+def fake_tokens(text: str) -> int:
+    """The fake's tokenizer: a word is a token, and so is each punctuation mark and each line break
+    (true of plain, common English words for the starter model too: its vocabulary has each with
+    and without its leading space)."""
+    return len(re.findall(r"\w+|[^\w\s]|\n", text))
 
-    def _run(self, text: str, listener, piece: int, delay: float) -> None:
-        started = time.perf_counter()
-        n = 0
-        for i in range(0, len(text), piece):
-            if self._stop.is_set():
-                break
-            chunk = text[i : i + piece]
-            self._text += chunk
-            n += 1
-            listener(TokenEvent(chunk, i))
-            time.sleep(delay)
-        reason = "cancelled" if self._stop.is_set() else "stop"
-        ms = (time.perf_counter() - started) * 1000
-        self.finished = Finished(reason, self._text, Timings(10, 10, 1.0, n, ms, 1.0))
-        listener(self.finished)
 
-    @property
-    def done(self) -> bool:
-        return self.finished is not None
-
-    @property
-    def text(self) -> str:
-        return self._text
-
-    def cancel(self) -> None:
-        self._stop.set()
+def _done(value: object) -> Future:
+    fut: Future = Future()
+    fut.set_result(value)
+    return fut
 
 
 class FakeEngine:
-    """Answers every chat with ``script`` (piece characters every ``delay`` seconds)."""
+    """Answers every chat and completion with ``script`` (``piece`` characters every ``delay`` seconds).
+
+    An ``EnginePort`` like the real engines: the one ``Stream`` class, ``NoModelLoaded`` before a
+    load, Stop keeps the text so far, ``not_applied`` from its capabilities, a ``PeekResult``, a
+    token count (``fake_tokens``) and the context of its load options, so fitting above the port
+    (``app.core.fitting``) treats it like the others.
+    """
 
     def __init__(self, script: str, piece: int = 8, delay: float = 0.002) -> None:
         self.script, self.piece, self.delay = script, piece, delay
@@ -65,50 +51,93 @@ class FakeEngine:
         self.pid = None
         self.capabilities = LOCAL  # EnginePort: what it can do (a local engine's everything)
         self.requests: list[tuple[str, object]] = []
+        self.prompts: list[object] = []  # what each request was given (the messages, or the prompt)
         self.status = EngineStatus()
         self.status_changed: Announcer[[EngineStatus]] = Announcer()  # EnginePort: it never crashes nor reloads
+        self._active: Stream | None = None
+        self._stops: dict[int, threading.Event] = {}
 
     parallel_sequences = 1  # one text per request
 
     def start(self) -> Future:
-        fut: Future = Future()
-        fut.set_result(None)
-        return fut
+        return _done(None)
 
     def load_async(self, path: str, options: LoadOptions | None = None) -> Future:
-        self.info = ModelInfo(path, "Fake", "fake", 1, "F32", 1, 2048, 2048, 100, True, "", False, 0, 1)
-        fut: Future = Future()
-        fut.set_result(self.info)
-        return fut
+        context = (options.n_ctx if options is not None and options.n_ctx else 0) or FAKE_CONTEXT
+        self.info = ModelInfo(path, "Fake", "fake", 1, "F32", 1, context, context, 100, True, "", False, 0, 1)
+        publish_status(self, EngineStatus(EnginePhase.IDLE, path))
+        return _done(self.info)
 
     def chat(self, messages, sampling: SamplingSettings | None = None, *, alternatives=0, listener=None,
-             continue_last=False) -> FakeStream:
+             continue_last=False) -> Stream:
         self.requests.append(("chat", sampling))
-        return FakeStream(self.script, listener, self.piece, self.delay)
+        self.prompts.append([dict(m) for m in messages])
+        return self._stream(sampling, listener)
 
     def complete(self, prompt, sampling=None, *, alternatives=0, listener=None, suffix="", memory="",
-                 sequences=1) -> FakeStream:
+                 sequences=1) -> Stream:
         self.requests.append(("complete", sampling))
-        return FakeStream(self.script, listener, self.piece, self.delay)
+        self.prompts.append(prompt)
+        return self._stream(sampling, listener)
+
+    def _stream(self, sampling: SamplingSettings | None, listener) -> Stream:
+        settings = sampling or SamplingSettings()
+        stream = Stream(self._cancel_stream, listener, not_applied=self.capabilities.not_applied(settings))
+        self.cancel()  # one stream at a time, like the real engines
+        self._active = stream
+        if self.info is None:
+            stream._deliver(NoModelLoaded())
+            return stream
+        stop = self._stops[id(stream)] = threading.Event()
+        threading.Thread(target=self._run, args=(stream, stop), daemon=True).start()
+        return stream
+
+    def _run(self, stream: Stream, stop: threading.Event) -> None:
+        started = time.perf_counter()
+        n = 0
+        for i in range(0, len(self.script), self.piece):
+            if stop.is_set():
+                break
+            n += 1
+            stream._deliver(TokenEvent(self.script[i : i + self.piece], i))
+            time.sleep(self.delay)
+        reason = "cancelled" if stop.is_set() else "stop"
+        ms = (time.perf_counter() - started) * 1000
+        stream._deliver(Finished(reason, stream.text, Timings(10, 10, 1.0, n, ms, 1.0), not_applied=stream.not_applied))
+        self._stops.pop(id(stream), None)
+
+    def _cancel_stream(self, stream: Stream) -> None:
+        stream.cancel_requested = True
+        stop = self._stops.get(id(stream))
+        if stop is not None:
+            stop.set()
 
     def peek_async(self, messages=None, prompt=None, top=64) -> Future:
-        fut: Future = Future()
-        fut.set_result(PeekResult([(" a", 1, 2.0), (" b", 2, 1.0)], 2.5))
-        return fut
+        if self.info is None:
+            fut: Future = Future()
+            fut.set_exception(NoModelLoaded())
+            return fut
+        return _done(PeekResult([(" a", 1, 2.0), (" b", 2, 1.0)][:top], 2.5, 0.5))
 
     def count_text_async(self, text: str) -> Future:
-        fut: Future = Future()
-        fut.set_result(len(text.split()))
-        return fut
+        return _done(fake_tokens(text))
+
+    def count_tokens_async(self, messages) -> Future:
+        """A chat as ChatML renders it: 5 tokens around each message, 3 for the reply's start."""
+        return _done(3 + sum(5 + fake_tokens(m.get("content", "")) for m in messages))
 
     def score_async(self, text: str, top: int = 1) -> Future:
-        raise NotImplementedError
+        fut: Future = Future()
+        fut.set_exception(FeatureUnavailable("scoring", "The fake engine does not score texts."))
+        return fut
 
     def cancel(self) -> None:
-        pass
+        active = self._active
+        if active is not None and not active.done:
+            active.cancel()
 
     def close(self) -> None:
-        pass
+        self.cancel()
 
 
 def fake_window(engine: FakeEngine):

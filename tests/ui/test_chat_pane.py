@@ -27,11 +27,14 @@ def test_send_streams_a_reply_into_the_transcript(qtbot, window: MainWindow) -> 
     window.chat.set_sampling(SHORT)
     batches: list[int] = []
     window.chat.composer.setPlainText("Name three colours.")
+    # the reply's stream starts once the chat is fitted into the context (off the GUI thread): watch it from its start
+    def watch(busy: bool) -> None:
+        if busy:
+            window.bridge.active.tokens_arrived.connect(lambda batch: batches.append(len(batch)))
+
+    window.bridge.busy_changed.connect(watch)
     with qtbot.waitSignal(window.chat.reply_finished, timeout=60_000) as done:
         window.chat.send_button.click()
-        handle = window.bridge.active
-        assert handle is not None
-        handle.tokens_arrived.connect(lambda batch: batches.append(len(batch)))
     fin = done.args[0]
     assert fin.reason in ("stop", "length") and fin.text.strip()
     assert sum(batches) >= 3  # it arrived in pieces, not at once

@@ -25,6 +25,7 @@ from app.core.chat_session import ChatSession
 from app.core.chat_turn import ChatTurn, Ended, LiveReply
 from app.core.engine_status import EnginePhase, EngineStatus
 from app.core.events import Finished
+from app.core.fitting import dropped_notice
 from app.core.presets import PresetStore
 from app.core.sampling import SamplingSettings
 from app.core.storage import MessageRow, Storage
@@ -331,10 +332,8 @@ class ChatPane(ConversationsMixin, ChatView):
             self.reply_finished.emit(fin)
             return
         self._show_context()
-        if fin.dropped_messages:
-            self.transcript.show_notice(
-                f"⚠ {fin.dropped_messages} older messages no longer fit in the model's context "
-                "and were left out of what it sees (they are still saved here).")
+        if fin.dropped_messages:  # the same words for every engine (app.core.fitting)
+            self.transcript.show_notice(dropped_notice(fin.dropped_messages))
         self.status_message.emit(self._ended_note(fin, ended.live))
         self.reply_finished.emit(fin)
 
