@@ -29,7 +29,7 @@ def small_window(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     qtbot.addWidget(window)
     window.show()
     window.bridge.load("/fake.gguf", LoadOptions(n_ctx=256))
-    qtbot.waitUntil(lambda: window.bridge.state == "ready")
+    qtbot.waitUntil(lambda: window.bridge.free)
     yield window, engine
     window.close()
 
