@@ -4,7 +4,8 @@ Left: the documents, with rename, delete, undo, export and revisions. Centre: th
 toolbar (Continue, Stop, Accept, Reject, Regenerate, Alternatives, How surprising?,
 Selection), the document's memory (notes the model always sees), the editor, and
 the token inspector and alternatives below it; under them the counts, how much of
-the text is outside the model's view, and the prompt-reading progress.
+the text is outside the model's view, and the prompt-reading progress. Right: the
+Ask panel (app.ui.write.ask_panel); a proposal's review takes the editor's place.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
+    QStackedWidget,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -30,6 +32,7 @@ from app.core.rework import SELECTION_ACTIONS
 from app.ui.flow_layout import flow_row
 from app.ui.widgets import UndoDeleteButton
 from app.ui.write.alternatives import AlternativesView
+from app.ui.write.ask_panel import AskPanel, ProposalReview
 from app.ui.write.editor import WriterEditor
 from app.ui.write.export import FORMATS
 from app.ui.write.formats import EXPORT_NAMES
@@ -46,12 +49,16 @@ class WriteView(QWidget):
         super().__init__(parent)
         left = self._build_list()
         center = self._build_editor()
+        self.ask_panel = AskPanel()  # right: ask for an edit, review it (app.ui.write.ask_review)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(center)
+        self.splitter.addWidget(self.ask_panel)
         self.splitter.setStretchFactor(0, 1)  # a narrowed window narrows the list too, a third as fast
         self.splitter.setStretchFactor(1, 3)
-        self.splitter.setSizes([200, 820])
+        self.splitter.setStretchFactor(2, 1)
+        self.splitter.setCollapsible(1, False)
+        self.splitter.setSizes([180, 640, 240])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.splitter)
@@ -201,7 +208,11 @@ class WriteView(QWidget):
         center_layout.addWidget(bar)
         self.vsplit = vsplit = QSplitter(Qt.Orientation.Vertical)
         vsplit.addWidget(memory_box)
-        vsplit.addWidget(self.editor)
+        self.review = ProposalReview()  # the editor's place while a proposal's changes are reviewed
+        self.editor_stack = QStackedWidget()
+        self.editor_stack.addWidget(self.editor)
+        self.editor_stack.addWidget(self.review)
+        vsplit.addWidget(self.editor_stack)
         vsplit.addWidget(self.bottom)
         vsplit.setSizes([110, 430, 220])
         self._split_seen = vsplit.sizes()
