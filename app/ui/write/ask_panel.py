@@ -14,7 +14,7 @@ accepted. The behaviour is in ``AskMixin`` (app.ui.write.ask_review).
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont, QKeyEvent, QTextCharFormat, QTextCursor
+from PySide6.QtGui import QColor, QFont, QKeyEvent, QKeySequence, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -142,6 +142,8 @@ class ProposalReview(QTextEdit):
     """Esc, or a key that would type: back to the editor (the proposal stays on offer)."""
     undo_requested = Signal()
     """Ctrl+Z while reviewing: undo the last change in the document."""
+    action_requested = Signal(str)
+    """A review key was pressed: "next", "previous", "accept", "reject", "accept_all" or "reject_all" (SHORTCUTS)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -208,6 +210,11 @@ class ProposalReview(QTextEdit):
         self.ensureCursorVisible()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        pressed = QKeySequence(event.keyCombination())
+        for action, keys in SHORTCUTS.items():
+            if action != "ask" and pressed.matches(QKeySequence(keys)) == QKeySequence.SequenceMatch.ExactMatch:
+                self.action_requested.emit(action)
+                return
         if event.key() == Qt.Key.Key_Escape:
             self.leave_requested.emit()
             return

@@ -59,15 +59,15 @@ class AskMixin(_Base):
                    "reject_all": self.reject_all_changes, "review": self.review_changes}
         for key, action in actions.items():
             panel.review_buttons[key].clicked.connect(action)
-            if key in SHORTCUTS:  # while the changes are shown inline, and F8 from the text too
-                QShortcut(QKeySequence(SHORTCUTS[key]), self.review, action,
-                          context=Qt.ShortcutContext.WidgetShortcut)
-        QShortcut(QKeySequence(SHORTCUTS["next"]), self.editor, self.review_changes,
-                  context=Qt.ShortcutContext.WidgetShortcut)
-        QShortcut(QKeySequence(SHORTCUTS["ask"]), self, panel.input.setFocus,
-                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        QShortcut(QKeySequence("Ctrl+Return"), panel.input, self._on_ask_button_clicked,
-                  context=Qt.ShortcutContext.WidgetShortcut)
+        self._review_actions = actions
+        self.review.action_requested.connect(self._on_review_action_requested)  # the keys, while reviewing
+        for keys, widget, action, context in (
+                (SHORTCUTS["next"], self.editor, self.review_changes, Qt.ShortcutContext.WidgetShortcut),
+                (SHORTCUTS["ask"], self, panel.input.setFocus, Qt.ShortcutContext.WidgetWithChildrenShortcut),
+                ("Ctrl+Return", panel.input, self._on_ask_button_clicked, Qt.ShortcutContext.WidgetShortcut)):
+            shortcut = QShortcut(QKeySequence(keys), widget)
+            shortcut.setContext(context)
+            shortcut.activated.connect(action)
         self.review.leave_requested.connect(self.leave_review)
         self.review.undo_requested.connect(self._on_review_undo_requested)
         self.editor.document().contentsChange.connect(self._on_document_contents_change)
@@ -328,6 +328,9 @@ class AskMixin(_Base):
         if self.session is not None:
             self.session.save_revision()
         self.status_message.emit("Change accepted — Ctrl+Z undoes it; a revision was kept")
+
+    def _on_review_action_requested(self, action: str) -> None:
+        self._review_actions[action]()
 
     def _on_review_undo_requested(self) -> None:
         self.editor.undo()
