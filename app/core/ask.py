@@ -339,6 +339,11 @@ class AskSession(Announcer["AskSession", str]):
         if changed:
             self.announce("proposal-changed")
 
+    def save_instruction(self, name: str, instruction: str) -> None:
+        """Keep ``instruction`` under ``name`` among the person's saved instructions (for every document)."""
+        if self.storage is not None and name.strip() and instruction.strip():
+            self.storage.save_instruction(name.strip(), instruction.strip())
+
     def _shift_queued(self, position: int, removed: int, added: int) -> None:
         """Sections not asked yet move with an edit before them; one edited inside is left to the writer."""
         job = self._job

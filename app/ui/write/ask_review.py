@@ -127,8 +127,8 @@ class AskMixin(_Base):
             self.status_message.emit("Write the instruction in the box first, then save it")
             return
         name, ok = QInputDialog.getText(self, "Save instruction", "Name (e.g. Tighten, House style):")
-        if ok and name.strip():
-            self.storage.save_instruction(name.strip(), instruction)
+        if ok and name.strip() and self.ask_session is not None:
+            self.ask_session.save_instruction(name, instruction)
             self._fill_saved()
 
     def _fill_saved(self) -> None:

@@ -225,6 +225,7 @@ class WritePane(DocumentsMixin, AlternativesMixin, AskMixin, WriteView):
             self.status_message.emit("Alternatives stopped — the ones written so far can be used")
         if self.session is not None:
             self.session.stop_suggestion()  # its "stopped" end keeps the suggestion
+        self.stop_asking()  # a proposal keeps what was proposed so far
         self._update_buttons()
 
     def _on_editor_escape_pressed(self) -> None:

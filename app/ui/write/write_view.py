@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QStackedWidget,
@@ -50,10 +52,15 @@ class WriteView(QWidget):
         left = self._build_list()
         center = self._build_editor()
         self.ask_panel = AskPanel()  # right: ask for an edit, review it (app.ui.write.ask_review)
+        ask_scroll = QScrollArea()  # a narrow window scrolls the panel instead of refusing to narrow
+        ask_scroll.setObjectName("askScroll")
+        ask_scroll.setWidget(self.ask_panel)
+        ask_scroll.setWidgetResizable(True)
+        ask_scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(center)
-        self.splitter.addWidget(self.ask_panel)
+        self.splitter.addWidget(ask_scroll)
         self.splitter.setStretchFactor(0, 1)  # a narrowed window narrows the list too, a third as fast
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setStretchFactor(2, 1)
