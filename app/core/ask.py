@@ -42,8 +42,8 @@ from app.core.rework import CHARS_PER_TOKEN, MARGIN_TOKENS, MOST_TOKENS, SELECTI
 from app.core.sampling import SamplingSettings
 from app.core.storage import Storage
 
-EDITOR_SYSTEM = ("You are a careful editor. Apply the instruction to the text the person gives you. "
-                 "Reply with the edited text only, nothing before or after it.")
+EDITOR_SYSTEM = "You are a careful writing assistant."
+REPLY_ONLY = "Reply with the edited text only."
 PROMPT_OVERHEAD_TOKENS = 96  # the system prompt, the instruction and the chat template around the text
 ANSWER_FACTOR = 1.5  # an edited section may be this much longer than the section
 QUICK_ACTIONS = {name: text.replace("Reply with the rewritten text only.", "").replace(
@@ -60,7 +60,13 @@ def edit_messages(instruction: str, text: str, memory: str = "") -> list[dict[st
     if memory.strip():
         system += f"\n\nAbout the document (background, not to be edited):\n{memory.strip()}"
     return [{"role": "system", "content": system},
-            {"role": "user", "content": f"Instruction: {instruction.strip()}\n\nText:\n{text}"}]
+            {"role": "user", "content": f"{_sentence(instruction)} {REPLY_ONLY}\n\n{text}"}]
+
+
+def _sentence(instruction: str) -> str:
+    """The instruction as a sentence (small models follow "Do this. Reply with…" better than a bare phrase)."""
+    instruction = instruction.strip()
+    return instruction if instruction[-1:] in ".!?" else instruction + "."
 
 
 def answer_tokens(text: str) -> int:
