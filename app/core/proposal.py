@@ -233,6 +233,7 @@ class Proposal:
         elif (position < self.end and (self.state == "writing" or self.open_hunks or self._shift_any())
               and not (self.state != "writing" and document is not None and self._undone(document))):
             self.state = "stale"
+            self._shift += added - removed  # the range still covers the text the edit left there
 
     def check(self, document: str) -> bool:
         """Whether the document still holds the range as the proposal expects; marks it stale if not."""
