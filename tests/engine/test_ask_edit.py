@@ -79,7 +79,7 @@ def _inkling(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
                           timeout=180, cwd=ROOT)
 
 
-ORIGINAL = "The color of the sea was gray.\n\nA second paragraph stays.\n\nThe last line is old.\n"
+ORIGINAL = "The color of the sea was gray.\n\nA second paragraph stays.\n\nThe last line is old."  # no final line break
 EDITED = "The colour of the sea was grey.\n\nA second paragraph stays.\n\nThe last line is new."
 
 
@@ -100,7 +100,7 @@ def test_inkling_edit_prints_a_diff_that_patch_applies_and_apply_keeps_a_backup(
     (patched / "article.txt").write_text(ORIGINAL, encoding="utf-8")
     applied = subprocess.run(["patch", "-p1", "-d", str(patched)], input=run.stdout, capture_output=True, text=True)
     assert applied.returncode == 0, applied.stdout + applied.stderr
-    proposed = EDITED + "\n"  # the model's answer, with the file's own final line break kept
+    proposed = EDITED  # (the diff marks the last line as having no line break, and patch honours it)
     assert (patched / "article.txt").read_text(encoding="utf-8") == proposed
 
     run = _inkling("edit", "--seed", "1", "--grammar", str(grammar), str(article), "Use British spelling.",
