@@ -63,7 +63,7 @@ class AskMixin(_Base):
         self.review.action_requested.connect(self._on_review_action_requested)  # the keys, while reviewing
         for keys, widget, action, context in (
                 (SHORTCUTS["next"], self.editor, self.review_changes, Qt.ShortcutContext.WidgetShortcut),
-                (SHORTCUTS["ask"], self, panel.input.setFocus, Qt.ShortcutContext.WidgetWithChildrenShortcut),
+                (SHORTCUTS["ask"], self, self._on_ask_shortcut, Qt.ShortcutContext.WidgetWithChildrenShortcut),
                 ("Ctrl+Return", panel.input, self._on_ask_button_clicked, Qt.ShortcutContext.WidgetShortcut)):
             shortcut = QShortcut(QKeySequence(keys), widget)
             shortcut.setContext(context)
@@ -111,6 +111,10 @@ class AskMixin(_Base):
                              context_tokens=info.context if info is not None else DEFAULT_CONTEXT,
                              memory=self.memory, draft=self.ask_panel.draft_check.isChecked())
         self.ask_panel.input.clear()
+
+    def _on_ask_shortcut(self) -> None:
+        self.show_ask_panel()
+        self.ask_panel.input.setFocus()
 
     def stop_asking(self) -> None:
         if self.ask_session is not None:

@@ -11,6 +11,7 @@ Ask panel (app.ui.write.ask_panel); a proposal's review takes the editor's place
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -40,6 +41,7 @@ from app.ui.write.export import FORMATS
 from app.ui.write.formats import EXPORT_NAMES
 from app.ui.write.inspector import TokenInspector
 
+ASK_FOLD_WIDTH = 700  # a Write pane narrower than this folds the Ask panel away (drag or Ctrl+K unfolds it)
 MEMORY_HINT = ("Memory: notes the model always reads before your text, however long it gets "
                "(synopsis, characters, style). Changing it makes the model re-read everything once.")
 
@@ -66,6 +68,7 @@ class WriteView(QWidget):
         self.splitter.setStretchFactor(2, 1)
         self.splitter.setCollapsible(1, False)
         self.splitter.setSizes([180, 640, 240])
+        self._ask_folded: int | None = None  # the Ask panel's width before a narrow window folded it away
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.splitter)
@@ -233,6 +236,24 @@ class WriteView(QWidget):
         # counts, the model's view and prompt reading wrap onto two lines in a narrow window
         center_layout.addWidget(flow_row(self.counts, self.view_label, self.reading_label, self.reading_bar, spacing=12))
         return center
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        """A narrow pane folds the Ask panel away (the editor keeps its room); widening brings it back."""
+        super().resizeEvent(event)
+        sizes = self.splitter.sizes()
+        if self.width() < ASK_FOLD_WIDTH and sizes[2] > 0 and self._ask_folded is None:
+            self._ask_folded = sizes[2]
+            self.splitter.setSizes([sizes[0], sizes[1] + sizes[2], 0])
+        elif self.width() >= ASK_FOLD_WIDTH and self._ask_folded is not None:
+            self.show_ask_panel()
+
+    def show_ask_panel(self) -> None:
+        """Unfold the Ask panel (Ctrl+K, or asking from a narrow window)."""
+        sizes = self.splitter.sizes()
+        width = self._ask_folded or 240
+        self._ask_folded = None
+        if sizes[2] == 0:
+            self.splitter.setSizes([sizes[0], max(sizes[1] - width, 200), width])
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if watched is self.vsplit and event.type() == QEvent.Type.Resize:
