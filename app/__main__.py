@@ -7,6 +7,8 @@
     inkling chat --server URL [--api-key K] [--model ID] "prompt"
                                               the same through a model server (OpenAI-compatible API)
     inkling selftest [--model PATH] [--info]  check that this computer runs this build
+    inkling edit [--model M] [--seed N] FILE "instruction" [--apply]
+                                              propose an edit as a unified diff (or write it, keeping FILE.orig)
 
 Without ``--model`` the built-in starter model is used (with ``--server``: the
 server's first model). Any fault ends with a one-line reason and exit code 1.
@@ -50,10 +52,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="path to a .gguf file (default: the starter model)")
     p.add_argument("--info", action="store_true", help="print versions, CPU backend and folders as JSON; load no model")
     p.add_argument("--tokens", type=int, default=16, help="how many tokens to generate (default 16)")
+    from app.edit_cli import add_parser as add_edit_parser
+
+    add_edit_parser(sub)
     return parser
 
 
-COMMANDS = ("chat", "complete", "selftest")
+COMMANDS = ("chat", "complete", "selftest", "edit")
 
 
 def _gui_parser() -> argparse.ArgumentParser:
@@ -188,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
             from app import selftest
 
             return selftest.print_info() if args.info else selftest.run(args.model, tokens=args.tokens)
+        if args.command == "edit":
+            from app import edit_cli
+
+            return edit_cli.run(args)
         return run_headless(args)
     files, _qt_args = _gui_parser().parse_known_args(argv)
     from app.main import main as gui_main

@@ -21,7 +21,7 @@ from typing import Any
 from app.core.errors import StorageError
 from app.core.parts import Part, TextPart, parts_from_json, parts_to_json, plain_text, with_text
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -81,6 +81,22 @@ _MIGRATIONS: dict[int, str] = {
     # '' means one text part, the content: every message written before reads back that way
     3: """
     ALTER TABLE messages ADD COLUMN parts TEXT NOT NULL DEFAULT ''
+    """,
+    # 4: a document's Ask conversation (app/core/ask.py), and a person's own saved instructions
+    4: """
+    CREATE TABLE ask_turns (
+        id INTEGER PRIMARY KEY,
+        document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        role TEXT NOT NULL,
+        content TEXT NOT NULL,
+        created REAL NOT NULL
+    );
+    CREATE INDEX ask_turns_by_document ON ask_turns(document_id);
+    CREATE TABLE saved_instructions (
+        name TEXT PRIMARY KEY,
+        instruction TEXT NOT NULL,
+        updated REAL NOT NULL
+    )
     """,
 }
 
@@ -341,6 +357,34 @@ class Storage:
         rows = self.db.execute("SELECT id, created, content FROM revisions WHERE document_id=? ORDER BY id DESC",
                                (document_id,)).fetchall()
         return [(r["id"], r["created"], r["content"]) for r in rows]
+
+    # -- a document's Ask conversation, saved instructions ---------------------------
+
+    def add_ask_turn(self, document_id: int, role: str, content: str) -> int:
+        with self._tx() as db:
+            cur = db.execute("INSERT INTO ask_turns (document_id, role, content, created) VALUES (?, ?, ?, ?)",
+                             (document_id, role, content, time.time()))
+        return int(cur.lastrowid or 0)
+
+    def ask_turns(self, document_id: int) -> list[tuple[str, str]]:
+        """(role, content) of a document's Ask conversation, oldest first."""
+        rows = self.db.execute("SELECT role, content FROM ask_turns WHERE document_id=? ORDER BY id",
+                               (document_id,)).fetchall()
+        return [(r["role"], r["content"]) for r in rows]
+
+    def save_instruction(self, name: str, instruction: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT INTO saved_instructions (name, instruction, updated) VALUES (?, ?, ?) ON CONFLICT(name)"
+                       " DO UPDATE SET instruction=excluded.instruction, updated=excluded.updated",
+                       (name, instruction, time.time()))
+
+    def saved_instructions(self) -> dict[str, str]:
+        rows = self.db.execute("SELECT name, instruction FROM saved_instructions ORDER BY name").fetchall()
+        return {r["name"]: r["instruction"] for r in rows}
+
+    def delete_instruction(self, name: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM saved_instructions WHERE name=?", (name,))
 
     # -- presets ------------------------------------------------------------------
 

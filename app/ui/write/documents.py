@@ -91,6 +91,7 @@ class DocumentsMixin(_Base):
                 self.doc_list.setCurrentRow(i)
         self.doc_list.blockSignals(False)
         self._refresh_counts()
+        self._show_ask(session)
         if announce:
             self.session_changed.emit()
         self.preview_changed.emit()

@@ -13,7 +13,7 @@ probability and the top alternatives, for the inspector.
 ``DocumentsMixin`` (app.ui.write.documents) keeps which document is open, its
 saving, revisions, export and memory; ``AlternativesMixin``
 (app.ui.write.asking) the alternatives side by side, selection actions and
-surprise. Reading a long prompt (after a memory change, the whole of it) shows
+surprise; ``AskMixin`` (app.ui.write.ask_review) the Ask panel and proposals. Reading a long prompt (after a memory change, the whole of it) shows
 its progress.
 """
 
@@ -37,6 +37,7 @@ from app.ui.engine_bridge import EngineBridge, StreamHandle
 from app.ui.live_engine import BridgeEngine
 from app.ui.pane import PreviewRequest
 from app.ui.widgets import DebouncedSaver
+from app.ui.write.ask_review import AskMixin
 from app.ui.write.asking import AlternativesMixin
 from app.ui.write.documents import DocumentsMixin
 from app.ui.write.write_view import WriteView
@@ -49,7 +50,7 @@ PREVIEW_NOTHING_BEFORE = ("Nothing before the cursor yet: write something (or pu
                           "and the chart shows how the model would go on there.")
 
 
-class WritePane(DocumentsMixin, AlternativesMixin, WriteView):
+class WritePane(DocumentsMixin, AlternativesMixin, AskMixin, WriteView):
     """The whole Write pane over the open DocumentSession. Implements the window's ``Pane`` protocol."""
 
     status_message = Signal(str)
@@ -141,6 +142,7 @@ class WritePane(DocumentsMixin, AlternativesMixin, WriteView):
         self.bridge.model_failed.connect(self._on_bridge_status_changed)
         QShortcut(QKeySequence("Ctrl+Space"), self.editor, activated=self.continue_at_cursor)
         QShortcut(QKeySequence("Ctrl+S"), self, activated=self.save_revision)
+        self._connect_ask()
 
     # -- the Pane protocol and what the window reads -------------------------------------
 
@@ -225,6 +227,7 @@ class WritePane(DocumentsMixin, AlternativesMixin, WriteView):
             self.status_message.emit("Alternatives stopped — the ones written so far can be used")
         if self.session is not None:
             self.session.stop_suggestion()  # its "stopped" end keeps the suggestion
+        self.stop_asking()  # a proposal keeps what was proposed so far
         self._update_buttons()
 
     def _on_editor_escape_pressed(self) -> None:

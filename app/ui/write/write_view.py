@@ -4,13 +4,16 @@ Left: the documents, with rename, delete, undo, export and revisions. Centre: th
 toolbar (Continue, Stop, Accept, Reject, Regenerate, Alternatives, How surprising?,
 Selection), the document's memory (notes the model always sees), the editor, and
 the token inspector and alternatives below it; under them the counts, how much of
-the text is outside the model's view, and the prompt-reading progress.
+the text is outside the model's view, and the prompt-reading progress. Right: the
+Ask panel (app.ui.write.ask_panel); a proposal's review takes the editor's place.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -18,8 +21,10 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
+    QStackedWidget,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -30,11 +35,13 @@ from app.core.rework import SELECTION_ACTIONS
 from app.ui.flow_layout import flow_row
 from app.ui.widgets import UndoDeleteButton
 from app.ui.write.alternatives import AlternativesView
+from app.ui.write.ask_panel import AskPanel, ProposalReview
 from app.ui.write.editor import WriterEditor
 from app.ui.write.export import FORMATS
 from app.ui.write.formats import EXPORT_NAMES
 from app.ui.write.inspector import TokenInspector
 
+ASK_FOLD_WIDTH = 700  # a Write pane narrower than this folds the Ask panel away (drag or Ctrl+K unfolds it)
 MEMORY_HINT = ("Memory: notes the model always reads before your text, however long it gets "
                "(synopsis, characters, style). Changing it makes the model re-read everything once.")
 
@@ -46,12 +53,22 @@ class WriteView(QWidget):
         super().__init__(parent)
         left = self._build_list()
         center = self._build_editor()
+        self.ask_panel = AskPanel()  # right: ask for an edit, review it (app.ui.write.ask_review)
+        ask_scroll = QScrollArea()  # a narrow window scrolls the panel instead of refusing to narrow
+        ask_scroll.setObjectName("askScroll")
+        ask_scroll.setWidget(self.ask_panel)
+        ask_scroll.setWidgetResizable(True)
+        ask_scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(center)
+        self.splitter.addWidget(ask_scroll)
         self.splitter.setStretchFactor(0, 1)  # a narrowed window narrows the list too, a third as fast
         self.splitter.setStretchFactor(1, 3)
-        self.splitter.setSizes([200, 820])
+        self.splitter.setStretchFactor(2, 1)
+        self.splitter.setCollapsible(1, False)
+        self.splitter.setSizes([180, 640, 240])
+        self._ask_folded: int | None = None  # the Ask panel's width before a narrow window folded it away
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.splitter)
@@ -201,7 +218,11 @@ class WriteView(QWidget):
         center_layout.addWidget(bar)
         self.vsplit = vsplit = QSplitter(Qt.Orientation.Vertical)
         vsplit.addWidget(memory_box)
-        vsplit.addWidget(self.editor)
+        self.review = ProposalReview()  # the editor's place while a proposal's changes are reviewed
+        self.editor_stack = QStackedWidget()
+        self.editor_stack.addWidget(self.editor)
+        self.editor_stack.addWidget(self.review)
+        vsplit.addWidget(self.editor_stack)
         vsplit.addWidget(self.bottom)
         vsplit.setSizes([110, 430, 220])
         self._split_seen = vsplit.sizes()
@@ -215,6 +236,24 @@ class WriteView(QWidget):
         # counts, the model's view and prompt reading wrap onto two lines in a narrow window
         center_layout.addWidget(flow_row(self.counts, self.view_label, self.reading_label, self.reading_bar, spacing=12))
         return center
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        """A narrow pane folds the Ask panel away (the editor keeps its room); widening brings it back."""
+        super().resizeEvent(event)
+        sizes = self.splitter.sizes()
+        if self.width() < ASK_FOLD_WIDTH and sizes[2] > 0 and self._ask_folded is None:
+            self._ask_folded = sizes[2]
+            self.splitter.setSizes([sizes[0], sizes[1] + sizes[2], 0])
+        elif self.width() >= ASK_FOLD_WIDTH and self._ask_folded is not None:
+            self.show_ask_panel()
+
+    def show_ask_panel(self) -> None:
+        """Unfold the Ask panel (Ctrl+K, or asking from a narrow window)."""
+        sizes = self.splitter.sizes()
+        width = self._ask_folded or 240
+        self._ask_folded = None
+        if sizes[2] == 0:
+            self.splitter.setSizes([sizes[0], max(sizes[1] - width, 200), width])
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if watched is self.vsplit and event.type() == QEvent.Type.Resize:
