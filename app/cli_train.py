@@ -111,8 +111,8 @@ def run_train(args: argparse.Namespace) -> int:
             print(f"Resuming from the checkpoint: epoch {event['epoch'] + 1}, step {event['step']} of "
                   f"{event['steps_per_epoch']}", flush=True)
         elif event["kind"] == "start":
-            print(f"Training on {event['train_tokens']} tokens, {event['val_tokens']} held out for validation",
-                  flush=True)
+            print(f"Training on {event['train_tokens']} tokens, {event['val_tokens']} held out for validation; "
+                  f"val loss before training: {event['base_val']:.4f}", flush=True)
         elif event["kind"] == "epoch":
             print(f"Epoch {event['epoch']}, train loss: {event['train_loss']:.4f}, "
                   f"val loss: {event['val_loss']:.4f}", flush=True)
