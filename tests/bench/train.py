@@ -115,7 +115,7 @@ def main() -> None:
         row("one step of 4x128 tokens", steady, "s"),
         row("fixed cost: load + tokenize + base val + compile", fixed, "s"),
         row("50,000-token corpus, one epoch (extrapolated)", fifty / 60, "min"),
-        row("val loss after the run (before: %.3f)" % record["base_val_loss"], history[-1]["val_loss"], "nats"),
+        row(f"val loss after the run (before: {record['base_val_loss']:.3f})", history[-1]["val_loss"], "nats"),
         row("peak memory", peak, "MiB"),
         row("training extra installed size", size, "MB"),
     ])

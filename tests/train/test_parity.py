@@ -9,7 +9,6 @@ swapped, a wrong alpha) would show as a KL of that size or more.
 
 from __future__ import annotations
 
-import ctypes
 from pathlib import Path
 from typing import Any
 
