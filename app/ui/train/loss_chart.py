@@ -86,7 +86,10 @@ class LossChart(QWidget):
             x = plot.left() + plot.width() * self.best_epoch / self.total_epochs
             p.setPen(QPen(BEST, 2, Qt.PenStyle.DashLine))
             p.drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom()))
-            p.drawText(QRectF(x - 80, plot.top(), 76, 16), Qt.AlignmentFlag.AlignRight, "best")
+            left_half = x < plot.center().x()
+            box = QRectF(x + 4, plot.bottom() - 18, 90, 16) if left_half else QRectF(x - 94, plot.bottom() - 18, 90, 16)
+            p.drawText(box, Qt.AlignmentFlag.AlignLeft if left_half else Qt.AlignmentFlag.AlignRight,
+                       f"best: epoch {self.best_epoch}")
         if self.steps:
             path = QPainterPath(at(*self.steps[0]))
             for s, v in self.steps[1:]:
@@ -105,7 +108,8 @@ class LossChart(QWidget):
             p.setBrush(colour)
             for pt in pts:
                 p.drawEllipse(pt, 3.5, 3.5)
+        right = Qt.AlignmentFlag.AlignRight
         p.setPen(TRAIN)
-        p.drawText(QRectF(plot.left() + 6, plot.top() + 2, 200, 16), Qt.AlignmentFlag.AlignLeft, "— training loss")
+        p.drawText(QRectF(plot.right() - 206, plot.top() + 2, 200, 16), right, "training loss —")
         p.setPen(VAL)
-        p.drawText(QRectF(plot.left() + 6, plot.top() + 18, 200, 16), Qt.AlignmentFlag.AlignLeft, "— validation loss")
+        p.drawText(QRectF(plot.right() - 206, plot.top() + 18, 200, 16), right, "validation loss —")

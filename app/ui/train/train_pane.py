@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
@@ -83,6 +83,7 @@ class TrainPane(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         outer.addWidget(scroll)
         body = QWidget()
         scroll.setWidget(body)
@@ -93,11 +94,14 @@ class TrainPane(QWidget):
         self.missing.setVisible(bool(trainer.missing()))
         root.addWidget(self.missing)
 
-        top = QHBoxLayout()
+        self.setup = QWidget()  # documents and settings: hidden while a run goes on, so the chart has the room
+        top = QHBoxLayout(self.setup)
+        top.setContentsMargins(0, 0, 0, 0)
         docs = QGroupBox("Your documents")
         dl = QVBoxLayout(docs)
         self.files = QListWidget()
-        self.files.setMinimumHeight(60)
+        self.files.setMinimumHeight(48)
+        self.files.setMaximumHeight(110)
         dl.addWidget(self.files)
         row = QHBoxLayout()
         self.add_button = QPushButton("Add text files…")
@@ -134,7 +138,7 @@ class TrainPane(QWidget):
         self.rank.setValue(8)
         form.addRow("Adapter rank", _explained(self.rank, HELP["rank"]))
         top.addWidget(settings, 1)
-        root.addLayout(top)
+        root.addWidget(self.setup)
 
         controls = QHBoxLayout()
         self.train_button = QPushButton("Train")
@@ -143,9 +147,14 @@ class TrainPane(QWidget):
         self.pause_button.clicked.connect(self.toggle_pause)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel)
+        self.setup_button = QPushButton("Settings")
+        self.setup_button.setCheckable(True)
+        self.setup_button.setChecked(True)
+        self.setup_button.toggled.connect(lambda on: self.setup.setVisible(on))
         self.progress = QProgressBar()
+        self.progress.setMinimumWidth(60)
         self.state = QLabel("")
-        for w in (self.train_button, self.pause_button, self.cancel_button):
+        for w in (self.setup_button, self.train_button, self.pause_button, self.cancel_button):
             controls.addWidget(w)
         controls.addWidget(self.progress, 1)
         root.addLayout(controls)
@@ -163,6 +172,7 @@ class TrainPane(QWidget):
         self.after = QPlainTextEdit()
         for title, view in (("Base model", self.before), ("With the adapter", self.after)):
             view.setReadOnly(True)
+            view.setMinimumWidth(120)
             col = QVBoxLayout()
             col.addWidget(QLabel(title))
             col.addWidget(view)
@@ -252,8 +262,9 @@ class TrainPane(QWidget):
         self.train_button.setEnabled(not running and not self.trainer.missing())
         self.pause_button.setEnabled(running)
         self.cancel_button.setEnabled(running)
-        for w in (self.add_button, self.remove_button, self.name, self.epochs, self.rate, self.rank):
-            w.setEnabled(not running)
+        if running:
+            self.setup_button.setChecked(False)  # the chart gets the room; the button shows them again
+        self.setup_button.setEnabled(not running)
         if not running:
             self.paused = False
             self.pause_button.setText("Pause")
@@ -288,6 +299,7 @@ class TrainPane(QWidget):
     def _on_failed(self, exc: BaseException) -> None:
         self.job = None
         self._set_running(False)
+        self.setup_button.setChecked(True)
         self.state.setText("Cancelled; Train with the same name resumes from its checkpoint."
                            if isinstance(exc, Interrupted) or "stopped" in str(exc) else str(exc))
 
