@@ -67,7 +67,7 @@ from app.core.announcer import Announcer
 from app.core.capabilities import LOCAL, Capabilities
 from app.core.engine_status import CRASHED, STOPPED, EnginePhase, EngineStatus, publish_status
 from app.core.errors import BuildCrashes, EngineCrashed, InklingError, Interrupted, NoModelLoaded
-from app.core.events import Finished, LoadOptions, ModelInfo, ScoreResult, Timings
+from app.core.events import AdapterSlot, Finished, LoadOptions, ModelInfo, ScoreResult, Timings
 from app.core.ports import PeekResult
 from app.core.sampling import SamplingSettings
 from app.engine.backends import mark_bad
@@ -125,7 +125,7 @@ class EngineClient:
         self._death_why = ""  # why the last engine died (CRASHED or STOPPED): said while reloading
         self.wanted: tuple[str, LoadOptions] | None = None  # the model to (re)load after any death
         self.info: ModelInfo | None = None
-        self.adapter: tuple[str, float] | None = None  # the LoRA on the wanted model, put back after a reload
+        self.adapter: AdapterSlot | None = None  # the LoRA on the wanted model, put back after a reload
         self.crashes = 0  # deaths nobody asked for
         self.verdict: BuildCrashes | None = None  # once given, no engine is started again
         self.cpu: Any = None  # the last engine's backends.CpuChoice: which CPU variant runs, which were skipped
@@ -492,7 +492,7 @@ class EngineClient:
             if exc is not None:
                 raise exc
             if self.adapter is not None:  # the adapter goes back on with its model
-                again = Request("adapter", {"path": self.adapter[0], "scale": self.adapter[1]}, next(self._ids),
+                again = Request("adapter", {"path": self.adapter.path, "scale": self.adapter.scale}, next(self._ids),
                                 future=Future())
                 self._send_and_wait(again, automatic=True)
             return
@@ -644,7 +644,7 @@ class EngineClient:
             self.wanted, self.info = None, None
             self.adapter = None
         elif req.op == "adapter" and kind == "result":
-            self.adapter = (req.args["path"], req.args["scale"]) if req.args["path"] else None
+            self.adapter = AdapterSlot(req.args["path"], req.args["scale"]) if req.args["path"] else None
         if kind == "error":
             if req.stream is not None and req.cancel_requested and isinstance(payload, Interrupted):
                 self._end_cancelled(req)
