@@ -2,7 +2,8 @@
 """One command to set Inkling up and open it, one to run its tests.
 
     python3 dev.py          set up (first time: a few minutes) and open Inkling
-    python3 dev.py test     set up and run the test suite (pytest arguments may follow)
+    python3 dev.py test     set up and run the test suite (pytest arguments may follow); installs
+                            the optional training extra (inkling[train]) so its tests run too
     python3 dev.py bench    run the benchmarks in tests/bench and print one summary table
                             (run it on a quiet machine; names after "bench" pick some)
 
@@ -242,6 +243,15 @@ def bench(py: str, names: list[str]) -> int:
     return 1 if failed else 0
 
 
+def install_training_extra(py: str) -> None:
+    """The tests run the training ones too: put the optional ``inkling[train]`` extra in .venv (once)."""
+    probe = "import importlib.util as u, sys; sys.exit(all(u.find_spec(m) for m in ('jax', 'optax', 'gguf')) is False)"
+    if subprocess.run([py, "-c", probe], check=False).returncode != 0:
+        print("Installing the training extra for its tests (jax's CPU build, optax, gguf) …", flush=True)
+        subprocess.run([py, "-m", "pip", "install", "--disable-pip-version-check", "-e", f"{ROOT}[dev,train]"],
+                       check=True)
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "run"
     if command in ("-h", "--help", "help"):
@@ -251,6 +261,7 @@ def main(argv: list[str]) -> int:
     if command == "run":
         return subprocess.call([py, "-m", "app", *argv[1:]])
     if command == "test":
+        install_training_extra(py)
         return subprocess.call([py, "-m", "pytest", *argv[1:]], cwd=ROOT)
     if command == "bench":
         return bench(py, argv[1:])

@@ -9,6 +9,11 @@
     inkling selftest [--model PATH] [--info]  check that this computer runs this build
     inkling edit [--model M] [--seed N] FILE "instruction" [--apply]
                                               propose an edit as a unified diff (or write it, keeping FILE.orig)
+    inkling chat|complete --lora ADAPTER.gguf ...   with a LoRA adapter on the model
+    inkling train --base MODEL --out ADAPTER.gguf [--epochs N] FILE...
+                                              fine-tune a LoRA on text files (needs inkling[train])
+    inkling perplexity --model MODEL [--lora ADAPTER.gguf] FILE|-
+                                              the perplexity of a text as the engine measures it
 
 Without ``--model`` the built-in starter model is used (with ``--server``: the
 server's first model). Any fault ends with a one-line reason and exit code 1.
@@ -48,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
                            help="also print a thinking model's reasoning, between [thinking] and [/thinking]")
             p.add_argument("--thinking-budget", type=int,
                            help="close the thinking after this many tokens and make the model answer")
+        p.add_argument("--lora", help="a LoRA adapter (.gguf) to put on the model")
+        p.add_argument("--lora-scale", type=float, default=1.0, help="the adapter's strength (default 1)")
     p = sub.add_parser("selftest", help="load the starter model in this process, generate a few tokens, report")
     p.add_argument("--model", help="path to a .gguf file (default: the starter model)")
     p.add_argument("--info", action="store_true", help="print versions, CPU backend and folders as JSON; load no model")
@@ -55,10 +62,13 @@ def _parser() -> argparse.ArgumentParser:
     from app.edit_cli import add_parser as add_edit_parser
 
     add_edit_parser(sub)
+    from app import cli_train
+
+    cli_train.add_commands(sub)
     return parser
 
 
-COMMANDS = ("chat", "complete", "selftest", "edit")
+COMMANDS = ("chat", "complete", "selftest", "edit", "train", "perplexity")
 
 
 def _gui_parser() -> argparse.ArgumentParser:
@@ -102,6 +112,8 @@ def run_headless(args: argparse.Namespace) -> int:
         else:
             client = EngineClient(log_path=paths.engine_log)
             client.load(args.model or starter_model_path(), LoadOptions(n_ctx=args.ctx))
+            if args.lora:
+                client.set_adapter(args.lora, args.lora_scale)
     except (InklingError, KeyboardInterrupt) as exc:
         print(f"inkling: {_one_line(exc) or 'interrupted'}", file=sys.stderr)
         if client is not None:
@@ -197,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
             from app import edit_cli
 
             return edit_cli.run(args)
+        if args.command in ("train", "perplexity"):
+            from app import cli_train
+
+            return cli_train.run_train(args) if args.command == "train" else cli_train.run_perplexity(args)
         return run_headless(args)
     files, _qt_args = _gui_parser().parse_known_args(argv)
     from app.main import main as gui_main

@@ -44,6 +44,7 @@ from app.ui.theme import apply_theme
 
 if TYPE_CHECKING:  # the Write and Models panes are imported when first built (a faster start)
     from app.ui.models.models_pane import ModelsPane
+    from app.ui.train.train_pane import TrainPane
     from app.ui.write.write_pane import WritePane
 
 
@@ -135,6 +136,18 @@ def create_main_window(*, load_model: bool = True, files: list[str] | None = Non
 
     window = compose_window(paths, prefs, storage, bridge, library, models=build_models_pane, on_close=shutdown,
                             model_list=model_list)
+    def build_train_pane() -> TrainPane:  # the Train tab (the training itself needs the extra inkling[train])
+        from app.train.service import TrainingService
+        from app.ui.train.train_pane import TrainPane
+
+        def base_model() -> str:
+            info = bridge.info
+            local = info is not None and Path(info.path).is_file()
+            return info.path if local and info.architecture == "llama" else str(starter_model_path())
+
+        return TrainPane(TrainingService(paths.models / "adapters", paths.engine_log), base_model)
+
+    window.lazy.add("train", "Train", build_train_pane)
     store.subscribe(on_connections_changed)  # the store announces every change; the Servers tab only asks for them
     if prefs.warning:  # an unreadable preferences file was kept aside: say so, once
         window.notice.show_message(prefs.warning, level="warning")

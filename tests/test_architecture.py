@@ -16,7 +16,10 @@ FORBIDDEN = {
     "models": {"app.engine", "app.ui", "app.main", "PySide6", "shiboken6", "llama_cpp"},
     "ui": {"app.engine", "app.models", "app.main", "llama_cpp", "huggingface_hub"},
     "main": {"llama_cpp", "huggingface_hub"},
+    # the training extra (inkling[train]): engine for its tokenizer, no Qt, llama_cpp only through the engine
+    "train": {"app.models", "app.ui", "app.main", "PySide6", "shiboken6", "llama_cpp", "huggingface_hub"},
 }
+TRAIN_ONLY = {"jax", "jaxlib", "optax", "gguf"}  # the extra's packages: only app/train may import them
 
 
 def _layer(path: Path, root: Path = APP) -> str | None:
@@ -55,6 +58,18 @@ def _violations(root: Path = APP) -> list[str]:
 
 def test_the_import_table_of_design_md_holds() -> None:
     assert _violations() == []
+
+
+def test_only_the_training_layer_imports_the_training_extra() -> None:
+    """The app runs without ``inkling[train]``: jax, optax and gguf are imported in app/train only."""
+    bad = []
+    for path in APP.rglob("*.py"):
+        if _layer(path) == "train":
+            continue
+        for module, _top, line in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+            if module.split(".")[0] in TRAIN_ONLY:
+                bad.append(f"{path.relative_to(APP)}:{line} imports {module}")
+    assert bad == []
 
 
 def test_the_checker_catches_a_violation(tmp_path: Path) -> None:

@@ -316,6 +316,26 @@ class FeatureUnavailable(InklingError):
         return self.reason
 
 
+class AdapterError(InklingError):
+    """A LoRA adapter file can't be used: unreadable, not an adapter, or made for another model."""
+
+    title = "This adapter can't be used"
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(path, reason)
+        self.path = path
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+class TrainingError(InklingError):
+    """Training can't start or go on: no text, too little for a validation set, a file it can't read."""
+
+    title = "Training can't go on"
+
+
 class JobCancelled(Interrupted):
     """A background job (Compare, indexing, training) ended because the person cancelled it."""
 

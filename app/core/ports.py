@@ -158,6 +158,31 @@ class ModelManagerPort(Protocol):
     def control(self, download_id: int, action: str) -> None: ...
 
 
+class TrainingJobPort(Protocol):
+    """A training run in its own process (``app/train/runner.JobProcess``)."""
+
+    def result(self, timeout: float | None = None) -> Any: ...
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def cancel(self) -> None: ...
+
+
+class TrainerPort(Protocol):
+    """What the Train pane needs: start a run, then compare base and adapted on the held-out text."""
+
+    def missing(self) -> str:
+        """Why training can't run here (the extra is not installed), or ''."""
+        ...
+
+    def adapters_folder(self) -> Path: ...
+    def start(self, base: str, out: str, files: list[str], texts: list[str], settings: dict[str, Any],
+              on_progress: Callable[[int, int, str], None]) -> TrainingJobPort: ...
+
+    def before_after(self, base: str, adapter: str, text: str, opening: str) -> dict[str, Any]:
+        """Perplexity of ``text`` and a temperature-0 continuation of ``opening``, without and with the adapter."""
+        ...
+
+
 class JobHandlePort(Protocol):
     """One background job in its own process (``JobRunnerPort.start``'s answer)."""
 

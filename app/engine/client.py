@@ -62,11 +62,12 @@ from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any
 
+from app.core.adapters import AdapterInfo
 from app.core.announcer import Announcer
 from app.core.capabilities import LOCAL, Capabilities
 from app.core.engine_status import CRASHED, STOPPED, EnginePhase, EngineStatus, publish_status
 from app.core.errors import BuildCrashes, EngineCrashed, InklingError, Interrupted, NoModelLoaded
-from app.core.events import Finished, LoadOptions, ModelInfo, ScoreResult, Timings
+from app.core.events import AdapterSlot, Finished, LoadOptions, ModelInfo, ScoreResult, Timings
 from app.core.ports import PeekResult
 from app.core.sampling import SamplingSettings
 from app.engine.backends import mark_bad
@@ -124,6 +125,7 @@ class EngineClient:
         self._death_why = ""  # why the last engine died (CRASHED or STOPPED): said while reloading
         self.wanted: tuple[str, LoadOptions] | None = None  # the model to (re)load after any death
         self.info: ModelInfo | None = None
+        self.adapter: AdapterSlot | None = None  # the LoRA on the wanted model, put back after a reload
         self.crashes = 0  # deaths nobody asked for
         self.verdict: BuildCrashes | None = None  # once given, no engine is started again
         self.cpu: Any = None  # the last engine's backends.CpuChoice: which CPU variant runs, which were skipped
@@ -223,6 +225,17 @@ class EngineClient:
 
     def count_text_async(self, text: str) -> Future[int]:
         return self._call("count_text", text=text)
+
+    def set_adapter_async(self, path: str | Path | None, scale: float = 1.0) -> Future[AdapterInfo]:
+        """Put a GGUF LoRA on the loaded model (None: take it off) without reloading the model.
+
+        Refused with ``AdapterError`` (the reason from its metadata) if it was made for another
+        model. The engine forgets its cached prompt; the adapter stays on after a crash's reload.
+        """
+        return self._call("adapter", path=str(path) if path else "", scale=float(scale))
+
+    def set_adapter(self, path: str | Path | None, scale: float = 1.0) -> AdapterInfo:
+        return self.set_adapter_async(path, scale).result()
 
     def tokenize(self, text: str) -> list[tuple[int, str]]:
         return self._call("tokenize", text=text).result()
@@ -481,6 +494,10 @@ class EngineClient:
             exc = reload.future.exception()
             if exc is not None:
                 raise exc
+            if self.adapter is not None:  # the adapter goes back on with its model
+                again = Request("adapter", {"path": self.adapter.path, "scale": self.adapter.scale}, next(self._ids),
+                                future=Future())
+                self._send_and_wait(again, automatic=True)
             return
 
     def _spawn(self) -> None:
@@ -621,11 +638,16 @@ class EngineClient:
                 engine.model = wanted
                 engine.computed = False  # its first compute is still to come
                 self.wanted, self.info = wanted, payload
+                if not automatic:
+                    self.adapter = None  # a model chosen anew starts without an adapter
             else:  # the engine is left empty; the model wanted before stays wanted (the next request reloads it)
                 engine.model = None
         elif req.op == "unload":
             engine.model = None
             self.wanted, self.info = None, None
+            self.adapter = None
+        elif req.op == "adapter" and kind == "result":
+            self.adapter = AdapterSlot(req.args["path"], req.args["scale"]) if req.args["path"] else None
         if kind == "error":
             if req.stream is not None and req.cancel_requested and isinstance(payload, Interrupted):
                 self._end_cancelled(req)

@@ -30,10 +30,19 @@ from typing import Any
 # the next model load crash (SIGSEGV; seen on an H200 with numpy 2.5)
 import numpy as np
 
+from app.core.adapters import AdapterInfo, check_fits, read_adapter
 from app.core.context import BanGuard, StopMatcher, fit_messages, keep_tail
 from app.core.document_view import layout_document, middle_end, middle_stops
 from app.core.drafting import DraftIndex
-from app.core.errors import ContextOverflow, EngineError, InsufficientMemory, Interrupted, ModelFileError, NoModelLoaded
+from app.core.errors import (
+    AdapterError,
+    ContextOverflow,
+    EngineError,
+    InsufficientMemory,
+    Interrupted,
+    ModelFileError,
+    NoModelLoaded,
+)
 from app.core.events import (
     Alternative,
     Finished,
@@ -813,6 +822,47 @@ class LlamaRuntime:
         finite = logits[np.isfinite(logits)]
         sigma = float(finite.std()) if finite.size else 0.0
         return PeekResult([(self._text(int(t)), int(t), float(logits[t])) for t in best], lse, sigma)
+
+    # -- adapters -------------------------------------------------------------
+
+    def set_adapter(self, path: str, scale: float = 1.0) -> AdapterInfo:
+        """Put a GGUF LoRA on the loaded model at ``scale`` (``path`` empty: none), without reloading it.
+
+        The adapter's header is checked against the model's before llama.cpp reads it. Each file
+        is read once per loaded model (llama.cpp frees adapters with their model). Any change
+        drops the prompt cache: cached positions were computed with the weights before.
+        """
+        import llama_cpp
+
+        llm = self._require()
+        loaded: dict[str, Any] = self.__dict__.setdefault("_adapters", {})
+        if loaded.get("model") is not llm:  # adapters belong to one Llama; a new load starts afresh
+            loaded.clear()
+            loaded["model"] = llm
+        name = base = ""
+        if path:
+            header = read_adapter(path)
+            check_fits(header, read_header(self.info.path))
+            name, base = header.name, str(header.metadata.get("adapter.base.name", ""))
+            handle = loaded.get(path)
+            if handle is None:
+                self.log.begin()
+                handle = llama_cpp.llama_adapter_lora_init(llm._model.model, str(path).encode())
+                if not handle:
+                    said = self.log.errors()
+                    raise AdapterError(path, f"llama.cpp could not load it: {said or 'no reason given'}")
+                loaded[path] = handle
+            arr = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(handle)
+            scales = (ctypes.c_float * 1)(float(scale))
+            rc = llama_cpp.llama_set_adapters_lora(llm.ctx, arr, 1, scales)
+        else:
+            rc = llama_cpp.llama_set_adapters_lora(llm.ctx, None, 0, None)
+        if rc != 0:
+            raise AdapterError(path or "(none)", f"llama.cpp refused to switch adapters (code {rc})")
+        dropped = llm.n_tokens > 0
+        llm.n_tokens = 0
+        self._forget_from(0)
+        return AdapterInfo(str(path), name, float(scale), base, dropped)
 
     # -- scoring --------------------------------------------------------------
 

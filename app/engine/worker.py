@@ -130,6 +130,8 @@ def _handle(runtime: Any, conn: Any, rid: int, op: str, r: dict[str, Any]) -> No
         conn.send(("result", rid, runtime.count_text_tokens(r["text"])))
     elif op == "last_prompt":  # what the model saw last time, as text (for tests and the log)
         conn.send(("result", rid, runtime.last_prompt_text()))
+    elif op == "adapter":  # switch the LoRA on the loaded model (no reload)
+        conn.send(("result", rid, runtime.set_adapter(r["path"], r["scale"])))
     elif op == "tokenize":
         conn.send(("result", rid, runtime.token_pieces(r["text"])))
     else:

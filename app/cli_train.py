@@ -1,0 +1,144 @@
+"""``inkling train`` and ``inkling perplexity``: fine-tune a LoRA on your files, and measure it.
+
+    inkling train --base MODEL --out ADAPTER.gguf [--epochs N] FILE...
+        prints "Epoch N, train loss: X, val loss: Y" per epoch, then the held-out text's
+        perplexity before and after, as the engine measures it. Run the same command again
+        after a quit or a kill: it resumes from its checkpoint (kept in ADAPTER.gguf.work/).
+    inkling perplexity --model MODEL [--lora ADAPTER.gguf] FILE|-
+        prints "perplexity: X" as the engine measures it.
+
+Training needs the optional extra (``pip install 'inkling[train]'``); perplexity does not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+from app.core.errors import InklingError, TrainingError
+
+EXTRA_MISSING = ("training needs the optional training extra, which is not installed: "
+                 "pip install 'inkling[train]' (about 540 MB: jax's CPU build, optax, gguf)")
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="fine-tune a LoRA adapter on your text files")
+    p.add_argument("files", nargs="+", help="plain UTF-8 text files; paragraphs separated by blank lines")
+    p.add_argument("--base", help="the base model, a .gguf file (default: the starter model)")
+    p.add_argument("--out", required=True, help="where to write the adapter (.gguf)")
+    p.add_argument("--epochs", type=int, default=3, help="passes over the text (default 3)")
+    p.add_argument("--learning-rate", type=float, default=1e-3, help="step size (default 0.001)")
+    p.add_argument("--rank", type=int, default=8, help="the adapter's rank: its capacity (default 8)")
+    p.add_argument("--seq-len", type=int, default=128, help="tokens per training window (default 128)")
+    p.add_argument("--ctx", type=int, default=2048, help="context for the perplexity measurement")
+    p = sub.add_parser("perplexity", help="the perplexity of a text under a model (and an adapter)")
+    p.add_argument("file", help="a text file, or - for standard input")
+    p.add_argument("--model", help="a .gguf file (default: the starter model)")
+    p.add_argument("--lora", help="a LoRA adapter (.gguf) to put on the model")
+    p.add_argument("--lora-scale", type=float, default=1.0, help="the adapter's strength (default 1)")
+    p.add_argument("--ctx", type=int, default=2048, help="context length in tokens")
+
+
+def _fail(message: str) -> int:
+    print(f"inkling: {' '.join(message.split())}", file=sys.stderr)
+    return 1
+
+
+def engine_perplexity(model: str, text: str, lora: str | None = None, scale: float = 1.0,
+                      n_ctx: int = 2048) -> tuple[float, float | None]:
+    """(without, with the adapter) perplexity of ``text`` as the engine measures it, one engine process."""
+    from app.core.events import LoadOptions
+    from app.engine.client import EngineClient
+
+    client = EngineClient()
+    try:
+        client.load(model, LoadOptions(n_ctx=n_ctx))
+        before = client.score(text, top=0).perplexity
+        after = None
+        if lora:
+            client.set_adapter(lora, scale)
+            after = client.score(text, top=0).perplexity
+        return before, after
+    finally:
+        client.close()
+
+
+def run_perplexity(args: argparse.Namespace) -> int:
+    from app.core.starter import starter_model_path
+
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return _fail(f"{args.file}: can't be read as UTF-8 text ({getattr(exc, 'strerror', None) or exc})")
+    if not text.strip():
+        return _fail("there is no text to measure")
+    try:
+        before, after = engine_perplexity(args.model or str(starter_model_path()), text, args.lora,
+                                          args.lora_scale, args.ctx)
+    except InklingError as exc:
+        return _fail(str(exc))
+    print(f"perplexity: {after if after is not None else before:.4f}")
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    if importlib.util.find_spec("jax") is None or importlib.util.find_spec("optax") is None \
+            or importlib.util.find_spec("gguf") is None:
+        return _fail(EXTRA_MISSING)
+    from app.core.starter import starter_model_path
+    from app.train.data import read_documents
+    from app.train.runner import JobProcess
+
+    base = args.base or str(starter_model_path())
+    out = Path(args.out)
+    if args.epochs < 1:
+        return _fail("--epochs must be 1 or more")
+    try:
+        texts = read_documents(args.files)
+        if not any(t.strip() for t in texts):
+            raise TrainingError("There is no text to train on: the files are empty.")
+        if not Path(base).is_file():
+            raise TrainingError(f"{base}: no such model file.")
+    except InklingError as exc:
+        return _fail(str(exc))
+
+    def on_progress(done: int, total: int, message: str) -> None:
+        event = json.loads(message)
+        if event["kind"] == "start" and event["resumed"]:
+            print(f"Resuming from the checkpoint: epoch {event['epoch'] + 1}, step {event['step']} of "
+                  f"{event['steps_per_epoch']}", flush=True)
+        elif event["kind"] == "start":
+            print(f"Training on {event['train_tokens']} tokens, {event['val_tokens']} held out for validation; "
+                  f"val loss before training: {event['base_val']:.4f}", flush=True)
+        elif event["kind"] == "epoch":
+            print(f"Epoch {event['epoch']}, train loss: {event['train_loss']:.4f}, "
+                  f"val loss: {event['val_loss']:.4f}", flush=True)
+
+    settings = {"epochs": args.epochs, "learning_rate": args.learning_rate, "rank": args.rank,
+                "alpha": 2.0 * args.rank, "seq_len": args.seq_len}
+    job = JobProcess("app.train.trainer:train_job", {
+        "base": base, "out": str(out), "work": str(out.with_name(out.name + ".work")), "texts": texts,
+        "names": [str(f) for f in args.files], "settings": settings}, on_progress)
+    try:
+        record = job.result()
+    except KeyboardInterrupt:
+        job.cancel()
+        try:
+            job.result(30)
+        except Exception:
+            pass
+        return _fail("stopped; run the same command again to resume from the last checkpoint")
+    except InklingError as exc:
+        return _fail(str(exc))
+    if record.get("stopped_early"):
+        print(f"Stopped early: the validation loss rose; kept epoch {record['best_epoch']}", flush=True)
+    try:
+        before, after = engine_perplexity(base, record["val_text"], str(out), 1.0, args.ctx)
+    except InklingError as exc:
+        return _fail(f"the adapter was saved to {out}, but measuring it failed: {exc}")
+    print(f"Perplexity of the held-out text: before {before:.4f}, after {after:.4f}")
+    print(f"Adapter saved to {out} (best epoch {record['best_epoch']})")
+    return 0
