@@ -53,6 +53,7 @@ from app.core.storage import MessageRow
 
 if TYPE_CHECKING:
     from app.core.chat_session import ChatSession, Message, Reply
+    from app.core.tool_turn import ToolTurn
 
 SAVE_INTERVAL = 1.0  # seconds: streamed text is committed at most this long after it arrived
 
@@ -139,6 +140,8 @@ class ChatTurn:
     """A message sent during a reply: it goes by itself when that reply ends."""
     ended: Ended | None = None
     """The reply that ended last."""
+    tools: ToolTurn | None = None
+    """Tools offered to this chat's replies, and the call waiting for approval (None: no tools)."""
 
     @property
     def busy(self) -> bool:
@@ -162,6 +165,8 @@ class ChatTurn:
 
     def stop(self) -> None:
         """Stop the reply being written; it keeps its text and ends as stopped when the engine has stopped."""
+        if self.tools is not None and self.tools.stop():  # a running tool, or a call waiting for approval
+            return
         if self.current is not None and self.current.stream is not None:
             self.current.stream.cancel()
 
@@ -238,9 +243,14 @@ class ChatTurn:
                               progress=lambda progress: self._on_progress(live, progress),
                               finished=lambda fin: self._on_finished(live, fin),
                               failed=lambda exc: self._on_failed(live, exc))
+        offer = self.tools.offer_for(parent) if self.tools is not None and continuing is None else None
         try:
-            stream = self.engine.start_chat(history, session.sampling, continue_last=continuing is not None,
-                                            events=events)
+            if offer is None:
+                stream = self.engine.start_chat(history, session.sampling, continue_last=continuing is not None,
+                                                events=events)
+            else:
+                stream = self.engine.start_chat(history, session.sampling, continue_last=False, events=events,
+                                                tools=offer)
         except InklingError as exc:  # e.g. no model: an empty reply that says why
             self._on_failed(live, exc)
             return
@@ -277,7 +287,16 @@ class ChatTurn:
             return
         name, path = self.engine.current_model()
         message = self.session.finish_reply(live.reply, fin, model_name=name, model_path=path)  # may name the chat
+        asked = (self.tools is not None and fin.reason != "cancelled" and live is self.current
+                 and self.tools.after_reply(message, live.reply.text, fin.tool_calls))
         self._ended(live, message, fin)
+        if asked and self.tools is not None:
+            self.tools.start_pending()
+
+    def continue_after_tool(self, tool_message: MessageRow) -> None:
+        """A tool's result (or its refusal) is in: the model's next reply, with it in the history."""
+        if self.current is None:
+            self._start(tool_message)
 
     def _on_failed(self, live: LiveReply, exc: InklingError) -> None:
         if live not in self.live:

@@ -132,6 +132,40 @@ def openai_tools(specs: list[ToolSpec]) -> list[dict[str, Any]]:
     return [s.to_openai() for s in specs]
 
 
+@dataclass(frozen=True)
+class ToolOffer:
+    """The tools a request offers the model, and whether it must call one.
+
+    ``choice`` is OpenAI's ``tool_choice``: "auto" (the model decides), "required" (it must
+    call one: locally a grammar holds it to ``<tool_call>{...}</tool_call>``) or a tool's name.
+    """
+
+    tools: tuple[dict[str, Any], ...]
+    choice: str = "auto"
+
+    @classmethod
+    def of(cls, specs: list[ToolSpec], choice: str = "auto") -> ToolOffer:
+        return cls(tuple(openai_tools(specs)), choice)
+
+    @property
+    def names(self) -> set[str]:
+        return {str(t.get("function", {}).get("name")) for t in self.tools}
+
+    def api_choice(self) -> Any:
+        """The ``tool_choice`` field of an OpenAI request."""
+        if self.choice in ("auto", "required", "none"):
+            return self.choice
+        return {"type": "function", "function": {"name": self.choice}}
+
+    def forced(self) -> list[dict[str, Any]]:
+        """The tools the model must choose among (none when it may answer freely)."""
+        if self.choice == "required":
+            return list(self.tools)
+        if self.choice in ("auto", "none"):
+            return []
+        return [t for t in self.tools if t.get("function", {}).get("name") == self.choice]
+
+
 # -- finding calls in a reply ------------------------------------------------------------
 
 _HERMES = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.S)

@@ -181,7 +181,6 @@ class McpHost:
             target = config.url
             if config.headers:
                 import httpx2
-
                 from mcp.client.streamable_http import streamable_http_client
 
                 target = _HttpTarget(config.url, dict(config.headers), httpx2, streamable_http_client)
@@ -197,7 +196,7 @@ class McpHost:
                               for t in listed.tools]
                 conn.ready.set_result(None)
                 await conn.close.wait()
-        except Exception as exc:  # noqa: BLE001 - any failure to start is the server's, said in words
+        except Exception as exc:
             if not conn.ready.done():
                 conn.ready.set_exception(ToolServerUnavailable(config.name, _reason(exc)))
         finally:
@@ -229,7 +228,7 @@ class McpHost:
                 result = call.result()
             except ToolError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - the SDK's "Connection closed" and the like
+            except Exception as exc:
                 self._retire(conn)
                 if conn.broken_reason:
                     raise ToolBadResponse(tool, conn.broken_reason) from None

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QTimer
 from app.core.chat_turn import StreamEvents
 from app.core.errors import NoModelLoaded
 from app.core.sampling import SamplingSettings
+from app.core.tools import ToolOffer
 from app.ui.engine_bridge import EngineBridge, StreamHandle
 
 
@@ -28,10 +29,10 @@ class BridgeEngine:
         self.alternatives = alternatives  # token alternatives asked for with a completion (the inspector's)
 
     def start_chat(self, history: list[dict[str, str]], sampling: SamplingSettings, *, continue_last: bool,
-                   events: StreamEvents) -> StreamHandle:
-        """A reply; a model that is still loading is waited for, not refused."""
+                   events: StreamEvents, tools: ToolOffer | None = None) -> StreamHandle:
+        """A reply (offering ``tools``); a model that is still loading is waited for, not refused."""
         self._require_model()
-        return self._connect(self.bridge.chat(history, sampling, continue_last=continue_last), events)
+        return self._connect(self.bridge.chat(history, sampling, continue_last=continue_last, tools=tools), events)
 
     def start_completion(self, prompt: str, suffix: str, sampling: SamplingSettings, *, memory: str,
                          events: StreamEvents, sequences: int = 1, alternatives: bool = True) -> StreamHandle:

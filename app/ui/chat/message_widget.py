@@ -26,7 +26,7 @@ from app.ui.chat.part_widgets import part_widget
 from app.ui.flow_layout import flow_row
 from app.ui.markdown_view import MarkdownView
 
-ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System"}
+ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System", "tool": "Tool"}
 STATUS_NOTES = {"stopped": "stopped", "streaming": "writing…", "error": "failed"}
 # how a reply ended, in words (the engine's "cancelled" is the person's "stopped")
 FINISH_WORDS = {"cancelled": "stopped", "stop": "ended", "length": "length limit", "interrupted": "interrupted",
