@@ -169,6 +169,9 @@ class ToolHostPort(Protocol):
     @property
     def servers(self) -> list[McpServerConfig]: ...
 
+    problems: dict[str, str]
+    """Server name -> why it did not start at the last listing."""
+
     def set_servers(self, servers: list[McpServerConfig]) -> None: ...
 
     def tools_async(self, names: list[str] | None = None) -> Future[list[ToolSpec]]: ...

@@ -87,6 +87,7 @@ class McpHost:
         self._thread.start()
         self._conns: dict[str, _Connection] = {}
         self._owner: dict[str, str] = {}  # tool name -> server name, from the last listings
+        self.problems: dict[str, str] = {}  # server name -> why it did not start, at the last listing
 
     # -- what callers use ----------------------------------------------------------------
 
@@ -131,10 +132,20 @@ class McpHost:
         return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
     async def _tools(self, names: list[str]) -> list[ToolSpec]:
+        """The tools of the servers that start; one that fails is left out (``problems`` says why)."""
         specs: list[ToolSpec] = []
+        failures: list[ToolError] = []
         for name in names:
-            conn = await self._connection(name)
+            try:
+                conn = await self._connection(name)
+            except ToolError as exc:
+                self.problems[name] = str(exc)
+                failures.append(exc)
+                continue
+            self.problems.pop(name, None)
             specs.extend(conn.tools)
+        if failures and len(failures) == len(names):
+            raise failures[0]
         return specs
 
     async def _test(self, name: str) -> list[ToolSpec]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 
 from app.core.parts import ToolCallPart, ToolResultPart
 from app.core.sampling import SamplingSettings
@@ -91,6 +92,11 @@ def test_a_tool_runs_only_after_approval_and_its_result_goes_back_to_the_model(q
     args = json.loads(call.arguments)
     assert set(args) == {"a", "b"}
     assert card.arguments.text() and '"a"' in card.arguments.text()
+    # the starter model's template has no tool section: the chat says so instead of hiding it
+    notice = chat.transcript.findChild(QLabel, "transcriptNotice")
+    assert notice is not None and notice.isVisible() and "no tool section" in notice.text()
+    status = chat.transcript.widgets[chat.session.path[-1].id].status_label.text()
+    assert "without writing anything" not in status, status  # a reply that is a tool call wrote that call
     qtbot.wait(300)
     assert not tool_window.tool_log.exists(), "the tool ran before the person allowed it"
 

@@ -46,6 +46,7 @@ class ChatTools(QObject):
         self.approvals = ToolApprovals()
         self.first_choice = "auto"  # tool_choice of a question's first reply (tests force "required")
         self._turns: dict[int, ToolTurn] = {}
+        self._told: set[int] = set()  # chats told that the model's template has no tool section
         self._arrived.connect(self._on_arrived)
         store.subscribe(self._on_store_changed)
         pane.tools = self
@@ -114,10 +115,18 @@ class ChatTools(QObject):
         return None
 
     def _on_session_changed(self, session: ChatSession, what: str) -> None:
-        if session is not self.pane.session or not what.startswith("tool-"):
+        if session is not self.pane.session:
             return
         tools = session.turn.tools if session.turn is not None else None
         if tools is None:
+            return
+        if what == "reply-ended" and session.turn is not None and session.turn.ended is not None:
+            note = session.turn.ended.finished.note
+            if tools.offer is not None and note and "no tool section" in note and session.id not in self._told:
+                self._told.add(session.id)  # once per chat: the model's template has no tool support
+                self.pane.transcript.show_notice(f"⚠ {note}")
+            return
+        if not what.startswith("tool-"):
             return
         self.pane._sync_transcript()
         if what == "tool-approval":

@@ -252,7 +252,8 @@ class MessageWidget(QFrame):
         finish = str(m.stats.get("finish", ""))
         if note and FINISH_WORDS.get(finish, finish) != note:  # "stopped", once
             parts.append(note)
-        if m.role == "assistant" and not m.content and m.status in EMPTY_REASONS:
+        if m.role == "assistant" and not m.content and m.status in EMPTY_REASONS \
+                and all(isinstance(p, TextPart) for p in m.parts):  # (a reply that is a tool call wrote that)
             parts.append(EMPTY_REASONS[m.status])  # an empty reply always says why
         self.status_label.setText(" · ".join(p for p in parts if p))
         error = str(m.stats.get("error", "")) if m.status == "error" else ""

@@ -8,7 +8,6 @@ so; Stop in the chat ends it. The result arrives as its own card (``ToolResultWi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from PySide6.QtWidgets import QLabel, QPushButton, QWidget
@@ -18,21 +17,11 @@ from app.ui.chat.part_widgets import ToolCallWidget
 from app.ui.flow_layout import flow_row
 
 
-def pretty_arguments(arguments: str) -> str:
-    """The arguments indented when they are JSON, else as the model wrote them."""
-    try:
-        return json.dumps(json.loads(arguments), indent=2, ensure_ascii=False)
-    except (ValueError, TypeError):
-        return arguments
-
-
 class ToolCard(ToolCallWidget):
     """A tool call, with Run once / Always allow / Refuse while it waits for the person."""
 
     def __init__(self, part: ToolCallPart, parent: QWidget | None = None) -> None:
         super().__init__(part, parent)
-        self.setObjectName("toolCard")
-        self.arguments.setText(pretty_arguments(part.arguments))
         self.state = QLabel(self)
         self.state.setObjectName("toolCallState")
         self.state.hide()
