@@ -152,3 +152,25 @@ def test_a_failing_tool_gets_a_clear_card_and_the_chat_goes_on(qtbot, tool_windo
     qtbot.mouseClick(card.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: answered(tool_window), timeout=60_000)
     assert not result_of(tool_window).is_error and "The sum of" in result_of(tool_window).content
+
+
+def test_stop_ends_a_running_tool_and_the_turn(qtbot, tool_window: MainWindow) -> None:
+    from app.core.tools import STOPPED
+
+    chat = tool_window.chat
+    chat.tools.host.timeout = 600.0  # only Stop can end this call
+    card = ask(qtbot, tool_window, "Please call hang.", "hang")
+    qtbot.mouseClick(card.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: chat.turn.tools.running, timeout=10_000)
+    chat.stop()
+    qtbot.waitUntil(lambda: chat.session.path[-1].role == "tool", timeout=20_000)
+    result = result_of_last(tool_window)
+    assert result.is_error and result.content == STOPPED
+    qtbot.wait(500)
+    assert chat.session.path[-1].role == "tool" and chat.reply is None  # the model was not asked to go on
+
+
+def result_of_last(window: MainWindow) -> ToolResultPart:
+    part = window.chat.session.path[-1].parts[0]
+    assert isinstance(part, ToolResultPart)
+    return part
