@@ -55,6 +55,14 @@ def _parser() -> argparse.ArgumentParser:
                            help="close the thinking after this many tokens and make the model answer")
         p.add_argument("--lora", help="a LoRA adapter (.gguf) to put on the model")
         p.add_argument("--lora-scale", type=float, default=1.0, help="the adapter's strength (default 1)")
+
+
+        if name == "chat":  # tools over MCP
+            p.add_argument("--mcp", metavar="FILE", help="offer the tools of this mcpServers JSON file (Claude "
+                                                         "Desktop's shape); each call is asked for on the terminal")
+            p.add_argument("--yes", action="store_true", help="with --mcp: run every tool call without asking")
+            p.add_argument("--tool-choice", default="auto", metavar="auto|required|NAME",
+                           help="with --mcp: whether the first reply must call a tool (required, or that tool)")
     p = sub.add_parser("selftest", help="load the starter model in this process, generate a few tokens, report")
     p.add_argument("--model", help="path to a .gguf file (default: the starter model)")
     p.add_argument("--info", action="store_true", help="print versions, CPU backend and folders as JSON; load no model")
@@ -123,6 +131,10 @@ def run_headless(args: argparse.Namespace) -> int:
         if args.command == "chat":
             messages = ([{"role": "system", "content": args.system}] if args.system else [])
             messages.append({"role": "user", "content": args.text})
+            if args.mcp:
+                from app.tool_chat_cli import chat_with_tools
+
+                return chat_with_tools(client, messages, settings, args.mcp, yes=args.yes, choice=args.tool_choice)
             stream = client.chat(messages, settings)
         else:
             sys.stdout.write(args.text)

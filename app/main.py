@@ -27,16 +27,19 @@ from app.core.errors import InklingError, StarterModelMissing
 from app.core.events import LoadOptions
 from app.core.model_list import ModelList
 from app.core.paths import AppPaths, app_paths
-from app.core.ports import ModelCatalogPort
+from app.core.ports import ModelCatalogPort, ToolHostPort
 from app.core.preferences import Preferences
 from app.core.presets import PresetStore
 from app.core.starter import starter_model_path
 from app.core.storage import Storage
+from app.core.tool_store import ToolStore
 from app.engine.client import EngineClient
 from app.engine.jobs import JobRunner
+from app.engine.mcp_host import McpHost
 from app.engine.switch import EngineSwitch
 from app.models.library import ModelLibrary
 from app.ui.chat.chat_pane import ChatPane
+from app.ui.chat.chat_tools import ChatTools
 from app.ui.engine_bridge import EngineBridge
 from app.ui.main_window import MainWindow
 from app.ui.single_instance import FileOpenFilter, SingleInstance, bring_to_front, hand_over, server_name
@@ -105,7 +108,11 @@ def create_main_window(*, load_model: bool = True, files: list[str] | None = Non
     # the one model list: local models as scanned, then each connection's (listed when last tested: no network)
     model_list = ModelList(remote=remote_entries(store.connections))
 
+    tool_store = ToolStore(paths.tool_servers)
+    tool_host = McpHost(tool_store.servers)
+
     def shutdown() -> None:
+        tool_host.close()
         switch.close()
         storage.close()
 
@@ -149,6 +156,7 @@ def create_main_window(*, load_model: bool = True, files: list[str] | None = Non
 
     window.lazy.add("train", "Train", build_train_pane)
     store.subscribe(on_connections_changed)  # the store announces every change; the Servers tab only asks for them
+    add_tools(window, tool_store, tool_host)
     if prefs.warning:  # an unreadable preferences file was kept aside: say so, once
         window.notice.show_message(prefs.warning, level="warning")
     if files:
@@ -163,6 +171,19 @@ def create_main_window(*, load_model: bool = True, files: list[str] | None = Non
         if model:
             window.load_model(model)
     return window
+
+
+def add_tools(window: MainWindow, store: ToolStore, host: ToolHostPort) -> ChatTools:
+    """Tools over MCP: the chat's tool turns and approval cards, and the Tools tab (built when first shown)."""
+    from app.ui.tools.tools_pane import ToolsPane
+
+    tools = ChatTools(window.chat, host, store)
+
+    def current_chat() -> int | None:
+        return window.chat.session.id if window.chat.session is not None else None
+
+    window.lazy.add("tools", "Tools", lambda: ToolsPane(store, host, current_chat))
+    return tools
 
 
 def open_files(window: MainWindow, files: list[str]) -> None:

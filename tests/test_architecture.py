@@ -11,13 +11,14 @@ APP = Path(__file__).resolve().parents[1] / "app"
 
 # layer -> top-level names it must not import
 FORBIDDEN = {
-    "core": {"app.engine", "app.models", "app.ui", "app.main", "PySide6", "shiboken6", "llama_cpp", "huggingface_hub"},
+    "core": {"app.engine", "app.models", "app.ui", "app.main", "PySide6", "shiboken6", "llama_cpp", "huggingface_hub",
+             "mcp"},
     "engine": {"app.models", "app.ui", "app.main", "PySide6", "shiboken6", "huggingface_hub"},
-    "models": {"app.engine", "app.ui", "app.main", "PySide6", "shiboken6", "llama_cpp"},
-    "ui": {"app.engine", "app.models", "app.main", "llama_cpp", "huggingface_hub"},
-    "main": {"llama_cpp", "huggingface_hub"},
+    "models": {"app.engine", "app.ui", "app.main", "PySide6", "shiboken6", "llama_cpp", "mcp"},
+    "ui": {"app.engine", "app.models", "app.main", "llama_cpp", "huggingface_hub", "mcp"},
+    "main": {"llama_cpp", "huggingface_hub", "mcp"},  # MCP servers run only through app/engine/mcp_host.py
     # the training extra (inkling[train]): engine for its tokenizer, no Qt, llama_cpp only through the engine
-    "train": {"app.models", "app.ui", "app.main", "PySide6", "shiboken6", "llama_cpp", "huggingface_hub"},
+    "train": {"app.models", "app.ui", "app.main", "PySide6", "shiboken6", "llama_cpp", "huggingface_hub", "mcp"},
 }
 TRAIN_ONLY = {"jax", "jaxlib", "optax", "gguf"}  # the extra's packages: only app/train may import them
 

@@ -32,10 +32,11 @@ from app.core.announcer import Announcer
 from app.core.chat_turn import CallLater, ChatEngine, ChatTurn
 from app.core.conversation import ConversationTree, ExportedConversation, auto_title
 from app.core.events import Finished
-from app.core.parts import Part, ThinkingPart, with_text
+from app.core.parts import Part, ThinkingPart, ToolResultPart, plain_text, with_text
 from app.core.presets import PresetStore
 from app.core.sampling import SamplingSettings
 from app.core.storage import ConversationRow, MessageRow, Storage
+from app.core.tools import has_tool_parts, history_entries
 
 Message = dict[str, str]
 Listener = Callable[["ChatSession", str], None]
@@ -192,6 +193,9 @@ class ChatSession(Announcer["ChatSession", str]):
             messages.append({"role": "system", "content": self.system_prompt})
         for m in self.path if upto is None else upto:
             if m.role == "assistant" and m.status == "error" and not m.content:
+                continue
+            if has_tool_parts(m.parts):  # a call the model made, or a tool's result: the API's shapes
+                messages.extend(history_entries(m.role, m.parts))
                 continue
             messages.append({"role": m.role, "content": m.content})
         return messages
@@ -397,6 +401,21 @@ class ChatSession(Announcer["ChatSession", str]):
                 m.parts = _with_thinking(m.parts, reply.thinking)
             m.status, m.stats = status, stats
         reply.saved_text, reply.saved_thinking = reply.text, reply.thinking
+        return message
+
+    # -- tools ---------------------------------------------------------------------------
+
+    def set_message_parts(self, message: MessageRow, parts: tuple[Part, ...]) -> None:
+        """A finished reply's parts (its text and the tool calls found in it)."""
+        self.storage.update_message(message.id, parts=parts)
+        for m in (message, *(m for m in self.path if m.id == message.id and m is not message)):
+            m.parts = parts
+            m.content = plain_text(parts)
+
+    def add_tool_result(self, after: MessageRow, part: ToolResultPart) -> MessageRow:
+        """A ``tool`` message holding a tool's result, after the reply (or result) that asked; made current."""
+        message = self.storage.add_message(self.id, after.id, "tool", parts=(part,))
+        self.reload(message.id)
         return message
 
     # -- export --------------------------------------------------------------------------

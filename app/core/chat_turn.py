@@ -57,6 +57,7 @@ from app.core.thinking import ThinkingSplitter
 
 if TYPE_CHECKING:
     from app.core.chat_session import ChatSession, Message, Reply
+    from app.core.tool_turn import ToolTurn
 
 SAVE_INTERVAL = 1.0  # seconds: streamed text is committed at most this long after it arrived
 
@@ -173,6 +174,8 @@ class ChatTurn:
     """A message sent during a reply: it goes by itself when that reply ends."""
     ended: Ended | None = None
     """The reply that ended last."""
+    tools: ToolTurn | None = None
+    """Tools offered to this chat's replies, and the call waiting for approval (None: no tools)."""
 
     @property
     def busy(self) -> bool:
@@ -196,6 +199,8 @@ class ChatTurn:
 
     def stop(self) -> None:
         """Stop the reply being written; it keeps its text and ends as stopped when the engine has stopped."""
+        if self.tools is not None and self.tools.stop():  # a running tool, or a call waiting for approval
+            return
         if self.current is not None and self.current.stream is not None:
             self.current.stream.cancel()
 
@@ -278,6 +283,8 @@ class ChatTurn:
         continue_last = continuing is not None
         sampling = session.sampling
 
+        offer = self.tools.offer_for(parent) if self.tools is not None and continuing is None else None
+
         def fitted(fit: ChatFit) -> None:
             if live not in self.live or live.stream is not fitting:
                 return  # saved for quitting meanwhile
@@ -286,7 +293,11 @@ class ChatTurn:
                 return
             live.fit = fit
             try:
-                stream = self.engine.start_chat(fit.messages, sampling, continue_last=continue_last, events=events)
+                if offer is None:
+                    stream = self.engine.start_chat(fit.messages, sampling, continue_last=continue_last, events=events)
+                else:
+                    stream = self.engine.start_chat(fit.messages, sampling, continue_last=False, events=events,
+                                                    tools=offer)
             except InklingError as exc:  # e.g. no model: an empty reply that says why
                 self._on_failed(live, exc)
                 return
@@ -369,7 +380,16 @@ class ChatTurn:
         name, path = self.engine.current_model()
         fin = with_chat_fit(fin, live.fit)  # the messages left out above the engine count too
         message = self.session.finish_reply(live.reply, fin, model_name=name, model_path=path)  # may name the chat
+        asked = (self.tools is not None and fin.reason != "cancelled" and live is self.current
+                 and self.tools.after_reply(message, live.reply.text, fin.tool_calls))
         self._ended(live, message, fin)
+        if asked and self.tools is not None:
+            self.tools.start_pending()
+
+    def continue_after_tool(self, tool_message: MessageRow) -> None:
+        """A tool's result (or its refusal) is in: the model's next reply, with it in the history."""
+        if self.current is None:
+            self._start(tool_message)
 
     def _on_failed(self, live: LiveReply, exc: InklingError) -> None:
         if live not in self.live:

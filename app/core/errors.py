@@ -411,3 +411,101 @@ class JobFailed(InklingError):
 
     def __str__(self) -> str:
         return f"{self.job} failed: {self.detail}"
+
+
+class ToolError(InklingError):
+    """A tool (an MCP server's) could not be run or gave nothing usable; the chat goes on without it."""
+
+    title = "A tool failed"
+
+
+class ToolConfigError(ToolError):
+    """An ``mcpServers`` file or entry that can't be read."""
+
+    title = "These tool servers can't be read"
+
+    def __str__(self) -> str:
+        return f"The tool server list can't be used: {self.args[0]}. Fix the JSON (the shape Claude Desktop uses)."
+
+
+class ToolServerUnavailable(ToolError):
+    """A tool server did not start or could not be reached."""
+
+    def __init__(self, server: str, reason: str) -> None:
+        super().__init__(server, reason)
+        self.server, self.reason = server, reason
+
+    def __str__(self) -> str:
+        return (f"The tool server {self.server!r} could not be started or reached: {self.reason}. "
+                "Check its command or URL in the Tools tab.")
+
+
+class ToolTimeout(ToolError):
+    """A tool call took longer than its time limit and was ended."""
+
+    def __init__(self, tool: str, seconds: float) -> None:
+        super().__init__(tool, seconds)
+        self.tool, self.seconds = tool, seconds
+
+    def __str__(self) -> str:
+        return (f"The tool {self.tool!r} did not answer within {self.seconds:g} s and was stopped. "
+                "The model is told it failed; try again or disable the tool.")
+
+
+class ToolServerExited(ToolError):
+    """The tool's server process exited (or dropped the connection) in the middle of a call."""
+
+    def __init__(self, tool: str, detail: str = "") -> None:
+        super().__init__(tool, detail)
+        self.tool, self.detail = tool, detail
+
+    def __str__(self) -> str:
+        more = f" ({self.detail})" if self.detail else ""
+        return (f"The tool server stopped in the middle of the call to {self.tool!r}{more}. "
+                "It is started again for the next call.")
+
+
+class ToolBadResponse(ToolError):
+    """A tool's server answered with something that is not valid MCP JSON."""
+
+    def __init__(self, tool: str, detail: str) -> None:
+        super().__init__(tool, detail)
+        self.tool, self.detail = tool, detail
+
+    def __str__(self) -> str:
+        return (f"The tool {self.tool!r} answered with something that is not valid JSON ({self.detail[:160]}). "
+                "The server is started again for the next call.")
+
+
+class ToolResultTooLarge(ToolError):
+    """A tool returned more text than a reply can carry."""
+
+    def __init__(self, tool: str, size: int, limit: int) -> None:
+        super().__init__(tool, size, limit)
+        self.tool, self.size, self.limit = tool, size, limit
+
+    def __str__(self) -> str:
+        return (f"The tool {self.tool!r} returned {self.size / 1_000_000:.1f} MB of text; at most "
+                f"{self.limit / 1000:.0f} kB fits. Its result was left out.")
+
+
+class ToolArgumentsError(ToolError):
+    """The model asked for a tool with arguments that are not a JSON object."""
+
+    def __init__(self, tool: str, arguments: str) -> None:
+        super().__init__(tool, arguments)
+        self.tool, self.arguments = tool, arguments
+
+    def __str__(self) -> str:
+        return f"The model called {self.tool!r} with arguments that are not a JSON object: {self.arguments[:200]}"
+
+
+class UnknownTool(ToolError):
+    """The model asked for a tool that no enabled server offers."""
+
+    def __init__(self, tool: str) -> None:
+        super().__init__(tool)
+        self.tool = tool
+
+    def __str__(self) -> str:
+        return f"The model asked for a tool named {self.tool!r}, which no enabled tool server offers."

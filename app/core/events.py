@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from app.core.parts import ToolCallPart
+
 FinishReason = Literal["stop", "length", "cancelled", "error"]
 
 
@@ -141,6 +143,7 @@ class Finished:
     view_start: int = 0
     words_outside: int = 0
     drafted: int = 0
+    tool_calls: tuple[ToolCallPart, ...] = ()  # calls a server sent as structured ``tool_calls`` (not in ``text``)
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,11 @@ class AppPaths:
         return self.config / "connection-secrets.json"
 
     @property
+    def tool_servers(self) -> Path:
+        """The MCP tool servers (an ``mcpServers`` file, as Claude Desktop writes it) and which chats use them."""
+        return self.config / "mcp.json"
+
+    @property
     def cpu_variants(self) -> Path:
         """llama.cpp CPU variants that crashed on this computer (app/engine/backends.py keeps it)."""
         return self.data / "cpu-variants.json"

@@ -18,6 +18,7 @@ from app.core.engine_status import EngineStatus
 from app.core.errors import InklingError
 from app.core.events import Finished, LoadOptions, ModelInfo, ScoreResult, TokenEvent
 from app.core.sampling import SamplingSettings
+from app.core.tools import McpServerConfig, ToolOffer, ToolSpec
 
 StreamEvent = TokenEvent | Finished | InklingError
 Listener = Callable[[StreamEvent], None]
@@ -85,7 +86,7 @@ class EnginePort(Protocol):
 
     def chat(self, messages: list[dict[str, str]], sampling: SamplingSettings | None = None, *,
              alternatives: int = 0, listener: Listener | None = None,
-             continue_last: bool = False) -> StreamPort: ...
+             continue_last: bool = False, tools: ToolOffer | None = None) -> StreamPort: ...
 
     def complete(self, prompt: str, sampling: SamplingSettings | None = None, *,
                  alternatives: int = 0, listener: Listener | None = None, suffix: str = "",
@@ -222,3 +223,34 @@ class JobRunnerPort(Protocol):
 
     def start(self, target: str, args: dict[str, Any], on_event: Callable[[Any], None] | None = None, *,
               name: str = "") -> JobHandlePort: ...
+
+
+class ToolRunPort(Protocol):
+    """What a tool call gives back (``app.engine.mcp_host.ToolOutcome``): its text, and whether it failed."""
+
+    text: str
+    is_error: bool
+
+
+class ToolHostPort(Protocol):
+    """The MCP tool servers (``app.engine.mcp_host.McpHost``): list their tools, run a call, stop it.
+
+    Every method returns at once with a Future; ``cancel()`` on a call's Future stops the tool.
+    A failure is a typed ``ToolError`` (timeout, the server exited, not JSON, too large).
+    """
+
+    @property
+    def servers(self) -> list[McpServerConfig]: ...
+
+    problems: dict[str, str]
+    """Server name -> why it did not start at the last listing."""
+
+    def set_servers(self, servers: list[McpServerConfig]) -> None: ...
+
+    def tools_async(self, names: list[str] | None = None) -> Future[list[ToolSpec]]: ...
+
+    def test_async(self, name: str) -> Future[list[ToolSpec]]: ...
+
+    def call_async(self, tool: str, arguments: dict[str, Any]) -> Future[ToolRunPort]: ...
+
+    def close(self) -> None: ...

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.core.tools import as_plain_messages, template_takes_tools
+
 CHATML = (
     "{% for message in messages %}"
     "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
@@ -17,6 +19,8 @@ CHATML = (
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
 DEFAULT_NOTE = "This model has no chat template; Inkling uses ChatML (<|im_start|> … <|im_end|>)."
+NO_TOOLS_NOTE = ("This model's chat template has no tool section; Inkling describes the tools in the system "
+                 "prompt the Hermes way (<tool_call>{…}</tool_call>), which small or untrained models may not follow.")
 BROKEN_NOTE = ("This model's chat template could not be read ({reason}); "
                "Inkling uses ChatML (<|im_start|> … <|im_end|>) instead.")
 
@@ -63,6 +67,8 @@ class ChatFormat:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self.has_template = bool(template)
+        self.takes_tools = template_takes_tools(template) and template_problem(template or "") is None
+        self.tools: list[dict[str, Any]] | None = None  # set for one request that offers tools (render reads it)
         self.note = "The model's own chat template is used." if template else DEFAULT_NOTE
         self.bos_token = bos_token
         problem = template_problem(template) if template else None
@@ -74,5 +80,11 @@ class ChatFormat:
 
     def render(self, messages: list[dict[str, Any]], **variables: Any) -> str:
         """The prompt; ``variables`` go to the template as they are (``enable_thinking``)."""
+        if self.tools is not None and self.takes_tools:  # the template writes its own tool section and calls
+            keep = ("role", "content", "tool_calls", "tool_call_id", "name")
+            rich = [{k: m[k] for k in keep if k in m} for m in messages]
+            return self._formatter(messages=rich, tools=self.tools or None, **variables).prompt
+        if self.tools is not None or any(m.get("tool_calls") or m.get("role") == "tool" for m in messages):
+            messages = as_plain_messages(messages, self.tools)  # no tool section: Hermes text in the prompt
         clean = [{"role": m["role"], "content": m["content"]} for m in messages]
         return self._formatter(messages=clean, **variables).prompt

@@ -70,6 +70,7 @@ from app.core.errors import BuildCrashes, EngineCrashed, InklingError, Interrupt
 from app.core.events import AdapterSlot, Finished, LoadOptions, ModelInfo, ScoreResult, Timings
 from app.core.ports import PeekResult
 from app.core.sampling import SamplingSettings
+from app.core.tools import ToolOffer
 from app.engine.backends import mark_bad
 from app.engine.crash import (
     FIRST_COMPUTE,
@@ -176,10 +177,11 @@ class EngineClient:
         self._call("unload").result()
 
     def chat(self, messages: list[dict[str, str]], sampling: SamplingSettings | None = None, *,
-             alternatives: int = 0, listener: Listener | None = None, continue_last: bool = False) -> Stream:
-        """Stream a reply; ``continue_last`` extends the last (assistant) message instead."""
+             alternatives: int = 0, listener: Listener | None = None, continue_last: bool = False,
+             tools: ToolOffer | None = None) -> Stream:
+        """Stream a reply; ``continue_last`` extends the last (assistant) message instead; ``tools`` are offered."""
         return self._stream("chat", listener, messages=list(messages), sampling=sampling or SamplingSettings(),
-                            alternatives=alternatives, continue_last=continue_last)
+                            alternatives=alternatives, continue_last=continue_last, tools=tools)
 
     def complete(self, prompt: str, sampling: SamplingSettings | None = None, *,
                  alternatives: int = 0, listener: Listener | None = None, suffix: str = "",

@@ -27,6 +27,7 @@ from app.core.errors import (
     ServerAuthError,
     ServerError,
 )
+from app.core.parts import ToolCallPart
 from app.core.sampling import SamplingSettings
 from app.core.thinking import DEFAULT_MARKERS
 
@@ -222,3 +223,36 @@ def http_error(server: str, status: int, reason: str, body: bytes, headers: dict
         return ServerError(server, f"the server failed ({status} {reason}); your text is kept. "
                                    f"Try again, or check the server's log.{detail}")
     return ServerError(server, f"the server rejected the request ({status} {reason}).{detail}")
+
+
+class ToolCallDeltas:
+    """A streamed reply's ``tool_calls``, assembled from their deltas (by ``index``).
+
+    OpenAI sends a call's id and name once and its arguments in pieces; some servers
+    (llama-cpp-python's) repeat the id and name in every delta, so a name is taken once.
+    """
+
+    def __init__(self) -> None:
+        self.calls: dict[int, dict[str, str]] = {}
+        self.finished = False
+
+    def add(self, choice: dict[str, Any]) -> bool:
+        """Take one choice's ``delta.tool_calls``; True if it had any."""
+        deltas = (choice.get("delta") or {}).get("tool_calls") or []
+        took = False
+        for d in deltas if isinstance(deltas, list) else []:
+            if not isinstance(d, dict):
+                continue
+            call = self.calls.setdefault(int(d.get("index", 0) or 0), {"id": "", "name": "", "arguments": ""})
+            fn = d.get("function") or {}
+            call["id"] = call["id"] or str(d.get("id") or "")
+            call["name"] = call["name"] or str(fn.get("name") or "")
+            call["arguments"] += str(fn.get("arguments") or "")
+            took = True
+        return took
+
+    def parts(self) -> tuple[ToolCallPart, ...]:
+        from app.core.tools import new_call_id
+
+        return tuple(ToolCallPart(c["name"], c["arguments"] or "{}", c["id"] or new_call_id())
+                     for _, c in sorted(self.calls.items()) if c["name"])

@@ -58,6 +58,7 @@ from app.core.errors import (
 from app.core.events import Alternative, Finished, LoadOptions, ModelInfo, ScoredToken, ScoreResult, Timings, TokenEvent
 from app.core.ports import PeekResult
 from app.core.sampling import SamplingSettings
+from app.core.tools import ToolOffer
 from app.engine import openai_api as api
 from app.engine.stream import Listener, Stream
 
@@ -265,10 +266,13 @@ class RemoteEngine:
     # -- generation ---------------------------------------------------------------------
 
     def chat(self, messages: list[dict[str, str]], sampling: SamplingSettings | None = None, *,
-             alternatives: int = 0, listener: Listener | None = None, continue_last: bool = False) -> Stream:
+             alternatives: int = 0, listener: Listener | None = None, continue_last: bool = False,
+             tools: ToolOffer | None = None) -> Stream:
         settings = sampling or SamplingSettings()
         params, not_applied = api.sampling_params(settings, self.capabilities)
         body: dict[str, Any] = {"model": self.model, "messages": list(messages), "stream": True, **params}
+        if tools is not None and tools.tools:
+            body.update(tools=list(tools.tools), tool_choice=tools.api_choice())
         if continue_last and messages and messages[-1].get("role") == "assistant":
             body.update(self._prefill_fields())
         return self._start(body, "chat", settings, alternatives, listener, not_applied, "")
@@ -342,6 +346,7 @@ class RemoteEngine:
         count = 0
         reason = ""
         usage: dict[str, Any] = {}
+        calls = api.ToolCallDeltas()  # a server's structured tool calls, assembled from their deltas
 
         def finished(why: str, error: str = "") -> Finished:
             now = time.perf_counter()
@@ -351,7 +356,7 @@ class RemoteEngine:
                               generation_ms=(now - first) * 1000 if first else 0.0,
                               first_token_ms=(first - started) * 1000 if first else 0.0)
             return Finished(why, stream.text, timings, seed=body.get("seed"), not_applied=stream.not_applied,  # type: ignore[arg-type]
-                            note=stream.note, error=error)
+                            note=stream.note, error=error, tool_calls=calls.parts())
 
         loop = asyncio.get_running_loop()
         model = self.info.path if self.info is not None else ""
@@ -383,6 +388,10 @@ class RemoteEngine:
                         marked = marks.content(text)
                         if marked != text:  # the answer begins: the thinking's close goes before it
                             stream._deliver(TokenEvent(marked[: len(marked) - len(text)], -1))
+                        if calls.add(choice) and not first:
+                            first = time.perf_counter()
+                            self._publish(EnginePhase.WRITING, model)
+                            watchdog.reschedule(loop.time() + self.stall_timeout)
                         if text or tokens or reasoning:
                             if not first:
                                 first = time.perf_counter()
@@ -393,6 +402,7 @@ class RemoteEngine:
                                 stream._deliver(event)
                         if choice.get("finish_reason"):
                             reason = "length" if choice["finish_reason"] == "length" else "stop"
+                            calls.finished = calls.finished or choice["finish_reason"] == "tool_calls"
             if not reason:  # llama-cpp-python's server does this to a stream when another request arrives
                 raise ServerDisconnected(self.label, "the server ended the reply early without saying why (some "
                                                      "servers cut a reply off when another request arrives). What "

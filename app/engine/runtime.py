@@ -23,6 +23,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 # numpy at module level: whoever imports this module imports llama_cpp first (worker.py,
@@ -60,11 +61,13 @@ from app.core.ports import PeekResult
 from app.core.sampling import SamplingSettings
 from app.core.system import available_memory
 from app.core.thinking import ThinkingSplitter, forced_open_marker, markers_in_template, template_has_think_switch
+from app.core.tools import ToolOffer
 from app.engine.backends import current_choice, ensure_backends, ggml_libraries
-from app.engine.chat_format import ChatFormat, tolerate_broken_templates_in_llama
+from app.engine.chat_format import NO_TOOLS_NOTE, ChatFormat, tolerate_broken_templates_in_llama
 from app.engine.llama_log import LlamaLog
 from app.engine.sampler import build_sampler, grammar_allows, prime_history
 from app.engine.threads import EngineThreads
+from app.engine.tool_grammar import tool_call_grammar
 
 Emit = Callable[[TokenEvent | PromptProgress], None]
 _MIN_REPLY = 16  # a reply shorter than this is not worth starting
@@ -307,7 +310,22 @@ class LlamaRuntime:
     # -- generation -----------------------------------------------------------
 
     def chat(self, messages: list[dict[str, str]], settings: SamplingSettings, alternatives: int, emit: Emit,
-             continue_last: bool = False) -> Finished:
+             continue_last: bool = False, tools: ToolOffer | None = None) -> Finished:
+        if tools is None:
+            return self._chat(messages, settings, alternatives, emit, continue_last)
+        assert self._format is not None
+        forced = tools.forced()
+        if forced and not (settings.grammar or settings.json_schema):
+            settings = settings.replace(grammar=tool_call_grammar(forced))
+        self._format.tools = list(tools.tools)
+        try:
+            fin = self._chat(messages, settings, alternatives, emit, continue_last)
+        finally:
+            self._format.tools = None
+        return fin if self._format.takes_tools else replace(fin, note=fin.note or NO_TOOLS_NOTE)
+
+    def _chat(self, messages: list[dict[str, str]], settings: SamplingSettings, alternatives: int, emit: Emit,
+              continue_last: bool = False) -> Finished:
         llm = self._require()
         n_ctx = llm.n_ctx()
         budget = max(n_ctx - settings.max_tokens, 0)

@@ -127,9 +127,12 @@ class EngineSwitch:
     # -- everything else goes to the active backend ------------------------------------------
 
     def chat(self, messages: list[dict[str, str]], sampling: SamplingSettings | None = None, *,
-             alternatives: int = 0, listener: Any = None, continue_last: bool = False) -> Any:
+             alternatives: int = 0, listener: Any = None, continue_last: bool = False, tools: Any = None) -> Any:
+        if tools is None:
+            return self.active.chat(messages, sampling, alternatives=alternatives, listener=listener,
+                                    continue_last=continue_last)
         return self.active.chat(messages, sampling, alternatives=alternatives, listener=listener,
-                                continue_last=continue_last)
+                                continue_last=continue_last, tools=tools)
 
     def complete(self, prompt: str, sampling: SamplingSettings | None = None, *,
                  alternatives: int = 0, listener: Any = None, suffix: str = "", memory: str = "",

@@ -115,7 +115,8 @@ def _handle(runtime: Any, conn: Any, rid: int, op: str, r: dict[str, Any]) -> No
         conn.send(("result", rid, None))
     elif op == "chat":
         conn.send(("done", rid, runtime.chat(r["messages"], r["sampling"], r["alternatives"], emit,
-                                                      continue_last=r.get("continue_last", False))))
+                                                      continue_last=r.get("continue_last", False),
+                                                      tools=r.get("tools"))))
     elif op == "complete":
         conn.send(("done", rid, runtime.complete(r["prompt"], r["sampling"], r["alternatives"], emit,
                                                           suffix=r.get("suffix", ""), memory=r.get("memory", ""),

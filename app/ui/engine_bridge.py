@@ -29,6 +29,7 @@ from app.core.errors import InklingError
 from app.core.events import Finished, LoadOptions, ModelInfo, PromptProgress, ScoreResult, TokenEvent
 from app.core.ports import EnginePort, PeekResult, StreamPort
 from app.core.sampling import SamplingSettings
+from app.core.tools import ToolOffer
 from app.ui.jobs import when_done
 
 FRAME_MS = 50  # the GUI thread takes a stream's events (and the chat renders a reply) at most this often
@@ -235,10 +236,10 @@ class EngineBridge(QObject):
         self.model_failed.emit(exc)
 
     def chat(self, messages: list[dict[str, str]], settings: SamplingSettings, *, alternatives: int = 0,
-             continue_last: bool = False) -> StreamHandle:
+             continue_last: bool = False, tools: ToolOffer | None = None) -> StreamHandle:
         handle = self._begin()
         handle.stream = self.engine.chat(messages, settings, alternatives=alternatives, listener=handle.listen,
-                                         continue_last=continue_last)
+                                         continue_last=continue_last, tools=tools)
         self._note_deviations(handle.stream)
         return handle
 

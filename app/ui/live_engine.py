@@ -19,6 +19,7 @@ from app.core.chat_turn import StreamEvents
 from app.core.errors import InklingError, NoModelLoaded
 from app.core.fitting import TokenCounter
 from app.core.sampling import SamplingSettings
+from app.core.tools import ToolOffer
 from app.ui.engine_bridge import EngineBridge, StreamHandle
 from app.ui.jobs import run_in_background
 
@@ -31,10 +32,10 @@ class BridgeEngine:
         self.alternatives = alternatives  # token alternatives asked for with a completion (the inspector's)
 
     def start_chat(self, history: list[dict[str, str]], sampling: SamplingSettings, *, continue_last: bool,
-                   events: StreamEvents) -> StreamHandle:
-        """A reply; a model that is still loading is waited for, not refused."""
+                   events: StreamEvents, tools: ToolOffer | None = None) -> StreamHandle:
+        """A reply (offering ``tools``); a model that is still loading is waited for, not refused."""
         self._require_model()
-        return self._connect(self.bridge.chat(history, sampling, continue_last=continue_last), events)
+        return self._connect(self.bridge.chat(history, sampling, continue_last=continue_last, tools=tools), events)
 
     def start_completion(self, prompt: str, suffix: str, sampling: SamplingSettings, *, memory: str,
                          events: StreamEvents, sequences: int = 1, alternatives: bool = True) -> StreamHandle:

@@ -16,6 +16,7 @@ is never cut off by the next question.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QTimer, Signal
@@ -39,6 +40,9 @@ from app.ui.live_engine import BridgeEngine, qt_call_later
 from app.ui.markdown_view import INCREMENTAL_FROM
 from app.ui.pane import PreviewRequest
 from app.ui.widgets import DebouncedSaver
+
+if TYPE_CHECKING:
+    from app.ui.chat.chat_tools import ChatTools
 
 DRAFT_DELAY_MS = 300
 DRAFT_MAX_AGE = 0.7  # seconds
@@ -80,6 +84,7 @@ class ChatPane(ConversationsMixin, ChatView):
         self.presets = presets
         self.engine = BridgeEngine(bridge)
         self.session: ChatSession | None = None
+        self.tools: ChatTools | None = None  # set by ChatTools itself
         self.reply: ShownReply | None = None  # the open chat's reply being written
         self._ending: dict[int, ChatSession] = {}  # chats put away while a reply of theirs was still ending
         self._shown_ids: list[int] = []
@@ -162,7 +167,10 @@ class ChatPane(ConversationsMixin, ChatView):
             self.session.set_sampling(settings, preset)
 
     def _turn_of(self, session: ChatSession) -> ChatTurn:
-        return session.use_engine(self.engine, qt_call_later(self))
+        turn = session.use_engine(self.engine, qt_call_later(self))
+        if self.tools is not None:  # tools over MCP (app.ui.chat.chat_tools), when the window has them
+            self.tools.attach(turn)
+        return turn
 
     @property
     def turn(self) -> ChatTurn | None:

@@ -27,7 +27,7 @@ from app.ui.chat.thinking_block import ThinkingBlock, thinking_summary
 from app.ui.flow_layout import flow_row
 from app.ui.markdown_view import MarkdownView
 
-ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System"}
+ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System", "tool": "Tool"}
 STATUS_NOTES = {"stopped": "stopped", "streaming": "writing…", "error": "failed"}
 # how a reply ended, in words (the engine's "cancelled" is the person's "stopped")
 FINISH_WORDS = {"cancelled": "stopped", "stop": "ended", "length": "length limit", "interrupted": "interrupted",
@@ -285,7 +285,8 @@ class MessageWidget(QFrame):
         finish = str(m.stats.get("finish", ""))
         if note and FINISH_WORDS.get(finish, finish) != note:  # "stopped", once
             parts.append(note)
-        if m.role == "assistant" and not m.content and m.status in EMPTY_REASONS:
+        if m.role == "assistant" and not m.content and m.status in EMPTY_REASONS \
+                and not any(p.kind in ("tool_call", "tool_result") for p in m.parts):  # (a tool call wrote that)
             thought = any(p.kind == "thinking" for p in m.parts)
             parts.append(THOUGHT_ONLY[m.status] if thought else EMPTY_REASONS[m.status])  # an empty reply says why
         self.status_label.setText(" · ".join(p for p in parts if p))

@@ -124,7 +124,9 @@ def part_widget(part: Part, citation_number: int, parent: QWidget | None = None)
     if isinstance(part, ThinkingPart):
         return ThinkingWidget(part, parent)
     if isinstance(part, ToolCallPart):
-        return ToolCallWidget(part, parent)
+        from app.ui.chat.tool_card import ToolCard  # (it builds on ToolCallWidget above)
+
+        return ToolCard(part, parent)
     if isinstance(part, ToolResultPart):
         return ToolResultWidget(part, parent)
     if isinstance(part, CitationPart):
