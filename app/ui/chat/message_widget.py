@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
 
 from app.core.parts import CitationPart, Part, TextPart
 from app.core.storage import MessageRow
-from app.ui.chat.part_widgets import ThinkingWidget, part_widget
+from app.ui.chat.part_factory import part_widget
+from app.ui.chat.part_widgets import ThinkingWidget
 from app.ui.chat.thinking_block import ThinkingBlock, thinking_summary
 from app.ui.flow_layout import flow_row
 from app.ui.markdown_view import MarkdownView

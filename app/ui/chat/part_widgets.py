@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette, QPixmap
 from PySide6.QtWidgets import QFrame, QLabel, QToolButton, QVBoxLayout, QWidget
 
-from app.core.parts import CitationPart, ImagePart, Part, TextPart, ThinkingPart, ToolCallPart, ToolResultPart
+from app.core.parts import CitationPart, ImagePart, Part, ThinkingPart, ToolCallPart, ToolResultPart
 
 IMAGE_MAX_WIDTH = 360
 DIM = QColor("#6e7781")  # the reasoning reads quieter than the answer (style.qss says the same)
@@ -117,22 +117,3 @@ class ImageWidget(_PartFrame):
             self.picture.setPixmap(pixmap.scaledToWidth(min(IMAGE_MAX_WIDTH, pixmap.width()),
                                                         Qt.TransformationMode.SmoothTransformation))
         self.layout_.addWidget(self.picture)
-
-
-def part_widget(part: Part, citation_number: int, parent: QWidget | None = None) -> QWidget:
-    """The widget for one part that is not text, chosen by its type."""
-    if isinstance(part, ThinkingPart):
-        return ThinkingWidget(part, parent)
-    if isinstance(part, ToolCallPart):
-        from app.ui.chat.tool_card import ToolCard  # (it builds on ToolCallWidget above)
-
-        return ToolCard(part, parent)
-    if isinstance(part, ToolResultPart):
-        return ToolResultWidget(part, parent)
-    if isinstance(part, CitationPart):
-        return CitationWidget(part, citation_number, parent)
-    if isinstance(part, ImagePart):
-        return ImageWidget(part, parent)
-    if isinstance(part, TextPart):
-        raise TypeError("text parts are the message's body, not a part widget")
-    raise TypeError(f"no widget for a {type(part).__name__}")
