@@ -39,14 +39,19 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--max-tokens", type=int)
         p.add_argument("--ctx", type=int, default=4096, help="context length in tokens")
         p.add_argument("--stats", action="store_true", help="print timings to stderr at the end")
+        if name == "chat":
+            p.add_argument("--sources", help="a source collection: answer from its passages, citing them")
     p = sub.add_parser("selftest", help="load the starter model in this process, generate a few tokens, report")
     p.add_argument("--model", help="path to a .gguf file (default: the starter model)")
     p.add_argument("--info", action="store_true", help="print versions, CPU backend and folders as JSON; load no model")
     p.add_argument("--tokens", type=int, default=16, help="how many tokens to generate (default 16)")
+    from app.sources_cli import add_parser as add_sources_parser
+
+    add_sources_parser(sub)
     return parser
 
 
-COMMANDS = ("chat", "complete", "selftest")
+COMMANDS = ("chat", "complete", "selftest", "sources")
 
 
 def _gui_parser() -> argparse.ArgumentParser:
@@ -89,6 +94,12 @@ def run_headless(args: argparse.Namespace) -> int:
     try:
         if args.command == "chat":
             messages = ([{"role": "system", "content": args.system}] if args.system else [])
+            hits = []
+            if getattr(args, "sources", None):
+                from app.sources_cli import sources_system_message
+
+                hits, system = sources_system_message(args.sources, args.text, args.ctx)
+                messages = [{"role": "system", "content": (args.system + "\n\n" if args.system else "") + system}]
             messages.append({"role": "user", "content": args.text})
             stream = client.chat(messages, settings)
         else:
@@ -102,6 +113,10 @@ def run_headless(args: argparse.Namespace) -> int:
             stream.cancel()
             stream.wait()
         sys.stdout.write("\n")
+        if args.command == "chat" and getattr(args, "sources", None):
+            from app.sources_cli import print_sources
+
+            print_sources(stream.text, hits)
         fin = stream.finished
         if fin is not None and fin.not_applied:
             print(f"inkling: not applied on this server: {', '.join(fin.not_applied)}", file=sys.stderr)
@@ -138,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
             from app import selftest
 
             return selftest.print_info() if args.info else selftest.run(args.model, tokens=args.tokens)
+        if args.command == "sources":
+            from app.sources_cli import run as run_sources
+
+            return run_sources(args)
         return run_headless(args)
     files, _qt_args = _gui_parser().parse_known_args(argv)
     from app.main import main as gui_main
