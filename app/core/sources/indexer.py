@@ -107,7 +107,7 @@ def index_collection(store: SourceStore, ctx: JobContext, settings: IndexSetting
             if p not in known or known[p].size != size or known[p].mtime_ns != mtime]
     report.unchanged = len(seen) - len(todo)
     report.files_total = len(todo)
-    report.bytes_total = sum(seen[p][0] for p in todo)
+    report.bytes_total = sum(seen[p][0] for p in todo if seen[p][0] <= settings.max_bytes)
     report.phase = "reading"
     ctx.progress(report.as_dict())
     last_report = 0.0
@@ -132,7 +132,7 @@ def index_collection(store: SourceStore, ctx: JobContext, settings: IndexSetting
                 report.chunks += len(chunks)
             report.read += 1
         report.files_done += 1
-        report.bytes_done += size
+        report.bytes_done += size if size <= settings.max_bytes else 0
         now = time.monotonic()
         if now - last_report > 0.2 or report.files_done == report.files_total:
             elapsed = now - started

@@ -249,8 +249,14 @@ class SourceStore:
         return [(int(ids[i]), float(sims[i])) for i in best]
 
     def search(self, query: str, embedder: Embedder | None = None, top: int = 5, mode: str = "hybrid",
-               depth: int = 50) -> list[Hit]:
-        """The best passages for ``query``: ``keyword``, ``meaning`` or ``hybrid`` (both, fused by rank)."""
+               depth: int = 20) -> list[Hit]:
+        """The best passages for ``query``: ``keyword``, ``meaning`` or ``hybrid`` (both, fused by rank).
+
+        ``depth`` is how far down each ranking the fusion looks. Deeper lists let a
+        passage ranked middling by both beat one ranked first by one: on the manual-page
+        questions (tests/engine/test_sources_quality.py) fused recall@5 was 0.57 at depth
+        50 and 0.77 at 20 (keywords alone 0.73, meaning alone 0.60), with k = 60 both times.
+        """
         rankings: list[list[tuple[int, float]]] = []
         if mode in ("keyword", "hybrid"):
             rankings.append(self.keyword_search(query, depth))
