@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from app.core.errors import InklingError
 from app.core.events import Finished, PromptProgress, TokenEvent
+from app.core.parts import Part
 from app.core.sampling import SamplingSettings
 from app.core.storage import MessageRow
 
@@ -139,6 +140,8 @@ class ChatTurn:
     """A message sent during a reply: it goes by itself when that reply ends."""
     ended: Ended | None = None
     """The reply that ended last."""
+    before_reply: Callable[[list[Message]], tuple[list[Message], tuple[Part, ...]]] | None = None
+    """A step before each new reply (sources): the history to send instead, and parts the reply starts with."""
 
     @property
     def busy(self) -> bool:
@@ -233,6 +236,15 @@ class ChatTurn:
         live = LiveReply(reply, sent_at or self.clock())
         self.live.append(live)
         self.current = live
+        if self.before_reply is not None and continuing is None:
+            try:
+                history, parts = self.before_reply(history)
+            except InklingError as exc:  # a collection that can't be read: the reply says why
+                session.announce("reply-started")
+                self._on_failed(live, exc)
+                return
+            if parts:
+                session.set_reply_parts(reply, parts)
         session.announce("reply-started")
         events = StreamEvents(tokens=lambda batch: self._on_tokens(live, batch),
                               progress=lambda progress: self._on_progress(live, progress),

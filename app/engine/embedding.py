@@ -22,7 +22,6 @@ import numpy as np
 
 from app.core.errors import SourceError
 
-
 POOLINGS = ("model", "mean", "prompt-last")
 PROMPT = 'This text: "{}" means in one word: "'
 

@@ -11,6 +11,7 @@ job after a kill goes on from there.
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import threading
 import time
@@ -27,7 +28,8 @@ from app.engine.embedding import make_embedder
 def index(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """Index the collection at ``args['db']`` (settings in ``args['settings']``, embedder in ``args['embedder']``)."""
     store = SourceStore(args["db"])
-    embedder = make_embedder(args.get("embedder"))
+    spec = args.get("embedder") or json.loads(store.get_meta("embedder_spec") or "null")
+    embedder = make_embedder(spec)
     try:
         settings = IndexSettings(**args.get("settings", {}))
         return index_collection(store, ctx, settings, embedder).as_dict()

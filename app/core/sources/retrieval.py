@@ -54,15 +54,40 @@ def citation_parts(text: str, hits: Sequence[Hit]) -> list[CitationPart]:
     for n in cited_numbers(text):
         if 1 <= n <= len(hits):
             hit = hits[n - 1]
-            parts.append(CitationPart(title=f"[{n}] {hit.path.rsplit('/', 1)[-1]}", source=f"{hit.path}:{hit.line}",
-                                      quote=hit.text[:300]))
+            parts.append(CitationPart(title=hit.path.rsplit("/", 1)[-1], source=f"{hit.path}:{hit.line}",
+                                      quote=hit.text))
     return parts
 
 
 def used_parts(hits: Sequence[Hit]) -> list[CitationPart]:
     """Citation parts for every passage given to the model, numbered as it saw them ("Sources used")."""
-    return [CitationPart(title=f"[{n}] {h.path.rsplit('/', 1)[-1]}", source=f"{h.path}:{h.line}", quote=h.text[:300])
-            for n, h in enumerate(hits, start=1)]
+    return [CitationPart(title=h.path.rsplit("/", 1)[-1], source=f"{h.path}:{h.line}", quote=h.text)
+            for h in hits]
+
+
+def link_citations(text: str, count: int) -> str:
+    """Markdown with each ``[n]`` (n a passage's number) made a ``cite:n`` link a view can open."""
+
+    def link(m: re.Match[str]) -> str:
+        numbers = [int(n) for n in m.group(1).split(",")]
+        if not all(1 <= n <= count for n in numbers):
+            return m.group(0)
+        return ", ".join(f"[\\[{n}\\]](cite:{n})" for n in numbers)
+
+    return _CITE.sub(link, text)
+
+
+def passage_span(text: str, line: int, quote: str) -> tuple[int, int]:
+    """Where a cited passage is in its file's ``text``: (start, end) offsets, found from its line and words."""
+    lines = text.split("\n")
+    start = sum(len(x) + 1 for x in lines[: max(line - 1, 0)])
+    whole = quote.strip()
+    # the passage starts on its line: its first occurrence from there is it (repeated words elsewhere are not)
+    for needle in (whole, whole[:60]):
+        found = text.find(needle, start) if needle else -1
+        if found >= 0:
+            return found, found + len(whole)
+    return start, start + (len(lines[line - 1]) if 0 < line <= len(lines) else 0)
 
 
 def split_location(source: str) -> tuple[str, int]:

@@ -16,6 +16,7 @@ is never cut off by the next question.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import shiboken6
 from PySide6.QtCore import QTimer, Signal
@@ -27,6 +28,7 @@ from app.core.engine_status import EnginePhase, EngineStatus
 from app.core.events import Finished
 from app.core.presets import PresetStore
 from app.core.sampling import SamplingSettings
+from app.core.sources.chat_sources import ChatSources
 from app.core.storage import MessageRow, Storage
 from app.ui.chat.chat_view import ChatView
 from app.ui.chat.conversations import ConversationsMixin
@@ -77,6 +79,7 @@ class ChatPane(ConversationsMixin, ChatView):
         self.presets = presets
         self.engine = BridgeEngine(bridge)
         self.session: ChatSession | None = None
+        self.sources: ChatSources | None = None  # collections chats may read (attach_sources)
         self.reply: ShownReply | None = None  # the open chat's reply being written
         self._ending: dict[int, ChatSession] = {}  # chats put away while a reply of theirs was still ending
         self._shown_ids: list[int] = []
@@ -155,7 +158,23 @@ class ChatPane(ConversationsMixin, ChatView):
             self.session.set_sampling(settings, preset)
 
     def _turn_of(self, session: ChatSession) -> ChatTurn:
-        return session.use_engine(self.engine, qt_call_later(self))
+        turn = session.use_engine(self.engine, qt_call_later(self))
+        if self.sources is not None and turn.before_reply is None:
+            turn.before_reply = self.sources.before_reply(session.id)
+        return turn
+
+    def attach_sources(self, sources: ChatSources, manage: Callable[[], None]) -> None:
+        """Let chats read source collections: a Sources button, and passages given before each reply."""
+        from app.ui.sources.chat_sources_button import ChatSourcesButton
+
+        self.sources = sources
+        self.sources_button = ChatSourcesButton(sources, manage, self)
+        self.sys_row.addWidget(self.sources_button)
+        self.conversation_changed.connect(self.sources_button.set_chat)
+        if self.session is not None:
+            self.sources_button.set_chat(self.session.id)
+            if self.session.turn is not None:
+                self.session.turn.before_reply = sources.before_reply(self.session.id)
 
     @property
     def turn(self) -> ChatTurn | None:
