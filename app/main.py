@@ -77,7 +77,9 @@ def compose_window(paths: AppPaths, prefs: Preferences, storage: Storage, bridge
     def build_write_pane() -> WritePane:
         from app.ui.write.write_pane import WritePane
 
-        return WritePane(storage, bridge, presets)
+        pane = WritePane(storage, bridge, presets)
+        _attach_write_sources(pane, paths)
+        return pane
 
     return MainWindow(paths=paths, prefs=prefs, storage=storage, bridge=bridge, catalog=catalog, presets=presets,
                       chat=chat, write=build_write_pane, models=models, on_close=on_close, model_list=model_list)
@@ -104,6 +106,17 @@ def _attach_sources(chat: ChatPane, paths: AppPaths) -> None:
 
     chat.attach_sources(sources, manage)
     chat.sources_start_job = start_job  # type: ignore[attr-defined]
+
+
+def _attach_write_sources(pane: WritePane, paths: AppPaths) -> None:
+    """Write's sources sidebar: passages related to the paragraph at the cursor, beside the editor."""
+    from app.core.sources.collections import Collections
+    from app.ui.sources.write_sidebar import SourcesSidebar
+
+    pane.sources_sidebar = SourcesSidebar(Collections(paths.sources), pane.editor)  # type: ignore[attr-defined]
+    pane.splitter.addWidget(pane.sources_sidebar)  # type: ignore[attr-defined]
+    pane.splitter.setStretchFactor(2, 1)
+    pane.splitter.setSizes([180, 620, 220])
 
 
 def create_main_window(*, load_model: bool = True, files: list[str] | None = None) -> MainWindow:
