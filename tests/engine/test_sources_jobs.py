@@ -193,3 +193,28 @@ def test_cancel_stops_the_job_and_keeps_what_it_read(tmp_path: Path) -> None:
     assert 50 <= report["read"] < 1500 == report["files_total"]
     assert store.counts()["files"] == report["read"]
     assert any(p["eta_seconds"] for p in seen)
+
+
+def test_chat_with_sources_answers_then_lists_its_numbered_sources(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "lighthouse.md").write_text("The keeper climbs the stairs and lights the lamp at dusk.\n")
+    (docs / "bread.md").write_text("Bread needs flour, water, salt and yeast.\n")
+    home = tmp_path / "home"
+    env = {**os.environ, "INKLING_HOME": str(home), "PYTHONPATH": str(ROOT)}
+
+    def inkling(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, env=env,
+                              timeout=120, cwd=ROOT)
+
+    added = inkling("sources", "add", "notes", str(docs))
+    assert added.returncode == 0 and "notes: 2 files, 2 passages" in added.stdout, added.stderr
+    found = inkling("sources", "search", "notes", "when is the lamp lit?", "--top", "1")
+    assert found.stdout.startswith("1. ") and f"{docs / 'lighthouse.md'}:1  The keeper climbs" in found.stdout
+    run = inkling("chat", "--sources", "notes", "When does the keeper light the lamp?", "--temperature", "0",
+                  "--max-tokens", "24")
+    assert run.returncode == 0, run.stderr
+    answer, _, sources = run.stdout.partition("Sources:\n")
+    assert answer.strip()
+    assert sources.splitlines()[0].endswith(f"[1] {docs / 'lighthouse.md'}:1  The keeper climbs the stairs and "
+                                            "lights the lamp at dusk.")

@@ -55,6 +55,7 @@ class SourcesPanel(QWidget):
         self.collections = collections
         self.start_job = start_job
         self.job: Any = None
+        self._ticks = 0
         self._timer = QTimer(self)
         self._timer.setInterval(200)
         self._build()
@@ -193,6 +194,9 @@ class SourcesPanel(QWidget):
                 self.progress.setRange(0, int(total))
                 self.progress.setValue(int(done or 0))
             self.progress_label.setText(("Paused · " if job.paused else "") + progress_text(p))
+        self._ticks += 1
+        if self._ticks % 5 == 0 and not job.done():  # counts and skipped files as they grow, once a second
+            self._show_collection()
         if job.done():
             self._timer.stop()
             self.progress.setRange(0, 1)
