@@ -120,7 +120,7 @@ class SourceStore:
             raise SourceError(f"The collection index {self.path} can't be opened: {exc}. "
                               "Remove the collection and add its folders again.") from exc
         self._lock = threading.Lock()
-        self._matrix: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._matrix: tuple[tuple[int, int], np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def close(self) -> None:
         self.db.close()
@@ -206,10 +206,14 @@ class SourceStore:
             self.db.executemany("INSERT OR REPLACE INTO vectors(chunk_id, vec) VALUES (?, ?)",
                                 [(int(i), v.tobytes()) for i, v in zip(ids, vecs, strict=True)])
 
+    def has_vectors(self) -> bool:
+        return self.db.execute("SELECT 1 FROM vectors LIMIT 1").fetchone() is not None
+
     def _vector_matrix(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(ids, unit vectors centred on their mean, the mean), rebuilt only when the count changed."""
-        count, top = self.db.execute("SELECT COUNT(*), COALESCE(MAX(chunk_id), 0) FROM vectors").fetchone()
-        key = count * 1_000_003 + top
+        # what changed since the matrix was built: another connection's commits (data_version) or this one's;
+        # COUNT(*) over the vectors table read every blob (200 ms at 100k)
+        key = (self.db.execute("PRAGMA data_version").fetchone()[0], self.db.total_changes)
         if self._matrix is None or self._matrix[0] != key:
             rows = self.db.execute("SELECT chunk_id, vec FROM vectors ORDER BY chunk_id").fetchall()
             ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -260,7 +264,7 @@ class SourceStore:
         rankings: list[list[tuple[int, float]]] = []
         if mode in ("keyword", "hybrid"):
             rankings.append(self.keyword_search(query, depth))
-        if mode in ("meaning", "hybrid") and embedder is not None and self.counts()["vectors"]:
+        if mode in ("meaning", "hybrid") and embedder is not None and self.has_vectors():
             rankings.append(self.vector_search(embedder.embed([query])[0], depth))
         if mode not in ("keyword", "meaning", "hybrid"):
             raise ValueError(f"unknown search mode {mode!r}")
