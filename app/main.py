@@ -33,6 +33,7 @@ from app.core.presets import PresetStore
 from app.core.starter import starter_model_path
 from app.core.storage import Storage
 from app.engine.client import EngineClient
+from app.engine.jobs import JobRunner
 from app.engine.switch import EngineSwitch
 from app.models.library import ModelLibrary
 from app.ui.chat.chat_pane import ChatPane
@@ -42,7 +43,6 @@ from app.ui.single_instance import FileOpenFilter, SingleInstance, bring_to_fron
 from app.ui.theme import apply_theme
 
 if TYPE_CHECKING:  # the Write and Models panes are imported when first built (a faster start)
-    from app.engine.evaluate import PerplexityRow
     from app.ui.models.models_pane import ModelsPane
     from app.ui.write.write_pane import WritePane
 
@@ -145,11 +145,6 @@ def create_main_window(*, load_model: bool = True, files: list[str] | None = Non
         switch.close()
         storage.close()
 
-    def compare(models: list[str], text: str, progress: Callable[[int, PerplexityRow], None]) -> list[PerplexityRow]:
-        from app.engine import evaluate
-
-        return evaluate.compare(models, text, progress, log_path=paths.engine_log)
-
     def free_vram() -> int:
         info = bridge.info
         return info.gpu_free_bytes if info is not None and info.gpu_offload_supported else 0
@@ -169,8 +164,8 @@ def create_main_window(*, load_model: bool = True, files: list[str] | None = Non
         from app.ui.models.models_pane import ModelsPane
 
         connections = ConnectionsView(store, switch.test_connection)
-        pane = ModelsPane(ModelManager(library), storage, compare, lambda: bridge.options.n_ctx, free_vram, connections,
-                          model_list=model_list)
+        pane = ModelsPane(ModelManager(library), storage, JobRunner(), lambda: bridge.options.n_ctx, free_vram, connections,
+                          model_list=model_list, list_model=window.list_model)  # the selector's rows, shared
         pane.library_changed.connect(remember_folders)
         pane.use_model_requested.connect(window.load_model)
         return pane

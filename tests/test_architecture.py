@@ -187,3 +187,81 @@ def test_the_engine_guess_rule_catches_a_guess(tmp_path: Path) -> None:
                     "    if hasattr(stream, 'note'):\n        pass\n"
                     "    return getattr(exc, 'reason', ''), getattr(caps, 'scoring')\n")
     assert _engine_guesses(tmp_path) == ["ui/v.py:2", "ui/v.py:3"]
+
+
+def _runtime_imports(root: Path) -> dict[str, set[str]]:
+    """Module -> the app modules it imports when it runs (``if TYPE_CHECKING:`` blocks are type-only and left out)."""
+    modules = {}
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        type_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
+                     and "TYPE_CHECKING" in ast.unparse(block.test) for stmt in block.body for n in ast.walk(stmt)}
+        deps = set()
+        for node in ast.walk(tree):
+            if id(node) in type_only:
+                continue
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                deps |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+            elif isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names}
+        graph[name] = {d for d in deps if d in modules and d != name}
+    return graph
+
+
+def _import_cycles(root: Path = APP) -> list[list[str]]:
+    """Every set of app modules that import each other in a ring (Tarjan's strongly connected components)."""
+    graph, index, low, stack, on_stack, cycles = _runtime_imports(root), {}, {}, [], set(), []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            ring = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                ring.append(w)
+                if w == v:
+                    break
+            if len(ring) > 1:
+                cycles.append(sorted(ring))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return cycles
+
+
+def test_no_import_cycle_in_app() -> None:
+    assert _import_cycles() == []
+
+
+def test_the_cycle_rule_catches_a_ring_but_not_a_type_only_import(tmp_path: Path) -> None:
+    pkg = tmp_path / "app" / "engine"
+    pkg.mkdir(parents=True)
+    (pkg / "client.py").write_text("from app.engine.requests import Request\n")
+    (pkg / "requests.py").write_text("def f():\n    from app.engine.client import EngineClient\n")
+    (pkg / "stream.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                                   "    from app.engine.client import EngineClient\n")
+    (pkg / "worker.py").write_text("import app.engine.stream\n")
+    assert _import_cycles(tmp_path / "app") == [["app.engine.client", "app.engine.requests"]]
+
+
+PANE_LINES = 420  # "no pane file over ~400 lines"
+
+
+def test_no_pane_file_is_over_400_lines() -> None:
+    long = {str(p.relative_to(APP)): n for p in (APP / "ui").rglob("*pane*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > PANE_LINES}
+    assert long == {}

@@ -334,3 +334,80 @@ class UnreadableSource(SourceError):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
+
+
+class JobCancelled(Interrupted):
+    """A background job (Compare, indexing, training) ended because the person cancelled it."""
+
+    title = "Cancelled"
+
+    def __init__(self, job: str) -> None:
+        super().__init__(job)
+        self.job = job
+
+    def __str__(self) -> str:
+        return f"{self.job} was cancelled."
+
+
+class JobCrashed(InklingError):
+    """A background job's process died (a native crash, killed, out of memory) before it answered.
+
+    ``exit_code`` is the process's (negative: the signal that killed it), ``stderr_tail``
+    the last lines it wrote to stderr (llama.cpp's abort message, Python's fault trace).
+    """
+
+    title = "A background job stopped"
+
+    def __init__(self, job: str, exit_code: int | None, stderr_tail: str = "") -> None:
+        super().__init__(job, exit_code, stderr_tail)
+        self.job = job
+        self.exit_code = exit_code
+        self.stderr_tail = stderr_tail
+
+    @property
+    def signal_name(self) -> str:
+        """SIGABRT, SIGSEGV… when a signal killed it; "" for a plain exit."""
+        import signal
+
+        if self.exit_code is None or self.exit_code >= 0:
+            return ""
+        try:
+            return signal.Signals(-self.exit_code).name
+        except ValueError:
+            return f"signal {-self.exit_code}"
+
+    def __str__(self) -> str:
+        if self.exit_code is None:
+            how = "it stopped answering"
+        elif self.exit_code < 0:
+            how = {"SIGKILL": "it was killed (SIGKILL; out of memory?)", "SIGABRT": "it aborted (SIGABRT)",
+                   "SIGSEGV": "it crashed (SIGSEGV, segmentation fault)"}.get(self.signal_name,
+                                                                               f"it died of {self.signal_name}")
+        else:
+            how = f"it exited with code {self.exit_code}"
+        said = _last_words(self.stderr_tail)
+        detail = f" Its last words: {' | '.join(said)}" if said else ""
+        return (f"{self.job} stopped unexpectedly: {how}.{detail} Nothing else was affected; "
+                "try again, or leave out what made it fail.")
+
+
+def _last_words(stderr: str, keep: int = 3) -> list[str]:
+    """The last lines a dying process wrote itself, without Python's fault trace (stack frames say little)."""
+    noise = ("File ", "Fatal Python error", "Current thread", "Thread 0x", "Stack (most recent", "Extension modules",
+             "<no Python frame>", "Python runtime state")
+    lines = [line.strip() for line in stderr.splitlines()]
+    return [line for line in lines if line and not line.startswith(noise)][-keep:]
+
+
+class JobFailed(InklingError):
+    """A background job raised an error nobody expected; the message carries its last traceback lines."""
+
+    title = "A background job failed"
+
+    def __init__(self, job: str, detail: str) -> None:
+        super().__init__(job, detail)
+        self.job = job
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"{self.job} failed: {self.detail}"

@@ -169,3 +169,40 @@ class ScoreResult:
         if not lps:
             return float("nan")
         return math.exp(-sum(lps) / len(lps))
+
+
+@dataclass(frozen=True)
+class PerplexityRow:
+    """Compare's answer for one model: how surprised it was by the text (``error`` says why there is none)."""
+
+    path: str
+    name: str
+    perplexity: float
+    bits_per_token: float
+    tokens: int
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class AdapterSlot:
+    """A LoRA adapter applied beside the main model: its GGUF file and how strongly (llama.cpp's scale)."""
+
+    path: str
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class ModelSlots:
+    """What a loaded engine holds beside its main model (the seam for adapters, sources and images).
+
+    ``adapters`` are applied per request in this order; ``embedding`` is the file of the
+    embedding model that indexes and searches sources ("" for none); ``projector`` is a
+    vision projector (mmproj) for image parts ("" for none). A backend says which slots it
+    offers through its ``Capabilities``; this release declares the data only, and the
+    helpers that fill a slot add its request to the engine (see docs/ARCHITECTURE.md,
+    "Seams for the third release").
+    """
+
+    adapters: tuple[AdapterSlot, ...] = ()
+    embedding: str = ""
+    projector: str = ""

@@ -149,3 +149,44 @@ class ModelManagerPort(Protocol):
     def download(self, files: Any, group: Any) -> list[Any]: ...
     def restore_downloads(self) -> list[Any]: ...
     def control(self, download_id: int, action: str) -> None: ...
+
+
+class JobHandlePort(Protocol):
+    """One background job in its own process (``JobRunnerPort.start``'s answer)."""
+
+    name: str
+
+    @property
+    def done(self) -> bool:
+        """The job has ended (its ``JobEnded`` was told)."""
+        ...
+
+    @property
+    def paused(self) -> bool:
+        """A pause was asked for and not yet undone (the job stops at its next safe point)."""
+        ...
+
+    def result(self, timeout: float | None = None) -> Any:
+        """Wait for the end: the job's value, or raise its typed error (``JobCancelled``, ``JobCrashed``…)."""
+        ...
+
+    def cancel(self) -> None:
+        """Ask the job to stop at its next safe point; kill its process if it has not a grace period later."""
+        ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+
+class JobRunnerPort(Protocol):
+    """Starts long work that is not a reply (Compare, indexing, training) in a child process.
+
+    ``target`` is ``"package.module:function"``, called in the child as ``fn(args, ctx)``
+    (``ctx.progress(done, total, message)``, ``ctx.should_stop()``, ``ctx.wait_if_paused()``);
+    ``on_event`` gets its ``JobEvent``s on a background thread. A crash of the child is a
+    ``JobCrashed`` for that job only.
+    """
+
+    def start(self, target: str, args: dict[str, Any], on_event: Callable[[Any], None] | None = None, *,
+              name: str = "") -> JobHandlePort: ...

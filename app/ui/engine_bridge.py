@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.core.engine_status import EngineStatus
+from app.core.engine_status import EnginePhase, EngineStatus
 from app.core.errors import InklingError
 from app.core.events import Finished, LoadOptions, ModelInfo, PromptProgress, TokenEvent
 from app.core.ports import EnginePort, StreamPort
@@ -47,6 +48,8 @@ class StreamHandle(QObject):
         self._lock = threading.Lock()
         self._scheduled = False
         self.stream: StreamPort | None = None
+        self.wrote = False
+        """A token of this stream reached the GUI thread (the engine is past reading the prompt)."""
         self._wake.connect(self._on_self_wake)
 
     # reader thread
@@ -84,6 +87,7 @@ class StreamHandle(QObject):
         for event in events:
             if isinstance(event, TokenEvent):
                 batch.append(event)
+                self.wrote = True
                 continue
             if isinstance(event, PromptProgress):
                 continue
@@ -116,7 +120,7 @@ class EngineBridge(QObject):
     deviation_noted = Signal(str)
     """A request could not be served exactly as asked (a remote server ignoring a setting): what and why."""
     status_changed = Signal(object)
-    """The engine's own EngineStatus changed (on the GUI thread): tells a reload after a crash from writing."""
+    """The engine's EngineStatus changed (on the GUI thread): reloading after a crash, reading the prompt, writing…"""
     _status_arrived = Signal(object)  # from the engine's supervisor thread; queued onto the GUI thread
 
     def __init__(self, engine: EnginePort, options: LoadOptions | None = None) -> None:
@@ -128,15 +132,33 @@ class EngineBridge(QObject):
         self.info: ModelInfo | None = None
         self.active: StreamHandle | None = None
         self._load_serial = 0  # counts loads asked for: only the newest one's outcome is shown
-        self.status: EngineStatus = EngineStatus()
-        """The engine's status as last told on the GUI thread."""
+        self.status: EngineStatus = engine.status
+        """The engine's status as the window shows it (the one every view reads; see ``_mirror_status``)."""
+        self._told: EngineStatus = engine.status  # as the engine last told it
         self._status_arrived.connect(self._on_status_arrived)
         engine.status_changed.subscribe(self._status_arrived.emit)
 
     def _on_status_arrived(self, status: EngineStatus) -> None:
+        self._told = status
+        self._mirror_status()
+
+    def _mirror_status(self) -> None:
+        """Take the engine's status as told, with one refinement only the window can make.
+
+        The local engine says *writing* from the moment it takes a stream; until that stream's
+        first token reaches the window, it is still reading the prompt (a server's engine says
+        *reading* itself), so the window says "Reading the prompt…" there, then "Writing…".
+        """
+        status = self._told
+        if status.phase is EnginePhase.WRITING and self.active is not None and not self.active.wrote:
+            status = replace(status, phase=EnginePhase.READING)
         if status != self.status:
             self.status = status
             self.status_changed.emit(status)
+
+    def _on_handle_tokens_arrived(self, _batch: list[TokenEvent]) -> None:
+        if self.status.phase is EnginePhase.READING and self.sender() is self.active:
+            self._mirror_status()  # the first token: reading is over
 
     def _set_state(self, state: str) -> None:
         if state != self.state:
@@ -218,6 +240,7 @@ class EngineBridge(QObject):
         was_busy, self.active = self.active is not None, handle
         handle.finished.connect(self._on_handle_finished)
         handle.failed.connect(self._on_handle_failed)
+        handle.tokens_arrived.connect(self._on_handle_tokens_arrived)
         if self.state != "loading":  # a request made during a load waits for it; the state stays "loading"
             self._set_state("generating")
         if not was_busy:

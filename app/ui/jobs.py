@@ -4,6 +4,10 @@ Failures go to the error presenter unless the caller handles them; ``Interrupted
 (a user's cancel) is never shown as an error. A job that reports progress (Compare's
 bar) gets a ``progress`` function to call from its thread; ``on_progress`` receives
 each value on the GUI thread, in order, before the outcome.
+
+Long work in a child process (Compare, indexing, training) goes through ``run_job``:
+a ``JobRunnerPort`` starts it, and its ``JobEvent``s (progress, pause, the end) reach
+``on_event`` on the GUI thread, in order.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from app.core.errors import Interrupted
+from app.core.jobs import JobEvent
+from app.core.ports import JobHandlePort, JobRunnerPort
 
 Success = Callable[[Any], None]
 Progress = Callable[[Any], None]
@@ -117,3 +123,46 @@ def when_done(future: Future[Any], on_success: Success | None = None, on_failure
             relay.succeeded.emit(f.result())
 
     future.add_done_callback(done)
+
+
+class _JobRelay(QObject):
+    """Carries a child-process job's events from its reader thread to the GUI thread."""
+
+    arrived = Signal(object)
+    """A JobEvent (emitted on the job's reader thread, delivered queued)."""
+
+    def __init__(self, on_event: Callable[[JobEvent], None], context: QObject | None) -> None:
+        super().__init__()
+        self._on_event, self._context = on_event, context
+        self.arrived.connect(self._on_self_arrived)
+
+    def _on_self_arrived(self, event: JobEvent) -> None:
+        from app.core.jobs import JobEnded
+
+        if isinstance(event, JobEnded):
+            _live_jobs.discard(self)
+        if self._context is not None and not shiboken6.isValid(self._context):
+            return  # the widget that asked is gone
+        self._on_event(event)
+
+
+_live_jobs: set[_JobRelay] = set()
+
+
+def run_job(runner: JobRunnerPort, target: str, args: dict[str, Any], on_event: Callable[[JobEvent], None], *,
+            name: str = "", context: QObject | None = None) -> JobHandlePort:
+    """Start ``target`` as a child-process job; ``on_event`` gets its events on the GUI thread, in order.
+
+    The last event is a ``JobEnded``: its ``error`` (a ``JobCrashed``, ``JobCancelled``…) is the
+    caller's to show (``report_failure`` hands one to the error presenter). Events for a
+    ``context`` that has been destroyed are dropped.
+    """
+    relay = _JobRelay(on_event, context)
+    _live_jobs.add(relay)
+    return runner.start(target, args, relay.arrived.emit, name=name)
+
+
+def report_failure(exc: BaseException) -> None:
+    """Show a failure as an unhandled job failure would be shown (a cancel is never shown)."""
+    if not isinstance(exc, Interrupted) and _default_failure is not None:
+        _default_failure(exc)

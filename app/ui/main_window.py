@@ -17,7 +17,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QPaintEvent, QResizeEvent, QShowEvent
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QGuiApplication,
+    QKeySequence,
+    QPaintEvent,
+    QResizeEvent,
+    QShowEvent,
+    QStandardItem,
+    QStandardItemModel,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -49,9 +59,9 @@ from app.ui.engine_bridge import EngineBridge
 from app.ui.errors import ErrorPresenter, NoticeBar
 from app.ui.jobs import run_in_background, set_default_failure_handler, when_done
 from app.ui.lazy_tabs import LazyTabs
+from app.ui.model_list_model import ModelListModel, selector_model
 from app.ui.pane import Pane
 from app.ui.sampling.panel import SamplingPanel
-from app.ui.widgets import human_size
 from app.ui.write.formats import EXPORT_NAMES
 
 if TYPE_CHECKING:  # built when first needed, and imported then (a faster start)
@@ -99,6 +109,8 @@ class MainWindow(QMainWindow):
         self.paths, self.prefs, self.storage, self.bridge, self.catalog = paths, prefs, storage, bridge, catalog
         self.presets, self.chat = presets, chat
         self.model_list = model_list if model_list is not None else ModelList()  # what the selector lists
+        self.list_model = ModelListModel(self.model_list, parent=self)  # the one Qt model every list of models shows
+        self._selector_extras = QStandardItemModel(self)  # a file opened by hand, then "Open a GGUF file…"
         self._sampling_pane: Pane = cast(Pane, chat)  # whose session the Sampling panel shows and edits
         self._pages: list[tuple[str, str, object]] = [("chat", "Chat", chat), ("write", "Write", write)] + (
             [("models", "Models", models)] if models else [])
@@ -160,7 +172,10 @@ class MainWindow(QMainWindow):
         self.model_selector.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.model_selector.setMinimumContentsLength(22)
         self.model_selector.setToolTip("The model that answers. Open any .gguf file, or get more in Models.")
-        self.model_selector.addItem("Open a GGUF file…", OPEN_FILE)  # the scan fills in the rest
+        open_file = QStandardItem("Open a GGUF file…")
+        open_file.setData(OPEN_FILE, Qt.ItemDataRole.UserRole)
+        self._selector_extras.appendRow(open_file)
+        self.model_selector.setModel(selector_model(self.list_model, self._selector_extras, self))
         self.load_progress = QProgressBar()
         self.load_progress.setObjectName("loadProgress")
         self.load_progress.setRange(0, 0)
@@ -326,23 +341,31 @@ class MainWindow(QMainWindow):
         self._fill_model_selector()
 
     def _fill_model_selector(self) -> None:
+        """The list's rows come from the one list model; here only the choice and a file opened by hand."""
         loading = self.bridge.loading_path if self.bridge.state == "loading" else ""
         current = loading or (self.bridge.info.path if self.bridge.info else self.prefs.model_path)
         self.model_selector.blockSignals(True)
-        self.model_selector.clear()
-        for entry in self.entries:
-            label = entry.name + (f"  ({entry.quantization}, {human_size(entry.size)})" if entry.quantization else "")
-            if entry.error:
-                label = f"⚠ {entry.name} — {entry.error}"
-            self.model_selector.addItem(label, entry.path)
-            self.model_selector.setItemData(self.model_selector.count() - 1, entry.path, Qt.ItemDataRole.ToolTipRole)
-        self.model_selector.addItem("Open a GGUF file…", OPEN_FILE)
+        self._forget_opened_files(keep="" if any(e.path == current for e in self.entries) else current)
         index = self.model_selector.findData(current)
         if index < 0 and current and Path(current).exists():
-            self.model_selector.insertItem(self.model_selector.count() - 1, Path(current).stem, current)
-            index = self.model_selector.findData(current)
+            index = self._add_opened_file(current)
         self.model_selector.setCurrentIndex(max(index, 0))
         self.model_selector.blockSignals(False)
+
+    def _add_opened_file(self, path: str) -> int:
+        """A file opened by hand, not in the list: offered just above "Open a GGUF file…"; its selector index."""
+        item = QStandardItem(Path(path).stem)
+        item.setData(path, Qt.ItemDataRole.UserRole)
+        item.setToolTip(path)
+        self._selector_extras.insertRow(self._selector_extras.rowCount() - 1, item)
+        return self.model_selector.findData(path)
+
+    def _forget_opened_files(self, keep: str) -> None:
+        """Drop the files opened by hand from the selector, but ``keep``."""
+        extras = self._selector_extras
+        for row in reversed(range(extras.rowCount() - 1)):  # the last row is "Open a GGUF file…"
+            if extras.item(row).data(Qt.ItemDataRole.UserRole) != keep:
+                extras.removeRow(row)
 
     def load_model(self, path: str) -> None:
         """Load ``path`` (a library entry, the remembered model, a chat's model); a known-bad file changes nothing."""
@@ -372,10 +395,7 @@ class MainWindow(QMainWindow):
         """Show the model that is loaded (or loading) in the selector, and no file that failed."""
         current = self.bridge.loading_path if self.bridge.state == "loading" else (
             self.bridge.info.path if self.bridge.info is not None else "")
-        for i in reversed(range(self.model_selector.count())):
-            data = self.model_selector.itemData(i)
-            if data not in (OPEN_FILE, current) and not any(e.path == data for e in self.entries):
-                self.model_selector.removeItem(i)  # a file opened by hand that did not load
+        self._forget_opened_files(keep=current)  # a file opened by hand that did not load goes
         index = self.model_selector.findData(current)
         self.model_selector.setCurrentIndex(max(index, 0) if current else self.model_selector.count() - 1)
 
@@ -383,8 +403,7 @@ class MainWindow(QMainWindow):
         self.bridge.load(path, self.bridge.options)
         index = self.model_selector.findData(path)
         if index < 0:
-            self.model_selector.insertItem(self.model_selector.count() - 1, Path(path).stem, path)
-            index = self.model_selector.findData(path)
+            index = self._add_opened_file(path)
         self.model_selector.setCurrentIndex(index)
 
     def open_model_file(self) -> None:
@@ -414,7 +433,7 @@ class MainWindow(QMainWindow):
         self.load_progress.setVisible(state == "loading")
         name = Path(self.bridge.loading_path).name
         texts = {"empty": "No model loaded", "loading": f"Loading {name}…", "ready": "Ready",
-                 "generating": "Generating…", "error": "Model failed to load"}
+                 "generating": self._engine_activity(), "error": "Model failed to load"}
         text = texts.get(state, state)
         tip = ""
         if state in ("ready", "generating") and self.bridge.info is not None:
@@ -439,13 +458,19 @@ class MainWindow(QMainWindow):
         if state == "ready":
             self._preview_timer.start()
 
+    def _engine_activity(self) -> str:
+        """What the engine does for the request under way, from its one status: reading, writing…"""
+        status = self.bridge.status
+        busy = (EnginePhase.READING, EnginePhase.WRITING, EnginePhase.LOADING)
+        return status.text if status.phase in busy else "Writing…"
+
     def _on_bridge_status_changed(self, status: EngineStatus) -> None:
-        """An automatic reload (after a crash) says so for its whole length; then the bridge's state shows again."""
+        """An automatic reload (after a crash) says so for its whole length; reading and writing are told apart."""
         if status.phase is EnginePhase.RELOADING:
             self.engine_status.setText(f"{status.text} ({Path(status.model).name})" if status.model else status.text)
             self.engine_status.setToolTip(f"Reloading because {status.why}." if status.why else "")
             self.engine_status.setProperty("state", "reloading")
-        elif self.engine_status.property("state") == "reloading":
+        elif self.engine_status.property("state") in ("reloading", "generating"):
             self._on_bridge_state_changed(self.bridge.state)
 
     def _on_bridge_model_loaded(self, info: ModelInfo) -> None:

@@ -99,7 +99,7 @@ def test_library_lists_imports_and_flags_a_corrupt_file(qtbot, window, tmp_path:
     broken = next(e for e in pane.entries if Path(e.path).name == "broken.gguf")
     assert "truncated" in broken.error
     row = pane.entries.index(broken)
-    assert pane.library_view.item(row, 7).text().startswith("⚠")
+    assert pane.library_view.model().index(row, 7).data().startswith("⚠")
     copied = next(e for e in pane.entries if Path(e.path).name == "copy-me.gguf" and "imported" in e.path)
     pane.delete_model(Path(copied.path))
     qtbot.waitUntil(lambda: not any(e.path == copied.path for e in pane.entries), timeout=10_000)
@@ -125,7 +125,7 @@ def test_compare_moves_its_progress_bar_as_each_model_is_measured(qtbot, window,
     (folder / "second.gguf").write_bytes(starter_path.read_bytes())
     window.library.add_folder(folder)
     pane.refresh_library()
-    qtbot.waitUntil(lambda: pane.compare_models.count() == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: pane.compare_models.model().rowCount() == 2, timeout=10_000)
     window.tabs.setCurrentWidget(pane)
     pane.tabs.setCurrentWidget(pane.compare_tab)
     pane.compare_source.setCurrentIndex(0)
@@ -138,3 +138,48 @@ def test_compare_moves_its_progress_bar_as_each_model_is_measured(qtbot, window,
     assert len(done.args[0]) == 2
     assert (1, 2, True) in seen, f"the bar did not move while the models were measured: {seen}"
     assert seen[-1][:2] == (2, 2)
+
+
+def _two_models(qtbot, window, tmp_path: Path, starter_path: Path, name: str = "second.gguf"):
+    pane = window.models
+    folder = tmp_path / "more-models"
+    folder.mkdir()
+    (folder / name).write_bytes(starter_path.read_bytes())
+    window.library.add_folder(folder)
+    pane.refresh_library()
+    qtbot.waitUntil(lambda: pane.compare_models.model().rowCount() == 2, timeout=10_000)
+    window.tabs.setCurrentWidget(pane)
+    pane.tabs.setCurrentWidget(pane.compare_tab)
+    pane.compare_source.setCurrentIndex(0)
+    pane.compare_text.setPlainText("The quick brown fox jumps over the lazy dog. " * 5)
+    return pane
+
+
+def test_cancel_stops_the_comparison_and_skips_the_models_not_yet_measured(qtbot, window, tmp_path: Path,
+                                                                             starter_path: Path) -> None:
+    pane = _two_models(qtbot, window, tmp_path, starter_path)
+    messages: list[str] = []
+    pane.status_message.connect(messages.append)
+    with qtbot.waitSignal(pane.comparison_finished, timeout=60_000) as done:
+        pane.compare_button.click()
+        assert pane.compare_cancel_button.isVisibleTo(pane.compare_view) and pane.compare_view.running
+        pane.compare_cancel_button.click()  # the first model's job is starting: it stops at its first safe point
+    assert done.args[0] == [] and pane.compare_table.rowCount() == 0
+    assert pane.compare_button.isEnabled() and not pane.compare_view.running
+    assert any("Comparison cancelled after 0 of 2 models" in m for m in messages), messages
+
+
+def test_a_model_whose_process_crashes_fails_only_its_own_row(qtbot, window, tmp_path: Path, starter_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    pane = _two_models(qtbot, window, tmp_path, starter_path, name="crashes.gguf")
+    monkeypatch.setenv("INKLING_FAULT_ON_COMPUTE", "segv:crashes.gguf")  # its job dies of SIGSEGV after the load
+    with qtbot.waitSignal(pane.comparison_finished, timeout=120_000) as done:
+        pane.compare_button.click()
+    rows = {Path(r.path).name: r for r in done.args[0]}
+    assert len(rows) == 2
+    assert "stopped unexpectedly: it crashed (SIGSEGV, segmentation fault)" in rows["crashes.gguf"].error
+    good = next(r for name, r in rows.items() if name != "crashes.gguf")
+    assert not good.error and 1.0 < good.perplexity < 1000
+    assert pane.compare_table.rowCount() == 2
+    assert pane.compare_table.item(0, 1).text() == f"{good.perplexity:.2f}"  # the measured model first
+    assert pane.compare_table.item(1, 1).text() == "—" and "SIGSEGV" in pane.compare_table.item(1, 0).text()

@@ -61,7 +61,7 @@ def test_ctrl_2_shows_a_working_write_pane_in_a_fresh_window(qtbot, fresh: MainW
     models = window.tabs.currentWidget()
     assert isinstance(models, ModelsPane) and models is window.models and _placeholders(window) == []
     assert window.connections is models.connections and models.tabs.tabText(models.tabs.count() - 1) == "Servers"
-    qtbot.waitUntil(lambda: models.library_view.rowCount() > 0, timeout=10_000)  # the starter model, scanned
+    qtbot.waitUntil(lambda: models.library_view.model().rowCount() > 0, timeout=10_000)  # the starter model, scanned
 
     qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
     assert window.tabs.currentWidget() is pane  # built once: the same pane, its text kept

@@ -103,15 +103,16 @@ def test_a_server_test_that_ends_after_the_address_changed_lists_nothing_from_th
 
 def test_an_imported_model_appears_in_the_selector_the_library_and_compare_at_once(
         qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, starter_path: Path) -> None:
-    import app.ui.models.models_pane as models_pane
+    import app.ui.models.library_view as models_pane
 
     window = open_window(qtbot, tmp_path / "home", monkeypatch, wait_model=False)
     pane = window.models
     window.tabs.setCurrentWidget(pane)
-    compare = pane.compare_models
-    qtbot.waitUntil(lambda: compare.count() == 1, timeout=10_000)  # the starter model, scanned
-    compare.item(0).setCheckState(Qt.CheckState.Unchecked)  # the person leaves it out of Compare
-    starter = compare.item(0).data(Qt.ItemDataRole.UserRole)
+    compare = pane.compare_models.model()
+    library = pane.library_view.model()
+    qtbot.waitUntil(lambda: compare.rowCount() == 1, timeout=10_000)  # the starter model, scanned
+    compare.setData(compare.index(0, 0), Qt.CheckState.Unchecked, Qt.ItemDataRole.CheckStateRole)  # left out
+    starter = compare.index(0, 0).data(Qt.ItemDataRole.UserRole)
 
     second = tmp_path / "second.gguf"
     second.write_bytes(starter_path.read_bytes())
@@ -123,13 +124,14 @@ def test_an_imported_model_appears_in_the_selector_the_library_and_compare_at_on
         named = lambda path: Path(str(path)).name == "second.gguf"  # noqa: E731
         selector = window.model_selector
         return (any(named(selector.itemData(i)) for i in range(selector.count())),
-                any(named(pane.library_view.item(r, 7).text()) for r in range(pane.library_view.rowCount())),
-                any(named(compare.item(i).data(Qt.ItemDataRole.UserRole)) for i in range(compare.count())))
+                any(named(library.index(r, 7).data()) for r in range(library.rowCount())),
+                any(named(compare.index(i, 0).data(Qt.ItemDataRole.UserRole)) for i in range(compare.rowCount())))
 
     qtbot.waitUntil(lambda: any(where_shown()), timeout=20_000)
     assert where_shown() == (True, True, True), "the views are filled one after another, not from one list"
     assert window.entries == pane.entries  # one list (no servers here): the selector's and the library's
-    states = {compare.item(i).data(Qt.ItemDataRole.UserRole): compare.item(i).checkState() for i in range(compare.count())}
+    states = {compare.index(i, 0).data(Qt.ItemDataRole.UserRole):
+              Qt.CheckState(compare.index(i, 0).data(Qt.ItemDataRole.CheckStateRole)) for i in range(compare.rowCount())}
     assert states[starter] == Qt.CheckState.Unchecked, "the model left out of Compare was checked again"
     assert sum(state == Qt.CheckState.Checked for state in states.values()) == 1  # the new one joins, checked
     window.close()
@@ -137,7 +139,7 @@ def test_an_imported_model_appears_in_the_selector_the_library_and_compare_at_on
 
 def test_a_folder_with_no_models_yet_is_remembered(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The list announces only what changed; the folder is remembered after every scan all the same."""
-    import app.ui.models.models_pane as models_pane
+    import app.ui.models.library_view as models_pane
     from app.core.paths import app_paths
     from app.core.preferences import Preferences
 

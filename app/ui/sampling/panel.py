@@ -3,6 +3,7 @@
 The panel owns no engine: it emits the settings it shows, and draws the
 next-token picture from candidates the main window fetches for the current
 context. Moving a slider re-computes the picture locally (no engine round trip).
+Its boxes are built in ``sections.py``; this module is the panel's behaviour.
 """
 
 from __future__ import annotations
@@ -14,21 +15,9 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
     QFileDialog,
-    QFormLayout,
-    QGroupBox,
-    QHBoxLayout,
     QInputDialog,
-    QLabel,
-    QLineEdit,
-    QMenu,
-    QPlainTextEdit,
-    QPushButton,
     QScrollArea,
-    QSpinBox,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -38,38 +27,12 @@ from app.core.events import LoadOptions
 from app.core.presets import PresetChange, PresetStore
 from app.core.sampling import SamplingSettings
 from app.core.sampling_math import Candidate, picture
-from app.core.system import threads_from_env
-from app.ui.sampling.chart import CHART_LEGEND, NextTokenChart
+from app.ui.sampling import sections
 from app.ui.sampling.controls import NumberControl
+from app.ui.sampling.sections import DRY_DETAILS, INTEGER_FIELDS, MIROSTAT_ROWS, NUMBER_ROWS, PANEL_MIN_WIDTH
 from app.ui.wheel_guard import guard_wheel
 
-# field, label, decimals, step, slider objectName, spin objectName, (low, high) override
-NUMBER_ROWS: list[tuple[str, str, int, float, str, str, tuple[float, float] | None]] = [
-    ("temperature", "Temperature", 2, 0.05, "temperatureSlider", "temperatureSpin", None),
-    ("top_k", "Top-k", 0, 1, "topKSlider", "topKSpin", None),
-    ("top_p", "Top-p", 2, 0.01, "topPSlider", "topPSpin", None),
-    ("min_p", "Min-p", 2, 0.01, "minPSlider", "minPSpin", None),
-    ("typical_p", "Typical-p", 2, 0.01, "typicalPSlider", "typicalPSpin", None),
-    ("repeat_penalty", "Repeat penalty", 2, 0.01, "repeatPenaltySlider", "repeatPenaltySpin", None),
-    ("repeat_last_n", "Penalty window", 0, 8, "repeatLastNSlider", "repeatLastNSpin", (0, 1024)),
-    ("presence_penalty", "Presence penalty", 2, 0.05, "presencePenaltySlider", "presencePenaltySpin", None),
-    ("frequency_penalty", "Frequency penalty", 2, 0.05, "frequencyPenaltySlider", "frequencyPenaltySpin", None),
-    ("max_tokens", "Max tokens", 0, 16, "maxTokensSlider", "maxTokensSpin", (1, 8192)),
-]
-# against repetition and for variety: llama.cpp's DRY, XTC and top-nσ samplers
-MODERN_ROWS: list[tuple[str, str, int, float, str]] = [
-    ("dry_multiplier", "DRY strength", 2, 0.05, "dryMultiplierSpin"),
-    ("dry_base", "DRY growth", 2, 0.05, "dryBaseSpin"),
-    ("dry_allowed_length", "DRY allowed repeat", 0, 1, "dryAllowedLengthSpin"),
-    ("dry_penalty_last_n", "DRY look-back", 0, 64, "dryPenaltyLastNSpin"),
-    ("xtc_probability", "XTC chance", 2, 0.05, "xtcProbabilitySpin"),
-    ("xtc_threshold", "XTC threshold", 2, 0.01, "xtcThresholdSpin"),
-    ("top_n_sigma", "Top-nσ", 2, 0.1, "topNSigmaSpin"),
-]
-INTEGER_FIELDS = ("top_k", "repeat_last_n", "max_tokens", "mirostat_mode", "dry_allowed_length", "dry_penalty_last_n")
-PANEL_MIN_WIDTH = 300  # with a 480 px pane beside it, the window still fits 800 px
-DRY_DETAILS = ("dry_base", "dry_allowed_length", "dry_penalty_last_n")
-MIROSTAT_ROWS = [("mirostat_tau", "Mirostat target (tau)", 2, 0.1), ("mirostat_eta", "Mirostat speed (eta)", 2, 0.01)]
+__all__ = ["NUMBER_ROWS", "SamplingPanel"]
 
 
 class SamplingPanel(QWidget):
@@ -105,175 +68,11 @@ class SamplingPanel(QWidget):
         inner = QWidget()
         col = QVBoxLayout(inner)
         col.setContentsMargins(6, 6, 6, 6)
-
-        preset_row = QHBoxLayout()
-        self.preset_combo = QComboBox()
-        self.preset_combo.setObjectName("presetSelector")
-        self.preset_combo.setToolTip("Presets: named sets of sampling settings")
-        self.modified_label = QLabel()
-        self.modified_label.setObjectName("presetModifiedLabel")
-        self.preset_menu_button = QToolButton(text="Presets")
-        self.preset_menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        menu = QMenu(self.preset_menu_button)
-        self.save_action = menu.addAction("Save as new preset…")
-        self.update_action = menu.addAction("Save changes to this preset")
-        self.rename_action = menu.addAction("Rename preset…")
-        self.delete_action = menu.addAction("Delete preset")
-        menu.addSeparator()
-        self.import_action = menu.addAction("Import presets (JSON)…")
-        self.export_action = menu.addAction("Export presets (JSON)…")
-        self.preset_menu_button.setMenu(menu)
-        preset_row.addWidget(QLabel("Preset:"))
-        preset_row.addWidget(self.preset_combo, 1)
-        preset_row.addWidget(self.modified_label)
-        preset_row.addWidget(self.preset_menu_button)
-        col.addLayout(preset_row)
-
-        chart_box = QGroupBox("What could come next")
-        chart_layout = QVBoxLayout(chart_box)
-        self.chart_context = QLabel()  # which text the bars are about: the chat's draft, Write's cursor
-        self.chart_context.setObjectName("chartContext")
-        self.chart_context.setWordWrap(True)
-        self.chart = NextTokenChart()
-        self.chart_legend = QLabel(CHART_LEGEND)
-        self.chart_legend.setObjectName("chartLegend")
-        self.chart_legend.setWordWrap(True)
-        self.chart_note = QLabel(self.CHART_NOTE)
-        self.chart_note.setWordWrap(True)
-        self.chart_note.setObjectName("settingHelp")
-        chart_layout.addWidget(self.chart_context)
-        chart_layout.addWidget(self.chart)
-        chart_layout.addWidget(self.chart_legend)
-        chart_layout.addWidget(self.chart_note)
-        col.addWidget(chart_box)
-
-        sampling_box = QGroupBox("Sampling: how the next token is chosen")
-        sampling_layout = QVBoxLayout(sampling_box)
-        defaults = SamplingSettings()
-        for field, label, decimals, step, slider_name, spin_name, bounds in NUMBER_ROWS:
-            low, high = bounds if bounds else (None, None)
-            control = NumberControl(field, label, getattr(defaults, field), decimals=decimals, step=step,
-                                    slider_name=slider_name, spin_name=spin_name, low=low, high=high)
-            self.controls[field] = control
-            sampling_layout.addWidget(control)
-
-        self.mirostat_combo = QComboBox()
-        self.mirostat_combo.setObjectName("mirostatModeCombo")
-        self.mirostat_combo.addItems(["Off", "Mirostat 1", "Mirostat 2"])
-        self.mirostat_combo.setToolTip("Mirostat steers how surprising the text is, instead of top-k/top-p.")
-        mirostat_help = QLabel("<b>Mirostat</b> — keeps the text's surprise near a target; "
-                               "replaces top-k, top-p and min-p when on.")
-        mirostat_help.setWordWrap(True)
-        sampling_layout.addWidget(mirostat_help)
-        sampling_layout.addWidget(self.mirostat_combo)
-        for field, label, decimals, step in MIROSTAT_ROWS:
-            control = NumberControl(field, label, getattr(defaults, field), decimals=decimals, step=step,
-                                    spin_name=field.replace("_", "") + "Spin")
-            self.controls[field] = control
-            sampling_layout.addWidget(control)
-
-        modern_help = QLabel("<b>Against repetition and sameness</b> — DRY stops the text from copying passages it "
-                             "already contains; XTC now and then sets the most obvious choices aside; top-nσ keeps "
-                             "only clearly plausible tokens, even at a high temperature.")
-        modern_help.setWordWrap(True)
-        sampling_layout.addWidget(modern_help)
-        for field, label, decimals, step, spin_name in MODERN_ROWS:
-            control = NumberControl(field, label, getattr(defaults, field), decimals=decimals, step=step,
-                                    spin_name=spin_name, high=4096 if field == "dry_penalty_last_n" else None)
-            self.controls[field] = control
-            sampling_layout.addWidget(control)
-        self.dry_breakers_edit = QLineEdit()
-        self.dry_breakers_edit.setObjectName("dryBreakersEdit")
-        self.dry_breakers_edit.setToolTip("DRY: a repeat ends at any of these (JSON list of strings, e.g. [\"\\n\", \":\"]).")
-        breakers_row = QHBoxLayout()
-        breakers_row.addWidget(QLabel("<b>DRY breakers</b>"))
-        breakers_row.addWidget(self.dry_breakers_edit, 1)
-        sampling_layout.addLayout(breakers_row)
-
-        seed_row = QHBoxLayout()
-        self.random_seed_check = QCheckBox("Random seed")
-        self.random_seed_check.setObjectName("randomSeedCheck")
-        self.seed_spin = QSpinBox()
-        self.seed_spin.setObjectName("seedSpin")
-        self.seed_spin.setRange(0, 2_147_483_647)
-        self.seed_spin.setToolTip("The same seed with the same settings and text gives the same reply.")
-        self.dice_button = QToolButton(text="New seed")  # words: a dice emoji is a missing-glyph box on many systems
-        self.dice_button.setObjectName("seedDiceButton")
-        self.dice_button.setToolTip("Pick a new fixed seed")
-        seed_label_row = QHBoxLayout()  # two rows: one would make the dock wider than a small window allows
-        seed_label_row.addWidget(QLabel("<b>Seed</b>"))
-        seed_label_row.addWidget(self.random_seed_check, 1)
-        seed_row.addWidget(self.seed_spin, 1)
-        seed_row.addWidget(self.dice_button)
-        sampling_layout.addLayout(seed_label_row)
-        sampling_layout.addLayout(seed_row)
-        seed_help = QLabel("Random gives a different reply each time; a fixed seed repeats a reply exactly.")
-        seed_help.setWordWrap(True)
-        seed_help.setObjectName("settingHelp")
-        sampling_layout.addWidget(seed_help)
-        col.addWidget(sampling_box)
-
-        limits_box = QGroupBox("Limits and constraints")
-        form = QFormLayout(limits_box)
-        self.stop_edit = QPlainTextEdit()
-        self.stop_edit.setObjectName("stopStringsEdit")
-        self.stop_edit.setPlaceholderText("One stop string per line, e.g. ###")
-        self.stop_edit.setFixedHeight(54)
-        self.stop_edit.setToolTip("The reply ends as soon as it would contain one of these.")
-        form.addRow("Stop strings", self.stop_edit)
-        self.banned_edit = QLineEdit()
-        self.banned_edit.setObjectName("bannedWordsEdit")
-        self.banned_edit.setPlaceholderText("comma-separated words the model must not start")
-        self.banned_edit.setToolTip("Words the model may not use (their first token is banned).")
-        form.addRow("Banned words", self.banned_edit)
-        self.constraint_combo = QComboBox()
-        self.constraint_combo.setObjectName("constraintModeCombo")
-        self.constraint_combo.addItems(["None", "JSON schema", "Grammar (GBNF)"])
-        self.constraint_edit = QPlainTextEdit()
-        self.constraint_edit.setObjectName("constraintEdit")
-        self.constraint_edit.setFixedHeight(80)
-        self.constraint_edit.setPlaceholderText('e.g. {"type": "object", "properties": {"name": {"type": "string"}}}')
-        form.addRow("Constrain output", self.constraint_combo)
-        form.addRow("", self.constraint_edit)
-        self.constraint_error = QLabel()
-        self.constraint_error.setObjectName("constraintError")
-        self.constraint_error.setWordWrap(True)
-        form.addRow("", self.constraint_error)
-        col.addWidget(limits_box)
-
-        load_box = QGroupBox("Model loading (reload to apply)")
-        load_form = QFormLayout(load_box)
-        self.ctx_spin = QSpinBox()
-        self.ctx_spin.setObjectName("contextLengthSpin")
-        self.ctx_spin.setRange(256, 131072)
-        self.ctx_spin.setSingleStep(256)
-        self.ctx_spin.setToolTip("How many tokens the model can see at once. More needs more memory.")
-        self.gpu_spin = QSpinBox()
-        self.gpu_spin.setObjectName("gpuLayersSpin")
-        self.gpu_spin.setRange(-1, 999)
-        self.gpu_spin.setSpecialValueText("all")
-        self.threads_spin = QSpinBox()
-        self.threads_spin.setObjectName("threadsSpin")
-        self.threads_spin.setRange(0, 256)
-        pinned = threads_from_env()
-        # "automatic" is true only where the engine tunes the count; INKLING_THREADS pins it (app.engine.threads)
-        self.threads_spin.setSpecialValueText(f"{pinned} (INKLING_THREADS)" if pinned else "automatic")
-        self.threads_spin.setToolTip(
-            "How many CPU threads llama.cpp uses. Automatic measures decode speed while the model writes: "
-            "it uses fewer threads while other programs keep the cores busy and more when they are idle. "
-            "A number pins it.")
-        self.reload_button = QPushButton("Reload model to apply")
-        self.reload_button.setObjectName("reloadModelButton")
-        load_form.addRow("Context length", self.ctx_spin)
-        load_form.addRow("GPU layers", self.gpu_spin)
-        self.gpu_note = QLabel()  # why GPU layers is off, in words on the panel (not only in a tooltip)
-        self.gpu_note.setObjectName("gpuLayersNote")
-        self.gpu_note.setWordWrap(True)
-        self.gpu_note.hide()
-        load_form.addRow("", self.gpu_note)
-        load_form.addRow("CPU threads", self.threads_spin)
-        load_form.addRow(self.reload_button)
-        col.addWidget(load_box)
+        col.addLayout(sections.preset_row(self))
+        col.addWidget(sections.chart_box(self))
+        col.addWidget(sections.sampling_box(self))
+        col.addWidget(sections.limits_box(self))
+        col.addWidget(sections.load_box(self))
         col.addStretch(1)
 
         scroll = QScrollArea()
