@@ -137,3 +137,28 @@ class IndexJob:
                 self.error = (f"The indexing process ended unexpectedly (exit code {self._process.exitcode}). "
                               "What it finished is kept; index again to go on.")
             self._done.set()
+
+
+class _SharedJobContext:
+    """Seams' ``app.engine.jobs.JobContext`` seen as the indexer's context: the report goes as JSON in the message."""
+
+    def __init__(self, ctx: Any) -> None:
+        self.ctx = ctx
+
+    def progress(self, info: dict[str, Any]) -> None:
+        embedding = info.get("phase") == "embedding"
+        done = info["vectors_done"] if embedding else info["files_done"]
+        total = info["vectors_total"] if embedding else info["files_total"]
+        self.ctx.progress(done, total, json.dumps(info))
+
+    def should_stop(self) -> bool:
+        self.ctx.wait_if_paused()
+        return bool(self.ctx.should_stop())
+
+
+def index_job(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    """:func:`index` for the general job runner: ``start_job("app.engine.source_jobs:index_job", {"db": ...})``.
+
+    Each ``JobProgress`` carries the indexer's whole report as JSON in its ``message``.
+    """
+    return index(args, _SharedJobContext(ctx))

@@ -218,3 +218,20 @@ def test_chat_with_sources_answers_then_lists_its_numbered_sources(tmp_path: Pat
     assert answer.strip()
     assert sources.splitlines()[0].endswith(f"[1] {docs / 'lighthouse.md'}:1  The keeper climbs the stairs and "
                                             "lights the lamp at dusk.")
+
+
+def test_indexing_runs_on_the_general_job_runner_too(tmp_path: Path) -> None:
+    import json
+
+    from app.core.jobs import JobProgress
+    from app.engine.jobs import start_job
+
+    _corpus(tmp_path / "docs", 300)
+    store = SourceStore(tmp_path / "c.sqlite3")
+    store.add_roots([str(tmp_path / "docs")])
+    events: list[Any] = []
+    handle = start_job("app.engine.source_jobs:index_job", {"db": str(store.path)}, events.append)
+    result = handle.result(60)
+    assert (result["read"], result["phase"]) == (300, "done")
+    reports = [json.loads(e.message) for e in events if isinstance(e, JobProgress)]
+    assert reports[-1]["files_done"] == 300 and store.counts()["files"] == 300
