@@ -110,11 +110,17 @@ def _attach_sources(chat: ChatPane, paths: AppPaths) -> None:
 
 def _attach_write_sources(pane: WritePane, paths: AppPaths) -> None:
     """Write's sources sidebar: passages related to the paragraph at the cursor, beside the editor."""
+    from PySide6.QtWidgets import QSizePolicy
+
     from app.core.sources.collections import Collections
     from app.ui.sources.write_sidebar import SourcesSidebar
 
     pane.sources_sidebar = SourcesSidebar(Collections(paths.sources), pane.editor)  # type: ignore[attr-defined]
+    # it gives way first in a narrow window (800x500 must fit: tests/ui/test_small_window.py)
+    pane.sources_sidebar.setMinimumWidth(0)  # type: ignore[attr-defined]
+    pane.sources_sidebar.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # type: ignore[attr-defined]
     pane.splitter.addWidget(pane.sources_sidebar)  # type: ignore[attr-defined]
+    pane.splitter.setCollapsible(2, True)
     pane.splitter.setStretchFactor(2, 1)
     pane.splitter.setSizes([180, 620, 220])
 
