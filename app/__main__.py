@@ -55,14 +55,14 @@ def _parser() -> argparse.ArgumentParser:
                            help="close the thinking after this many tokens and make the model answer")
         p.add_argument("--lora", help="a LoRA adapter (.gguf) to put on the model")
         p.add_argument("--lora-scale", type=float, default=1.0, help="the adapter's strength (default 1)")
-
-
         if name == "chat":  # tools over MCP
             p.add_argument("--mcp", metavar="FILE", help="offer the tools of this mcpServers JSON file (Claude "
                                                          "Desktop's shape); each call is asked for on the terminal")
             p.add_argument("--yes", action="store_true", help="with --mcp: run every tool call without asking")
             p.add_argument("--tool-choice", default="auto", metavar="auto|required|NAME",
                            help="with --mcp: whether the first reply must call a tool (required, or that tool)")
+        if name == "chat":
+            p.add_argument("--sources", help="a source collection: answer from its passages, citing them")
     p = sub.add_parser("selftest", help="load the starter model in this process, generate a few tokens, report")
     p.add_argument("--model", help="path to a .gguf file (default: the starter model)")
     p.add_argument("--info", action="store_true", help="print versions, CPU backend and folders as JSON; load no model")
@@ -73,10 +73,13 @@ def _parser() -> argparse.ArgumentParser:
     from app import cli_train
 
     cli_train.add_commands(sub)
+    from app.sources_cli import add_parser as add_sources_parser
+
+    add_sources_parser(sub)
     return parser
 
 
-COMMANDS = ("chat", "complete", "selftest", "edit", "train", "perplexity")
+COMMANDS = ("chat", "complete", "selftest", "edit", "train", "perplexity", "sources")
 
 
 def _gui_parser() -> argparse.ArgumentParser:
@@ -130,6 +133,12 @@ def run_headless(args: argparse.Namespace) -> int:
     try:
         if args.command == "chat":
             messages = ([{"role": "system", "content": args.system}] if args.system else [])
+            hits = []
+            if getattr(args, "sources", None):
+                from app.sources_cli import sources_system_message
+
+                hits, system = sources_system_message(args.sources, args.text, args.ctx)
+                messages = [{"role": "system", "content": (args.system + "\n\n" if args.system else "") + system}]
             messages.append({"role": "user", "content": args.text})
             if args.mcp:
                 from app.tool_chat_cli import chat_with_tools
@@ -150,6 +159,10 @@ def run_headless(args: argparse.Namespace) -> int:
             stream.cancel()
             stream.wait()
         sys.stdout.write("\n")
+        if args.command == "chat" and getattr(args, "sources", None):
+            from app.sources_cli import print_sources
+
+            print_sources(stream.text, hits)
         fin = stream.finished
         if fin is not None and fin.not_applied:
             print(f"inkling: not applied on this server: {', '.join(fin.not_applied)}", file=sys.stderr)
@@ -225,6 +238,10 @@ def main(argv: list[str] | None = None) -> int:
             from app import cli_train
 
             return cli_train.run_train(args) if args.command == "train" else cli_train.run_perplexity(args)
+        if args.command == "sources":
+            from app.sources_cli import run as run_sources
+
+            return run_sources(args)
         return run_headless(args)
     files, _qt_args = _gui_parser().parse_known_args(argv)
     from app.main import main as gui_main

@@ -76,14 +76,57 @@ def compose_window(paths: AppPaths, prefs: Preferences, storage: Storage, bridge
     """
     presets = PresetStore(storage, prefs.default_preset)
     chat = ChatPane(storage, bridge, presets)
+    _attach_sources(chat, paths)
 
     def build_write_pane() -> WritePane:
         from app.ui.write.write_pane import WritePane
 
-        return WritePane(storage, bridge, presets)
+        pane = WritePane(storage, bridge, presets)
+        _attach_write_sources(pane, paths)
+        return pane
 
     return MainWindow(paths=paths, prefs=prefs, storage=storage, bridge=bridge, catalog=catalog, presets=presets,
                       chat=chat, write=build_write_pane, models=models, on_close=on_close, model_list=model_list)
+
+
+def _attach_sources(chat: ChatPane, paths: AppPaths) -> None:
+    """Source collections: chats read them before replying; the panel indexes them in a child process."""
+    from app.core.sources.chat_sources import ChatSources
+    from app.core.sources.collections import Collections
+
+    collections = Collections(paths.sources)
+    sources = ChatSources(collections, paths.config / "chat-sources.json")
+    panel_holder: list[object] = []
+
+    def start_job(db: str) -> object:
+        from app.engine.source_jobs import IndexJob
+
+        return IndexJob(db)
+
+    def manage() -> None:
+        from app.ui.sources.sources_window import open_sources_window
+
+        panel_holder[:] = [open_sources_window(collections, start_job, chat, panel_holder[:1])]
+
+    chat.attach_sources(sources, manage)
+    chat.sources_start_job = start_job  # type: ignore[attr-defined]
+
+
+def _attach_write_sources(pane: WritePane, paths: AppPaths) -> None:
+    """Write's sources sidebar: passages related to the paragraph at the cursor, beside the editor."""
+    from PySide6.QtWidgets import QSizePolicy
+
+    from app.core.sources.collections import Collections
+    from app.ui.sources.write_sidebar import SourcesSidebar
+
+    pane.sources_sidebar = SourcesSidebar(Collections(paths.sources), pane.editor)  # type: ignore[attr-defined]
+    # it gives way first in a narrow window (800x500 must fit: tests/ui/test_small_window.py)
+    pane.sources_sidebar.setMinimumWidth(0)  # type: ignore[attr-defined]
+    pane.sources_sidebar.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # type: ignore[attr-defined]
+    pane.splitter.addWidget(pane.sources_sidebar)  # type: ignore[attr-defined]
+    pane.splitter.setCollapsible(2, True)
+    pane.splitter.setStretchFactor(2, 1)
+    pane.splitter.setSizes([180, 620, 220])
 
 
 def create_main_window(*, load_model: bool = True, files: list[str] | None = None) -> MainWindow:

@@ -32,7 +32,7 @@ from app.core.announcer import Announcer
 from app.core.chat_turn import CallLater, ChatEngine, ChatTurn
 from app.core.conversation import ConversationTree, ExportedConversation, auto_title
 from app.core.events import Finished
-from app.core.parts import Part, ThinkingPart, ToolResultPart, plain_text, with_text
+from app.core.parts import Part, TextPart, ThinkingPart, ToolResultPart, plain_text, with_text
 from app.core.presets import PresetStore
 from app.core.sampling import SamplingSettings
 from app.core.storage import ConversationRow, MessageRow, Storage
@@ -314,6 +314,13 @@ class ChatSession(Announcer["ChatSession", str]):
         message = self.reload(added.id)[-1]  # the branch's own row, so the branch shows the reply as it ends
         self.reply = Reply(message, "", "", "")
         return self.reply, self.history(self.path[:-1])
+
+    def set_reply_parts(self, reply: Reply, parts: tuple[Part, ...]) -> None:
+        """Parts a new reply starts with (the sources it was given), kept after its text as the text arrives."""
+        whole = (TextPart(reply.text), *parts)
+        self.storage.update_message(reply.message.id, parts=whole)
+        for m in (reply.message, *(m for m in self.path if m.id == reply.message.id)):
+            m.parts = whole
 
     def continue_reply(self, message_id: int) -> tuple[Reply, list[Message]] | None:
         """Make reply ``message_id`` longer in place: the reply and the history (ending with it) to send."""

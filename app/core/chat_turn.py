@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from app.core.errors import EngineError, InklingError
 from app.core.events import Finished, PromptProgress, TokenEvent
 from app.core.fitting import ChatFit, TokenCounter, fit_chat, with_chat_fit
+from app.core.parts import Part
 from app.core.sampling import SamplingSettings
 from app.core.storage import MessageRow
 from app.core.thinking import ThinkingSplitter
@@ -176,6 +177,8 @@ class ChatTurn:
     """The reply that ended last."""
     tools: ToolTurn | None = None
     """Tools offered to this chat's replies, and the call waiting for approval (None: no tools)."""
+    before_reply: Callable[[list[Message]], tuple[list[Message], tuple[Part, ...]]] | None = None
+    """A step before each new reply (sources): the history to send instead, and parts the reply starts with."""
 
     @property
     def busy(self) -> bool:
@@ -273,6 +276,15 @@ class ChatTurn:
         live = LiveReply(reply, sent_at or self.clock(), splitter=ThinkingSplitter(answer_only=continuing is not None))
         self.live.append(live)
         self.current = live
+        if self.before_reply is not None and continuing is None:
+            try:
+                history, parts = self.before_reply(history)
+            except InklingError as exc:  # a collection that can't be read: the reply says why
+                session.announce("reply-started")
+                self._on_failed(live, exc)
+                return
+            if parts:
+                session.set_reply_parts(reply, parts)
         session.announce("reply-started")
         events = StreamEvents(tokens=lambda batch: self._on_tokens(live, batch),
                               progress=lambda progress: self._on_progress(live, progress),

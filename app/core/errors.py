@@ -336,6 +336,26 @@ class TrainingError(InklingError):
     title = "Training can't go on"
 
 
+class SourceError(InklingError):
+    """A source collection could not be opened, found or indexed; the message says what to do."""
+
+    title = "Sources"
+
+
+class UnreadableSource(SourceError):
+    """One file of a collection can't be read; it is listed with this reason and skipped."""
+
+    title = "A file was skipped"
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(path, reason)
+        self.path = path
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
 class JobCancelled(Interrupted):
     """A background job (Compare, indexing, training) ended because the person cancelled it."""
 

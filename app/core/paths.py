@@ -59,6 +59,11 @@ class AppPaths:
         return self.data / "cpu-variants.json"
 
     @property
+    def sources(self) -> Path:
+        """Source collections: one SQLite index per collection (app/core/sources/collections.py)."""
+        return self.data / "sources"
+
+    @property
     def engine_log(self) -> Path:
         return self.logs / "engine.log"
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import shiboken6
-from PySide6.QtCore import QObject, QRegularExpression, QSize, Qt, QTimer, QUrl
+from PySide6.QtCore import QObject, QRegularExpression, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QColor,
     QCursor,
@@ -154,6 +154,9 @@ class _Shown:
 
 class MarkdownView(QTextBrowser):
     """Renders one message's Markdown safely, in bounded steps, and sizes itself to fit."""
+
+    citation_clicked = Signal(int)
+    """A ``cite:n`` link (a reply's ``[n]`` citing a source passage) was clicked."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -450,6 +453,10 @@ class MarkdownView(QTextBrowser):
 
     def _on_self_anchor_clicked(self, url: QUrl) -> None:
         target = url.toString()
+        if url.scheme() == "cite":
+            if url.path().isdigit():
+                self.citation_clicked.emit(int(url.path()))
+            return
         if url.scheme() == COPY_SCHEME:
             index = int(url.path() or 0)
             if 0 <= index < len(self.code_blocks):

@@ -16,6 +16,7 @@ is never cut off by the next question.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import shiboken6
@@ -29,6 +30,7 @@ from app.core.events import Finished
 from app.core.fitting import dropped_notice
 from app.core.presets import PresetStore
 from app.core.sampling import SamplingSettings
+from app.core.sources.chat_sources import ChatSources
 from app.core.storage import MessageRow, Storage
 from app.ui.chat.chat_view import ChatView
 from app.ui.chat.conversations import ConversationsMixin
@@ -85,6 +87,7 @@ class ChatPane(ConversationsMixin, ChatView):
         self.engine = BridgeEngine(bridge)
         self.session: ChatSession | None = None
         self.tools: ChatTools | None = None  # set by ChatTools itself
+        self.sources: ChatSources | None = None  # collections chats may read (attach_sources)
         self.reply: ShownReply | None = None  # the open chat's reply being written
         self._ending: dict[int, ChatSession] = {}  # chats put away while a reply of theirs was still ending
         self._shown_ids: list[int] = []
@@ -170,7 +173,22 @@ class ChatPane(ConversationsMixin, ChatView):
         turn = session.use_engine(self.engine, qt_call_later(self))
         if self.tools is not None:  # tools over MCP (app.ui.chat.chat_tools), when the window has them
             self.tools.attach(turn)
+        if self.sources is not None and turn.before_reply is None:
+            turn.before_reply = self.sources.before_reply(session.id)
         return turn
+
+    def attach_sources(self, sources: ChatSources, manage: Callable[[], None]) -> None:
+        """Let chats read source collections: a Sources button, and passages given before each reply."""
+        from app.ui.sources.chat_sources_button import ChatSourcesButton
+
+        self.sources = sources
+        self.sources_button = ChatSourcesButton(sources, manage, self)
+        self.sys_row.addWidget(self.sources_button)
+        self.conversation_changed.connect(self.sources_button.set_chat)
+        if self.session is not None:
+            self.sources_button.set_chat(self.session.id)
+            if self.session.turn is not None:
+                self.session.turn.before_reply = sources.before_reply(self.session.id)
 
     @property
     def turn(self) -> ChatTurn | None:

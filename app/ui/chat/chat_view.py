@@ -100,6 +100,7 @@ class ChatView(QWidget):
         sys_row.addWidget(QLabel("System:"))
         sys_row.addWidget(self.system_edit, 1)
         right_layout.addLayout(sys_row)
+        self.sys_row = sys_row  # the Sources button joins it (app/ui/sources/chat_sources_button.py)
         right_layout.addWidget(self.transcript, 1)
         right_layout.addWidget(self.context_label)
         right_layout.addLayout(composer_row)

@@ -21,12 +21,14 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.parts import CitationPart, Part, TextPart
+from app.core.sources.retrieval import link_citations
 from app.core.storage import MessageRow
 from app.ui.chat.part_factory import part_widget
 from app.ui.chat.part_widgets import ThinkingWidget
 from app.ui.chat.thinking_block import ThinkingBlock, thinking_summary
 from app.ui.flow_layout import flow_row
 from app.ui.markdown_view import MarkdownView
+from app.ui.sources.passage_view import open_passage
 
 ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System", "tool": "Tool"}
 STATUS_NOTES = {"stopped": "stopped", "streaming": "writing…", "error": "failed"}
@@ -73,6 +75,7 @@ class MessageWidget(QFrame):
         self._note = ""
         self._shown_parts: tuple[Part, ...] = ()
         self.part_widgets: list[QWidget] = []
+        self.opened_passage: QWidget | None = None
         self.setObjectName(f"message-{message.role}")
         self.setProperty("role", message.role)
         self.setFrameShape(QFrame.Shape.StyledPanel)
@@ -180,6 +183,7 @@ class MessageWidget(QFrame):
             box.setVisible(box.layout().count() > 0)
 
     def _connect_signals(self) -> None:
+        self.body.citation_clicked.connect(self._on_body_citation_clicked)
         self.prev_button.clicked.connect(self._on_prev_button_clicked)
         self.next_button.clicked.connect(self._on_next_button_clicked)
         self.copy_button.clicked.connect(self._on_copy_button_clicked)
@@ -192,6 +196,11 @@ class MessageWidget(QFrame):
         self.choose_button.clicked.connect(self._on_choose_button_clicked)
 
     # slots return nothing: PySide6 mishandles a lambda slot's return value (a refcount abort at exit)
+    def _on_body_citation_clicked(self, number: int) -> None:
+        citations = [p for p in self.message.parts if isinstance(p, CitationPart)]
+        if 1 <= number <= len(citations):
+            self.opened_passage = open_passage(citations[number - 1], self)
+
     def _on_prev_button_clicked(self) -> None:
         self.version_requested.emit(self.message.id, -1)
 
@@ -233,7 +242,10 @@ class MessageWidget(QFrame):
         if message.role == "user":
             self.body.set_plain(message.content)
         else:
-            self.body.set_markdown_text(message.content)
+            # [n] becomes a link only where every citation is a passage of a local file (Sources)
+            cites = [p for p in message.parts if isinstance(p, CitationPart)]
+            cited = len(cites) if cites and all(p.source.startswith("/") for p in cites) else 0
+            self.body.set_markdown_text(link_citations(message.content, cited) if cited else message.content)
         self._show_parts(message.parts)
         self._label_thinking()
         self.refresh_status()

@@ -100,7 +100,21 @@ class CitationWidget(_PartFrame):
         line = f"[{number}] {part.title}" + (f" — {part.source}" if part.source else "")
         super().__init__(part, line, parent)
         if part.quote:
-            self.layout_.addWidget(_plain_label(f"“{part.quote}”", "citationQuote", self))
+            shown = part.quote if len(part.quote) <= 300 else part.quote[:300].rstrip() + "…"
+            self.layout_.addWidget(_plain_label(f"“{shown}”", "citationQuote", self))
+        self.opened: QWidget | None = None
+        if part.source.startswith("/"):  # a passage of a local file: it opens in place
+            self.open_button = QToolButton(self)
+            self.open_button.setObjectName("citationOpen")
+            self.open_button.setText("Open passage")
+            self.open_button.setAutoRaise(True)
+            self.open_button.clicked.connect(self._on_open_button_clicked)
+            self.layout_.addWidget(self.open_button)
+
+    def _on_open_button_clicked(self) -> None:
+        from app.ui.sources.passage_view import open_passage
+
+        self.opened = open_passage(self.part, self)  # type: ignore[arg-type]
 
 
 class ImageWidget(_PartFrame):

@@ -1,0 +1,1 @@
+"""The Sources panel, the opened passage, the chat's sources button and Write's sidebar."""

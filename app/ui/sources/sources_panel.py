@@ -1,0 +1,240 @@
+"""The Sources panel: collections, adding folders and files, indexing progress, and the files skipped.
+
+A thin view over :class:`app.core.sources.collections.Collections`; indexing runs
+as a child-process job that ``start_job`` starts (app/main.py hands in the
+engine's ``IndexJob``: the UI never imports the engine). Progress is read from the
+job every 200 ms on the GUI thread; Pause, Resume and Cancel are the job's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.sources.collections import Collections
+
+StartJob = Callable[[str], Any]
+"""Start indexing the collection whose index file is given; returns a job with pause/resume/cancel/done/last."""
+
+
+def progress_text(p: dict[str, Any]) -> str:
+    """"Reading 120/3,000 files · 1.2/40 MB · about 2 min left" — what the progress line says."""
+    eta = p.get("eta_seconds")
+    left = "" if eta is None else (f" · about {eta:.0f} s left" if eta < 120 else f" · about {eta / 60:.0f} min left")
+    if p.get("phase") == "embedding":
+        return f"Embedding {p['vectors_done']:,}/{p['vectors_total']:,} passages{left}"
+    if p.get("phase") in ("done", "stopped"):
+        return (f"{'Done' if p['phase'] == 'done' else 'Stopped'}: {p['read']:,} read, {p['unchanged']:,} unchanged, "
+                f"{p['bad']:,} skipped, {p['deleted']:,} gone")
+    return (f"Reading {p.get('files_done', 0):,}/{p.get('files_total', 0):,} files · "
+            f"{p.get('bytes_done', 0) / 1e6:,.1f}/{p.get('bytes_total', 0) / 1e6:,.1f} MB{left}")
+
+
+class SourcesPanel(QWidget):
+    """Collections on the left; the chosen one's folders, progress and skipped files on the right."""
+
+    collections_changed = Signal()
+    """A collection was added or removed."""
+
+    def __init__(self, collections: Collections, start_job: StartJob, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sourcesPanel")
+        self.collections = collections
+        self.start_job = start_job
+        self.job: Any = None
+        self._ticks = 0
+        self._timer = QTimer(self)
+        self._timer.setInterval(200)
+        self._build()
+        self._connect_signals()
+        self.reload()
+
+    def _build(self) -> None:
+        self.list = QListWidget(self)
+        self.list.setObjectName("collectionList")
+        self.new_button = QPushButton("New collection…")
+        left = QVBoxLayout()
+        left.addWidget(QLabel("<b>Collections</b>"))
+        left.addWidget(self.list, 1)
+        left.addWidget(self.new_button)
+        self.add_folder_button = QPushButton("Add folder…")
+        self.add_files_button = QPushButton("Add files…")
+        self.reindex_button = QPushButton("Update")
+        self.reindex_button.setToolTip("Read new and changed files, forget deleted ones")
+        self.pause_button = QPushButton("Pause")
+        self.cancel_button = QPushButton("Cancel")
+        row = QHBoxLayout()
+        for b in (self.add_folder_button, self.add_files_button, self.reindex_button, self.pause_button,
+                  self.cancel_button):
+            row.addWidget(b)
+        row.addStretch(1)
+        self.roots = QLabel()
+        self.roots.setObjectName("collectionRoots")
+        self.roots.setWordWrap(True)
+        self.roots.setTextFormat(Qt.TextFormat.PlainText)
+        self.counts = QLabel()
+        self.counts.setObjectName("collectionCounts")
+        self.progress = QProgressBar()
+        self.progress.setObjectName("indexProgress")
+        self.progress_label = QLabel()
+        self.progress_label.setObjectName("indexProgressText")
+        self.bad = QListWidget(self)
+        self.bad.setObjectName("badFiles")
+        self.bad.setWordWrap(True)
+        right = QVBoxLayout()
+        right.addWidget(self.roots)
+        right.addLayout(row)
+        right.addWidget(self.progress)
+        right.addWidget(self.progress_label)
+        right.addWidget(self.counts)
+        right.addWidget(QLabel("Files skipped, and why:"))
+        right.addWidget(self.bad, 1)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 1)
+        layout.addLayout(right, 3)
+
+    def _connect_signals(self) -> None:
+        self.list.currentTextChanged.connect(self._on_list_current_text_changed)
+        self.new_button.clicked.connect(self._on_new_button_clicked)
+        self.add_folder_button.clicked.connect(self._on_add_folder_button_clicked)
+        self.add_files_button.clicked.connect(self._on_add_files_button_clicked)
+        self.reindex_button.clicked.connect(self.index_current)
+        self.pause_button.clicked.connect(self._on_pause_button_clicked)
+        self.cancel_button.clicked.connect(self._on_cancel_button_clicked)
+        self._timer.timeout.connect(self._on_timer_timeout)
+
+    @property
+    def current(self) -> str:
+        item = self.list.currentItem()
+        return item.text() if item is not None else ""
+
+    def reload(self, select: str = "") -> None:
+        names = self.collections.names()
+        keep = select or self.current
+        self.list.clear()
+        self.list.addItems(names)
+        if names:
+            self.list.setCurrentRow(names.index(keep) if keep in names else 0)
+        self._show_collection()
+
+    def create(self, name: str) -> None:
+        self.collections.open(name, create=True).close()
+        self.reload(select=name)
+        self.collections_changed.emit()
+
+    def add_paths(self, paths: list[str]) -> None:
+        """Add folders or files to the chosen collection and index it."""
+        if not self.current or not paths:
+            return
+        store = self.collections.open(self.current)
+        store.add_roots(paths)
+        store.close()
+        self.index_current()
+
+    def index_current(self) -> None:
+        if not self.current or (self.job is not None and not self.job.done()):
+            return
+        self.job = self.start_job(str(self.collections.path_of(self.current)))
+        self.progress.setRange(0, 0)
+        self.progress_label.setText("Looking for files…")
+        self._timer.start()
+        self._update_buttons()
+
+    def _show_collection(self) -> None:
+        name = self.current
+        if not name:
+            self.roots.setText("Make a collection, then add the folders and files it should read.")
+            self.counts.setText("")
+            self.bad.clear()
+            self._update_buttons()
+            return
+        store = self.collections.open(name)
+        try:
+            roots, counts, bad = store.roots(), store.counts(), store.bad_files()
+        finally:
+            store.close()
+        self.roots.setText("Reads: " + ("; ".join(roots) if roots else "nothing yet — add a folder or files"))
+        self.counts.setText(f"{counts['files']:,} files · {counts['chunks']:,} passages · {counts['vectors']:,} "
+                            f"embedded · {counts['bytes'] / 1e6:,.1f} MB")
+        self.bad.clear()
+        self.bad.addItems([f"{path} — {reason}" for path, reason in bad])
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        running = self.job is not None and not self.job.done()
+        has = bool(self.current)
+        for b in (self.add_folder_button, self.add_files_button, self.reindex_button):
+            b.setEnabled(has and not running)
+        self.pause_button.setEnabled(running)
+        self.cancel_button.setEnabled(running)
+        self.pause_button.setText("Resume" if running and self.job.paused else "Pause")
+
+    def _on_timer_timeout(self) -> None:
+        job = self.job
+        if job is None:
+            return
+        p = job.last
+        if p:
+            total = p.get("vectors_total") if p.get("phase") == "embedding" else p.get("files_total")
+            done = p.get("vectors_done") if p.get("phase") == "embedding" else p.get("files_done")
+            if total:
+                self.progress.setRange(0, int(total))
+                self.progress.setValue(int(done or 0))
+            self.progress_label.setText(("Paused · " if job.paused else "") + progress_text(p))
+        self._ticks += 1
+        if self._ticks % 5 == 0 and not job.done():  # counts and skipped files as they grow, once a second
+            self._show_collection()
+        if job.done():
+            self._timer.stop()
+            self.progress.setRange(0, 1)
+            self.progress.setValue(1)
+            if job.error:
+                self.progress_label.setText(job.error)
+            self._show_collection()
+
+    def _on_list_current_text_changed(self, _name: str) -> None:
+        self._show_collection()
+
+    def _on_new_button_clicked(self) -> None:
+        name, ok = QInputDialog.getText(self, "New collection", "Name (letters, digits, spaces, '-', '_'):")
+        if ok and name.strip():
+            self.create(name.strip())
+
+    def _on_add_folder_button_clicked(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder to the collection")
+        if folder:
+            self.add_paths([folder])
+
+    def _on_add_files_button_clicked(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Add files to the collection", "",
+                                                "Documents (*.txt *.md *.markdown *.html *.htm *.docx *.odt *.epub "
+                                                "*.pdf);;All files (*)")
+        self.add_paths(files)
+
+    def _on_pause_button_clicked(self) -> None:
+        if self.job is None:
+            return
+        if self.job.paused:
+            self.job.resume()
+        else:
+            self.job.pause()
+        self._update_buttons()
+
+    def _on_cancel_button_clicked(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+            self.job.resume()
+
