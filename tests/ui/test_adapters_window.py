@@ -63,7 +63,7 @@ def test_an_adapter_picked_in_the_window_changes_the_reply_without_a_reload(
     cfg = _config(starter_path)
     mine = folder / "lighthouse.gguf"
     random_adapter(cfg, mine, starter_path, seed=11, strength=0.3)
-    other = tmp_path / "other-base.gguf"  # made for another model: refused
+    other = folder / "other-base.gguf"  # made for another model: refused
     random_adapter(dataclasses.replace(cfg, name="Tinyllama 1.1B Chat"), other, starter_path, seed=3)
 
     window = open_window(qtbot, home, monkeypatch)
@@ -80,13 +80,13 @@ def test_an_adapter_picked_in_the_window_changes_the_reply_without_a_reload(
         assert adapted != base, f"the adapter changed nothing: {base!r}"
         assert window.bridge.engine.pid == pid, "a switch must not restart the engine"
 
-        # a wrong-base adapter, added from a file: refused with the reason, the previous choice stays
+        # a wrong-base adapter in the library: refused with the reason, the previous choice stays
         shown: list[BaseException] = []
         monkeypatch.setattr(ErrorPresenter, "present", lambda self, exc: shown.append(exc))
-        window.sampling.adapter_picker.ask_file = lambda: str(other)
-        add = window.sampling.adapter_picker.combo.count() - 1
+        combo = window.sampling.adapter_picker.combo
         with qtbot.waitSignal(window.bridge.adapter_refused, timeout=30_000):
-            window.sampling.adapter_picker.combo.activated.emit(add)
+            combo.setCurrentIndex(combo.findData(str(other)))
+            combo.activated.emit(combo.currentIndex())
         assert shown and "made for 'Tinyllama 1.1B Chat'" in str(shown[-1]), shown
         assert window.chat.sampling.adapter == str(mine)
         assert window.sampling.adapter_picker.combo.currentData() == str(mine)
