@@ -130,3 +130,26 @@ def test_a_server_refuses_an_adapter_with_the_reason() -> None:
     caps = Capabilities(server="llama.cpp", samplers=samplers_of("llama.cpp"))
     assert not caps.adapters and "server loads its own adapters" in caps.why_not("adapters")
     assert Capabilities().adapters and caps.not_applied(SamplingSettings(adapter="/x.gguf")) == ("adapter",)
+
+
+def test_each_chat_and_document_has_its_own_adapter_put_on_before_its_request(qtbot, fake_engine_window) -> None:
+    window = fake_engine_window
+    engine = window.bridge.engine
+    window.bridge.load("/fake.gguf")
+    qtbot.waitUntil(lambda: window.bridge.free, timeout=10_000)
+    window.tabs.setCurrentWidget(window.chat)
+    with qtbot.waitSignal(window.bridge.adapter_switched, timeout=10_000):
+        window.sampling.adapter_picker.choose("/library/poet.gguf", 0.7)
+    assert window.chat.sampling.adapter == "/library/poet.gguf" and engine.adapter == ("/library/poet.gguf", 0.7)
+
+    window.tabs.setCurrentWidget(window.write)  # the document has none: the panel shows its own
+    assert window.sampling.adapter_picker.combo.currentData() == "" and window.write.sampling.adapter == ""
+    window.write.editor.setPlainText("Once")
+    with qtbot.waitSignal(window.bridge.adapter_switched, timeout=10_000):
+        window.write.continue_at_cursor()
+    assert engine.adapter == ("", 1.0), "the document's request went out with the chat's adapter on"
+    qtbot.waitUntil(lambda: not window.bridge.busy, timeout=10_000)
+
+    window.tabs.setCurrentWidget(window.chat)
+    assert window.sampling.adapter_picker.combo.currentData() == "/library/poet.gguf"
+    assert window.sampling.adapter_picker.slider.value() == 70
