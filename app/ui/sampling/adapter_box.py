@@ -21,6 +21,18 @@ ADD = "\x00add"  # the combo item that asks for a file
 STRENGTH_STEPS = 100  # slider steps per unit of strength
 
 
+class _ListingCombo(QComboBox):
+    """A combo that lists the library again each time it opens (a training may have added an adapter)."""
+
+    def __init__(self, before_popup: Callable[[], None]) -> None:
+        super().__init__()
+        self._before_popup = before_popup
+
+    def showPopup(self) -> None:  # noqa: N802 - Qt's name
+        self._before_popup()
+        super().showPopup()
+
+
 class AdapterPicker(QGroupBox):
     """Combo + strength slider; emits ``chosen(path, strength)`` ("" is none)."""
 
@@ -33,7 +45,7 @@ class AdapterPicker(QGroupBox):
         self.path, self.scale = "", 1.0  # the choice in view (the session's)
         self.ask_file: Callable[[], str] = self._ask_file
         self._updating = False
-        self.combo = QComboBox()
+        self.combo = _ListingCombo(self.refill)
         self.combo.setObjectName("adapterCombo")
         self.combo.setToolTip("A LoRA adapter changes how the loaded model writes, without loading another model. "
                               "Each chat and document keeps its own.")
