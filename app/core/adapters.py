@@ -25,6 +25,30 @@ class AdapterInfo:
     cache_dropped: bool = False  # the switch made the engine forget its cached prompt
 
 
+NO_ADAPTER: tuple[str, float] = ("", 1.0)
+"""(path, strength) of no adapter."""
+
+
+def adapter_key(path: str | Path | None, scale: float = 1.0) -> tuple[str, float]:
+    """An adapter choice as one comparable value: any strength of no adapter is ``NO_ADAPTER``."""
+    return (str(path), round(float(scale), 3)) if path else NO_ADAPTER
+
+
+def adapter_words(info: AdapterInfo) -> str:
+    """What the status bar says after a switch: which adapter, how strong, and that the cached prompt went."""
+    what = f"Adapter {Path(info.path).stem} on (strength {info.scale:g})" if info.path else "Adapter off"  # as the picker names it
+    return what + ("; the prompt cache was cleared" if info.cache_dropped else "")
+
+
+def library_adapters(folder: Path) -> list[Path]:
+    """The GGUF adapters in the library folder, by name (none when it doesn't exist yet)."""
+    try:
+        return sorted((p for p in folder.iterdir() if p.suffix.lower() == ".gguf" and p.is_file()),
+                      key=lambda p: p.name.lower())
+    except OSError:
+        return []
+
+
 def read_adapter(path: str | Path) -> GGUFHeader:
     """The adapter's header; ``AdapterError`` when the file is not a readable GGUF LoRA."""
     try:

@@ -22,13 +22,13 @@ NEUTRAL: dict[str, Any] = {
     "top_k": 0, "top_p": 1.0, "min_p": 0.0, "typical_p": 1.0, "repeat_penalty": 1.0,
     "presence_penalty": 0.0, "frequency_penalty": 0.0, "mirostat_mode": 0, "seed": None, "stop": (),
     "grammar": "", "json_schema": "", "banned_words": (), "logit_bias": (),
-    "thinking": True, "thinking_budget": -1,
+    "thinking": True, "thinking_budget": -1, "adapter": "",
 }
 # Settings that only refine another one: they matter only when it is on.
 DEPENDS_ON = {"repeat_last_n": "repeat_penalty", "mirostat_tau": "mirostat_mode", "mirostat_eta": "mirostat_mode",
               "dry_base": "dry_multiplier", "dry_allowed_length": "dry_multiplier",
               "dry_penalty_last_n": "dry_multiplier", "dry_sequence_breakers": "dry_multiplier",
-              "xtc_threshold": "xtc_probability"}
+              "xtc_threshold": "xtc_probability", "adapter_scale": "adapter"}
 ALL_SAMPLERS = frozenset(f.name for f in dataclasses.fields(SamplingSettings))
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(SamplingSettings)}
 
@@ -40,6 +40,10 @@ FEATURES = {
     "scoring": "scoring a text (echo with log-probabilities)",
     "grammar": "grammars and JSON schemas",
 }
+
+
+ADAPTERS_OFF = ("Adapters work with a model Inkling runs itself. A server loads its own adapters (llama-server's "
+                "--lora); choose a local model to use one here.")
 
 
 def _is_neutral(settings: SamplingSettings, name: str) -> bool:
@@ -74,10 +78,17 @@ class Capabilities:
         """Whether a server elsewhere does the work (what the window says about where the model runs)."""
         return self.server != "local"
 
+    @property
+    def adapters(self) -> bool:
+        """Whether a LoRA adapter can be put on the loaded model: only in the local engine (a server loads its own)."""
+        return not self.remote
+
     def why_not(self, feature: str) -> str:
         """Why ``feature`` is off, in words; empty when it is on."""
         if getattr(self, feature, True):
             return ""
+        if feature == "adapters":
+            return ADAPTERS_OFF
         for name, note in self.notes:
             if name == feature:
                 return note

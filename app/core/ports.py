@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
+from app.core.adapters import AdapterInfo
 from app.core.announcer import Announcer
 from app.core.capabilities import Capabilities
 from app.core.engine_status import EngineStatus
@@ -108,6 +109,14 @@ class EnginePort(Protocol):
 
     def peek_async(self, messages: list[dict[str, str]] | None = None, prompt: str | None = None,
                    top: int = 64) -> Future[PeekResult]: ...
+
+    def set_adapter_async(self, path: str | None, scale: float = 1.0) -> Future[AdapterInfo]:
+        """Put a GGUF LoRA on the loaded model at ``scale`` (None or empty: take it off) without reloading it.
+
+        The engine drops its cached prompt (``AdapterInfo.cache_dropped``). Fails with ``AdapterError``
+        (the reason read from the adapter's metadata) for one made for another base model, and with
+        ``FeatureUnavailable`` where the backend can't take one (``capabilities.adapters``)."""
+        ...
 
     def cancel(self) -> None: ...
 

@@ -100,6 +100,10 @@ class SamplingSettings:
     # model answers (llama.cpp's --reasoning-budget; 0: answer at once, -1: no limit)
     thinking: bool = True
     thinking_budget: int = -1
+    # a LoRA adapter on the loaded model (its file path; empty: none) and its strength (0: the base model);
+    # not a sampler: the window puts it on the engine before a request when it differs (``EnginePort.set_adapter_async``)
+    adapter: str = ""
+    adapter_scale: float = 1.0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -123,6 +127,11 @@ class SamplingSettings:
         if isinstance(self.thinking_budget, bool) or not isinstance(self.thinking_budget, int) \
                 or not -1 <= self.thinking_budget <= 32768:
             raise InvalidSetting("the thinking budget must be a whole number of tokens from 0 to 32768, or -1 (no limit)")
+        if not isinstance(self.adapter, str):
+            raise InvalidSetting("the adapter must be a file path, or empty for none")
+        if isinstance(self.adapter_scale, bool) or not isinstance(self.adapter_scale, (int, float)) \
+                or not 0.0 <= self.adapter_scale <= 2.0:
+            raise InvalidSetting("the adapter's strength must be a number from 0 to 2")
         if self.grammar and self.json_schema:
             raise InvalidSetting("use either a grammar or a JSON schema, not both")
         if self.json_schema:

@@ -38,6 +38,7 @@ from typing import Any
 import httpx
 import httpx_sse
 
+from app.core.adapters import AdapterInfo
 from app.core.announcer import Announcer
 from app.core.capabilities import Capabilities
 from app.core.connections import Connection, parse_remote_ref, public_url, remote_ref, scrub, short_model_name
@@ -458,6 +459,15 @@ class RemoteEngine:
         return [TokenEvent(text, api.intern_id(vocab, text))] if text else []
 
     # -- probabilities, scoring, counting ---------------------------------------------------
+
+    def set_adapter_async(self, path: str | None, scale: float = 1.0) -> Future[AdapterInfo]:
+        """Refused: a server loads its own adapters; Inkling can't put one on the model it runs."""
+        fut: Future[AdapterInfo] = Future()
+        if not path:
+            fut.set_result(AdapterInfo())  # "none" is what a server's model already has, as far as Inkling knows
+        else:
+            fut.set_exception(FeatureUnavailable("adapters", self.capabilities.why_not("adapters")))
+        return fut
 
     def peek_async(self, messages: list[dict[str, str]] | None = None, prompt: str | None = None,
                    top: int = 64) -> Future[PeekResult]:

@@ -15,6 +15,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.core.adapters import AdapterInfo
 from app.core.announcer import Announcer
 from app.core.capabilities import Capabilities
 from app.core.connections import Connection, parse_remote_ref
@@ -160,6 +161,10 @@ class EngineSwitch:
     def peek_async(self, messages: list[dict[str, str]] | None = None, prompt: str | None = None,
                    top: int = 64) -> Future[PeekResult]:
         return self.active.peek_async(messages=messages, prompt=prompt, top=top)  # type: ignore[no-any-return]
+
+    def set_adapter_async(self, path: str | None, scale: float = 1.0) -> Future[AdapterInfo]:
+        """The active backend takes it (a server refuses with ``FeatureUnavailable``)."""
+        return self.active.set_adapter_async(path, scale)  # type: ignore[no-any-return]
 
     def cancel(self) -> None:
         self.active.cancel()

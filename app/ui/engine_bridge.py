@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.core.adapters import NO_ADAPTER, AdapterInfo, adapter_key
 from app.core.engine_status import EnginePhase, EngineStatus
 from app.core.errors import InklingError
 from app.core.events import Finished, LoadOptions, ModelInfo, PromptProgress, ScoreResult, TokenEvent
@@ -125,6 +127,10 @@ class EngineBridge(QObject):
     """A request could not be served exactly as asked (a remote server ignoring a setting): what and why."""
     status_changed = Signal(object)
     """The engine's EngineStatus changed (on the GUI thread): reloading after a crash, reading the prompt, writing…"""
+    adapter_switched = Signal(object)
+    """The engine put on (or took off) a LoRA adapter: its AdapterInfo (``cache_dropped``: the cached prompt went)."""
+    adapter_refused = Signal(object)
+    """Putting an adapter on failed: the exception (AdapterError with the reason, FeatureUnavailable on a server)."""
     _status_arrived = Signal(object)  # from the engine's supervisor thread; queued onto the GUI thread
 
     def __init__(self, engine: EnginePort, options: LoadOptions | None = None) -> None:
@@ -141,6 +147,8 @@ class EngineBridge(QObject):
         self.status: EngineStatus = engine.status
         """The engine's status as the window shows it (the one every view reads; see ``_mirror_status``)."""
         self._told: EngineStatus = engine.status  # as the engine last told it
+        self.adapter: tuple[str, float] = NO_ADAPTER
+        """The LoRA (path, strength) the engine has on the model, as far as the window asked for it."""
         self._status_arrived.connect(self._on_status_arrived)
         engine.status_changed.subscribe(self._status_arrived.emit)
 
@@ -214,6 +222,7 @@ class EngineBridge(QObject):
             return  # a newer load was asked for meanwhile: its outcome is the one that counts
         self.info = info
         self._load_pending = False
+        self.adapter = NO_ADAPTER  # a model chosen anew starts without an adapter (the next request puts it on)
         self._mirror_status()
         self.model_loaded.emit(info)
 
@@ -237,6 +246,7 @@ class EngineBridge(QObject):
 
     def chat(self, messages: list[dict[str, str]], settings: SamplingSettings, *, alternatives: int = 0,
              continue_last: bool = False, tools: ToolOffer | None = None) -> StreamHandle:
+        self._sync_adapter(settings)
         handle = self._begin()
         handle.stream = self.engine.chat(messages, settings, alternatives=alternatives, listener=handle.listen,
                                          continue_last=continue_last, tools=tools)
@@ -246,11 +256,42 @@ class EngineBridge(QObject):
     def complete(self, prompt: str, settings: SamplingSettings, *, alternatives: int = 0, suffix: str = "",
                  memory: str = "", sequences: int = 1) -> StreamHandle:
         """Continue ``prompt`` with ``memory`` in view; ``sequences`` up to ``parallel_sequences`` side by side."""
+        self._sync_adapter(settings)
         handle = self._begin()
         handle.stream = self.engine.complete(prompt, settings, alternatives=alternatives, listener=handle.listen,
                                              suffix=suffix, memory=memory, sequences=sequences)
         self._note_deviations(handle.stream)
         return handle
+
+    def switch_adapter(self, path: str, scale: float = 1.0, on_success: Callable[[AdapterInfo], None] | None = None,
+                       on_failure: Callable[[BaseException], None] | None = None) -> None:
+        """Put the adapter at ``path`` on the loaded model at ``scale`` ("" takes it off), without a reload.
+
+        ``adapter_switched`` or ``adapter_refused`` says how it went (on the GUI thread), after ``on_success``
+        or ``on_failure``; a refusal leaves the adapter the engine had.
+        """
+        wanted, before = adapter_key(path, scale), self.adapter
+        self.adapter = wanted  # a request made meanwhile queues behind the switch: it needs no second one
+
+        def done(info: AdapterInfo) -> None:
+            if on_success is not None:
+                on_success(info)
+            self.adapter_switched.emit(info)
+
+        def failed(exc: BaseException) -> None:
+            if self.adapter == wanted:
+                self.adapter = before
+            if on_failure is not None:
+                on_failure(exc)
+            self.adapter_refused.emit(exc)
+
+        when_done(self.engine.set_adapter_async(wanted[0] or None, wanted[1]), done, failed, context=self)
+
+    def _sync_adapter(self, settings: SamplingSettings) -> None:
+        """Before a request: put on the session's adapter when the engine has another (switching chats, say)."""
+        wanted = adapter_key(settings.adapter, settings.adapter_scale)
+        if wanted != self.adapter and self.engine.capabilities.adapters and self.usable:
+            self.switch_adapter(*wanted)
 
     @property
     def parallel_sequences(self) -> int:

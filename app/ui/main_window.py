@@ -52,6 +52,7 @@ from app.core.preferences import Preferences
 from app.core.presets import PresetChange, PresetStore
 from app.core.sampling import SamplingSettings
 from app.core.storage import Storage
+from app.ui.adapter_wiring import AdapterWiring
 from app.ui.chat.chat_pane import ChatPane
 from app.ui.chat.welcome import install_welcome
 from app.ui.engine_bridge import EngineBridge
@@ -209,7 +210,7 @@ class MainWindow(ModelChoiceMixin, QMainWindow):
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
-        self.sampling = SamplingPanel(self.presets)
+        self.sampling = SamplingPanel(self.presets, adapters_folder=self.paths.models / "adapters")
         self.sampling_dock = QDockWidget("Sampling", self)
         self.sampling_dock.setObjectName("samplingDock")
         self.sampling_dock.setWidget(self.sampling)
@@ -302,6 +303,7 @@ class MainWindow(ModelChoiceMixin, QMainWindow):
         self.bridge.busy_changed.connect(self._on_bridge_busy_changed)
         self.sampling.settings_changed.connect(self._on_sampling_settings_changed)
         self.sampling.reload_requested.connect(self._on_sampling_reload_requested)
+        self.adapters = AdapterWiring(self)  # the panel's adapter picker: switched on the loaded model, no reload
         self.presets.subscribe(self._on_presets_changed)
         self.model_list.subscribe(self._on_model_list_changed)
         for key, pane in self.panes:

@@ -261,3 +261,30 @@ def test_a_document_longer_than_the_context_is_seen_from_the_same_start(engine: 
     assert fin is not None and fin.reason in ("stop", "length"), f"the suggestion failed: {fin and fin.error}"
     assert (fin.view_start, fin.words_outside) == (expected.start, expected.words_outside)
 
+
+
+# -- adapters --------------------------------------------------------------------------------------
+
+
+def test_an_adapter_is_taken_where_the_capabilities_say_so_and_refused_with_the_reason_elsewhere(
+        engine: Any, tmp_path: Path, starter_path: Path) -> None:
+    pytest.importorskip("jax", reason="writing an adapter needs the training extra")
+    import gguf
+
+    from app.core.adapters import AdapterInfo
+    from app.core.errors import FeatureUnavailable
+    from app.train.model import read_config
+    from tests.train.conftest import random_adapter
+
+    adapter = tmp_path / "contract.gguf"
+    random_adapter(read_config(gguf.GGUFReader(str(starter_path)), starter_path), adapter, starter_path, seed=5)
+    caps = engine.capabilities
+    if caps.adapters:
+        info = engine.set_adapter_async(str(adapter), 0.5).result(60)
+        assert isinstance(info, AdapterInfo) and info.path == str(adapter) and info.scale == 0.5
+    else:
+        with pytest.raises(FeatureUnavailable) as refused:
+            engine.set_adapter_async(str(adapter), 0.5).result(60)
+        assert str(refused.value) == caps.why_not("adapters") and "server" in str(refused.value)
+    off = engine.set_adapter_async(None, 1.0).result(60)  # none: every engine takes it
+    assert isinstance(off, AdapterInfo) and off.path == ""

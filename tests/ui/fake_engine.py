@@ -10,7 +10,9 @@ import re
 import threading
 import time
 from concurrent.futures import Future
+from pathlib import Path
 
+from app.core.adapters import AdapterInfo
 from app.core.announcer import Announcer
 from app.core.capabilities import LOCAL
 from app.core.engine_status import EnginePhase, EngineStatus, publish_status
@@ -51,6 +53,7 @@ class FakeEngine:
         self.pid = None
         self.capabilities = LOCAL  # EnginePort: what it can do (a local engine's everything)
         self.requests: list[tuple[str, object]] = []
+        self.adapter = ("", 1.0)  # the LoRA put on (path, strength); ("", 1.0): none
         self.prompts: list[object] = []  # what each request was given (the messages, or the prompt)
         self.status = EngineStatus()
         self.status_changed: Announcer[[EngineStatus]] = Announcer()  # EnginePort: it never crashes nor reloads
@@ -111,6 +114,15 @@ class FakeEngine:
         stop = self._stops.get(id(stream))
         if stop is not None:
             stop.set()
+
+    def set_adapter_async(self, path=None, scale=1.0) -> Future:
+        """Like the engine: recorded and said to drop the cached prompt; refused without a model."""
+        if self.info is None:
+            fut: Future = Future()
+            fut.set_exception(NoModelLoaded())
+            return fut
+        self.adapter = (str(path or ""), float(scale))
+        return _done(AdapterInfo(str(path or ""), Path(path).stem if path else "", float(scale), cache_dropped=True))
 
     def peek_async(self, messages=None, prompt=None, top=64) -> Future:
         if self.info is None:

@@ -28,6 +28,7 @@ from app.core.presets import PresetChange, PresetStore
 from app.core.sampling import SamplingSettings
 from app.core.sampling_math import Candidate, picture
 from app.ui.sampling import sections
+from app.ui.sampling.adapter_box import AdapterPicker
 from app.ui.sampling.controls import NumberControl
 from app.ui.sampling.sections import DRY_DETAILS, INTEGER_FIELDS, MIROSTAT_ROWS, NUMBER_ROWS, PANEL_MIN_WIDTH
 from app.ui.wheel_guard import guard_wheel
@@ -42,11 +43,14 @@ class SamplingPanel(QWidget):
     """(SamplingSettings, preset name) after any change the user made or a preset was chosen."""
     reload_requested = Signal(object)
     """Reload the model with these LoadOptions."""
+    adapter_requested = Signal(str, float)
+    """The person picked an adapter (path, "" for none) and strength; ``apply_adapter`` once the engine took it."""
 
     CHART_NOTE = "The model's top candidates for the next token, and how your settings reshape them."
 
-    def __init__(self, presets: PresetStore, parent: QWidget | None = None) -> None:
+    def __init__(self, presets: PresetStore, parent: QWidget | None = None, adapters_folder: Path | None = None) -> None:
         super().__init__(parent)
+        self.adapter_picker = AdapterPicker(adapters_folder)
         self.setObjectName("samplingPanel")
         self.store = presets
         self.settings = SamplingSettings()
@@ -69,6 +73,7 @@ class SamplingPanel(QWidget):
         col = QVBoxLayout(inner)
         col.setContentsMargins(6, 6, 6, 6)
         col.addLayout(sections.preset_row(self))
+        col.addWidget(self.adapter_picker)
         col.addWidget(sections.chart_box(self))
         col.addWidget(sections.sampling_box(self))
         col.addWidget(sections.limits_box(self))
@@ -109,6 +114,7 @@ class SamplingPanel(QWidget):
         self.import_action.triggered.connect(self._on_import_presets)
         self.export_action.triggered.connect(self._on_export_presets)
         self.reload_button.clicked.connect(self._on_reload_button_clicked)
+        self.adapter_picker.chosen.connect(self.adapter_requested)
 
     def _show_dry_enabled(self, strength: float) -> None:
         """DRY's growth, allowed repeat, look-back and breakers mean something only while its strength is above 0."""
@@ -151,8 +157,9 @@ class SamplingPanel(QWidget):
 
     def choose_preset(self, name: str) -> None:
         settings = self.store.get(name)
-        if settings is not None:
-            self.show_settings(settings, name)
+        if settings is not None:  # a preset is how to sample; the session's adapter stays
+            self.show_settings(settings.replace(adapter=self.settings.adapter,
+                                                adapter_scale=self.settings.adapter_scale), name)
             self.settings_changed.emit(self.settings, self.preset)
 
     def _on_preset_combo_activated(self, index: int) -> None:
@@ -164,7 +171,7 @@ class SamplingPanel(QWidget):
         self.preset_combo.setCurrentIndex(index)
         self.preset_combo.blockSignals(False)
         base = self.store.get(self.preset)
-        modified = base is None or base != self.settings
+        modified = base is None or base != self.settings.replace(adapter=base.adapter, adapter_scale=base.adapter_scale)
         reset_to = base if base is not None else SamplingSettings()  # ↺ goes back to the preset in use
         source = f"the “{self.preset}” preset" if base is not None else "the app's default"
         for field, control in self.controls.items():
@@ -178,7 +185,7 @@ class SamplingPanel(QWidget):
     def save_preset(self, name: str) -> None:
         if not name.strip():
             return
-        self.preset = self.store.save(name, self.settings)
+        self.preset = self.store.save(name, self.settings.replace(adapter="", adapter_scale=1.0))
         self._sync_preset_label()
         self.settings_changed.emit(self.settings, self.preset)
 
@@ -259,10 +266,16 @@ class SamplingPanel(QWidget):
             self.constraint_combo.setCurrentIndex(0)
             self.constraint_edit.clear()
         self.constraint_edit.setEnabled(self.constraint_combo.currentIndex() > 0)
+        self.adapter_picker.show_choice(settings.adapter, settings.adapter_scale)
         self._updating = False
         self._text_timer.stop()
         self._sync_preset_label()
         self._refresh_picture()
+
+    def apply_adapter(self, path: str, scale: float) -> None:
+        """The engine took the adapter: it becomes the shown session's choice (saved with it)."""
+        self.adapter_picker.show_choice(path, scale)
+        self._change(adapter=path, adapter_scale=round(float(scale), 3))
 
     def _change(self, **changes: Any) -> None:
         try:
