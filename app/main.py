@@ -96,6 +96,11 @@ def _attach_sources(chat: ChatPane, paths: AppPaths) -> None:
 
     collections = Collections(paths.sources)
     sources = ChatSources(collections, paths.config / "chat-sources.json")
+    from app.engine.query_embedder import QueryEmbedderProcess
+
+    query_process = QueryEmbedderProcess()  # the question embedded beside the window, never in it
+    sources.query_embedder = query_process.for_spec
+    chat.destroyed.connect(lambda *_: query_process.close())
     panel_holder: list[object] = []
 
     def start_job(db: str) -> object:

@@ -14,13 +14,16 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+from app.core.errors import SourceError
 from app.core.parts import CitationPart
 from app.core.sources.collections import Collections
 from app.core.sources.fusion import reciprocal_rank_fusion
 from app.core.sources.retrieval import fit_hits, sources_message, used_parts
-from app.core.sources.store import Embedder, Hit
+from app.core.sources.store import Embedder, Hit, SourceStore
 
 Message = dict[str, str]
 
@@ -34,7 +37,10 @@ class ChatSources:
         self.budget_tokens = budget_tokens
         self.top = top
         self.embedder: Embedder | None = None  # set where a query embedder runs; keywords alone otherwise
+        # the window's: a collection's embedding spec -> an embedder running in a child process (app/main.py)
+        self.query_embedder: Callable[[dict[str, Any]], Embedder] | None = None
         self.last_hits: dict[int, list[Hit]] = {}
+        self.last_found_by = ""  # how the last search found its passages, said under the reply
         try:
             self._map: dict[str, list[str]] = json.loads(self.file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -53,18 +59,34 @@ class ChatSources:
     def search(self, names: list[str], question: str) -> list[Hit]:
         """The best passages for ``question`` over several collections, fused by rank."""
         rankings: list[list[Hit]] = []
+        ways: list[str] = []
         for name in names:
             store = self.collections.open(name)
             try:
-                mode = "hybrid" if self.embedder is not None else "keyword"
-                rankings.append(store.search(question, self.embedder, top=self.top, mode=mode))
+                ranking, way = self._search_one(store, question)
+                rankings.append(ranking)
+                ways.append(way)
             finally:
                 store.close()
+        self.last_found_by = "; ".join(dict.fromkeys(ways))
         if len(rankings) == 1:
             return rankings[0]
         by_key = {(h.path, h.chunk_id): h for r in rankings for h in r}
         fused = reciprocal_rank_fusion([[(h.path, h.chunk_id) for h in r] for r in rankings])
         return [by_key[k] for k, _ in fused[: self.top]]
+
+    def _search_one(self, store: SourceStore, question: str) -> tuple[list[Hit], str]:
+        """One collection's ranking, by keywords and meaning where it has vectors and they can be compared."""
+        embedder = self.embedder
+        spec_text = store.get_meta("embedder_spec")
+        if embedder is None and self.query_embedder is not None and spec_text and store.has_vectors():
+            embedder = self.query_embedder(json.loads(spec_text))
+        if embedder is None or not store.has_vectors():
+            return store.search(question, None, top=self.top, mode="keyword"), "keywords only (no vectors)"
+        try:
+            return store.search(question, embedder, top=self.top, mode="hybrid"), "keywords and meaning"
+        except SourceError as exc:
+            return store.search(question, None, top=self.top, mode="keyword"), f"keywords only ({exc})"
 
     def before_reply(self, chat_id: int) -> Callable[[list[Message]], tuple[list[Message], tuple[CitationPart, ...]]]:
         """The step a chat's turn runs before each reply (a no-op while the chat has no collections)."""
@@ -78,7 +100,8 @@ class ChatSources:
             self.last_hits[chat_id] = hits
             if not hits:
                 return history, ()
-            return with_sources(history, sources_message(hits)), tuple(used_parts(hits))
+            parts = tuple(replace(p, found_by=self.last_found_by) for p in used_parts(hits))
+            return with_sources(history, sources_message(hits)), parts
 
         return step
 

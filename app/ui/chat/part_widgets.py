@@ -98,6 +98,7 @@ class CitationWidget(_PartFrame):
 
     def __init__(self, part: CitationPart, number: int, parent: QWidget | None = None) -> None:
         line = f"[{number}] {part.title}" + (f" — {part.source}" if part.source else "")
+        line += f" · found by {part.found_by}" if part.found_by else ""
         super().__init__(part, line, parent)
         if part.quote:
             shown = part.quote if len(part.quote) <= 300 else part.quote[:300].rstrip() + "…"
