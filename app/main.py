@@ -115,6 +115,9 @@ def _attach_sources(chat: ChatPane, paths: AppPaths) -> None:
 
     chat.attach_sources(sources, manage)
     chat.sources_start_job = start_job  # type: ignore[attr-defined]
+    from app.ui.sources.chat_drop import ChatFileDrop
+
+    chat.file_drop = ChatFileDrop(chat, sources, start_job)  # type: ignore[attr-defined]
 
 
 def _attach_write_sources(pane: WritePane, paths: AppPaths) -> None:
