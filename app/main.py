@@ -96,6 +96,11 @@ def _attach_sources(chat: ChatPane, paths: AppPaths) -> None:
 
     collections = Collections(paths.sources)
     sources = ChatSources(collections, paths.config / "chat-sources.json")
+    from app.engine.query_embedder import QueryEmbedderProcess
+
+    query_process = QueryEmbedderProcess()  # the question embedded beside the window, never in it
+    sources.query_embedder = query_process.for_spec
+    chat.destroyed.connect(lambda *_: query_process.close())
     panel_holder: list[object] = []
 
     def start_job(db: str) -> object:
@@ -110,6 +115,9 @@ def _attach_sources(chat: ChatPane, paths: AppPaths) -> None:
 
     chat.attach_sources(sources, manage)
     chat.sources_start_job = start_job  # type: ignore[attr-defined]
+    from app.ui.sources.chat_drop import ChatFileDrop
+
+    chat.file_drop = ChatFileDrop(chat, sources, start_job)  # type: ignore[attr-defined]
 
 
 def _attach_write_sources(pane: WritePane, paths: AppPaths) -> None:
@@ -124,9 +132,11 @@ def _attach_write_sources(pane: WritePane, paths: AppPaths) -> None:
     pane.sources_sidebar.setMinimumWidth(0)  # type: ignore[attr-defined]
     pane.sources_sidebar.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # type: ignore[attr-defined]
     pane.splitter.addWidget(pane.sources_sidebar)  # type: ignore[attr-defined]
-    pane.splitter.setCollapsible(2, True)
-    pane.splitter.setStretchFactor(2, 1)
-    pane.splitter.setSizes([180, 620, 220])
+    # after the list, the editor and (where Write has one) the Ask panel: its own index, one more size
+    index = pane.splitter.indexOf(pane.sources_sidebar)  # type: ignore[attr-defined]
+    pane.splitter.setCollapsible(index, True)
+    pane.splitter.setStretchFactor(index, 1)
+    pane.splitter.setSizes([180, 560, *([200] * (index - 2)), 220])
 
 
 def create_main_window(*, load_model: bool = True, files: list[str] | None = None) -> MainWindow:

@@ -63,6 +63,7 @@ class CitationPart:
     title: str
     source: str = ""
     quote: str = ""
+    found_by: str = ""  # how a retrieved passage was found ("keywords and meaning", "keywords only (...)")
     kind: ClassVar[str] = "citation"
 
 

@@ -14,13 +14,16 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+from app.core.errors import SourceError
 from app.core.parts import CitationPart
 from app.core.sources.collections import Collections
 from app.core.sources.fusion import reciprocal_rank_fusion
 from app.core.sources.retrieval import fit_hits, sources_message, used_parts
-from app.core.sources.store import Embedder, Hit
+from app.core.sources.store import Embedder, Hit, SourceStore
 
 Message = dict[str, str]
 
@@ -34,7 +37,11 @@ class ChatSources:
         self.budget_tokens = budget_tokens
         self.top = top
         self.embedder: Embedder | None = None  # set where a query embedder runs; keywords alone otherwise
+        # the window's: a collection's embedding spec -> an embedder running in a child process (app/main.py)
+        self.query_embedder: Callable[[dict[str, Any]], Embedder] | None = None
         self.last_hits: dict[int, list[Hit]] = {}
+        self.left_out: dict[int, set[str]] = {}  # per chat, passages (path:line) the person removed
+        self.last_found_by = ""  # how the last search found its passages, said under the reply
         try:
             self._map: dict[str, list[str]] = json.loads(self.file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -50,21 +57,41 @@ class ChatSources:
         tmp.write_text(json.dumps(self._map, indent=1), encoding="utf-8")
         os.replace(tmp, self.file)
 
-    def search(self, names: list[str], question: str) -> list[Hit]:
-        """The best passages for ``question`` over several collections, fused by rank."""
+    def leave_out(self, chat_id: int, source: str) -> None:
+        """Leave the passage at ``source`` (``path:line``) out of this chat's next replies."""
+        self.left_out.setdefault(chat_id, set()).add(source)
+
+    def search(self, names: list[str], question: str, extra: int = 0) -> list[Hit]:
+        """The best passages for ``question`` over several collections, fused by rank (``extra`` more of them)."""
         rankings: list[list[Hit]] = []
+        ways: list[str] = []
         for name in names:
             store = self.collections.open(name)
             try:
-                mode = "hybrid" if self.embedder is not None else "keyword"
-                rankings.append(store.search(question, self.embedder, top=self.top, mode=mode))
+                ranking, way = self._search_one(store, question, self.top + extra)
+                rankings.append(ranking)
+                ways.append(way)
             finally:
                 store.close()
+        self.last_found_by = "; ".join(dict.fromkeys(ways))
         if len(rankings) == 1:
             return rankings[0]
         by_key = {(h.path, h.chunk_id): h for r in rankings for h in r}
         fused = reciprocal_rank_fusion([[(h.path, h.chunk_id) for h in r] for r in rankings])
-        return [by_key[k] for k, _ in fused[: self.top]]
+        return [by_key[k] for k, _ in fused[: self.top + extra]]
+
+    def _search_one(self, store: SourceStore, question: str, top: int) -> tuple[list[Hit], str]:
+        """One collection's ranking, by keywords and meaning where it has vectors and they can be compared."""
+        embedder = self.embedder
+        spec_text = store.get_meta("embedder_spec")
+        if embedder is None and self.query_embedder is not None and spec_text and store.has_vectors():
+            embedder = self.query_embedder(json.loads(spec_text))
+        if embedder is None or not store.has_vectors():
+            return store.search(question, None, top=top, mode="keyword"), "keywords only (no vectors)"
+        try:
+            return store.search(question, embedder, top=top, mode="hybrid"), "keywords and meaning"
+        except SourceError as exc:
+            return store.search(question, None, top=top, mode="keyword"), f"keywords only ({exc})"
 
     def before_reply(self, chat_id: int) -> Callable[[list[Message]], tuple[list[Message], tuple[CitationPart, ...]]]:
         """The step a chat's turn runs before each reply (a no-op while the chat has no collections)."""
@@ -74,11 +101,14 @@ class ChatSources:
             question = next((m["content"] for m in reversed(history) if m.get("role") == "user"), "")
             if not names or not question.strip():
                 return history, ()
-            hits = fit_hits(self.search(names, question), self.budget_tokens)
+            left_out = self.left_out.get(chat_id, set())
+            found = [h for h in self.search(names, question, len(left_out)) if f"{h.path}:{h.line}" not in left_out]
+            hits = fit_hits(found, self.budget_tokens)
             self.last_hits[chat_id] = hits
             if not hits:
                 return history, ()
-            return with_sources(history, sources_message(hits)), tuple(used_parts(hits))
+            parts = tuple(replace(p, found_by=self.last_found_by) for p in used_parts(hits))
+            return with_sources(history, sources_message(hits)), parts
 
         return step
 

@@ -41,6 +41,7 @@ from app.ui.engine_bridge import FRAME_MS, EngineBridge
 from app.ui.live_engine import BridgeEngine, qt_call_later
 from app.ui.markdown_view import INCREMENTAL_FROM
 from app.ui.pane import PreviewRequest
+from app.ui.sources.chat_sources_button import ChatSourcesButton
 from app.ui.widgets import DebouncedSaver
 
 if TYPE_CHECKING:
@@ -179,12 +180,11 @@ class ChatPane(ConversationsMixin, ChatView):
 
     def attach_sources(self, sources: ChatSources, manage: Callable[[], None]) -> None:
         """Let chats read source collections: a Sources button, and passages given before each reply."""
-        from app.ui.sources.chat_sources_button import ChatSourcesButton
-
         self.sources = sources
         self.sources_button = ChatSourcesButton(sources, manage, self)
         self.sys_row.addWidget(self.sources_button)
         self.conversation_changed.connect(self.sources_button.set_chat)
+        self.transcript.passage_removed.connect(self.sources_button.leave_out)
         if self.session is not None:
             self.sources_button.set_chat(self.session.id)
             if self.session.turn is not None:

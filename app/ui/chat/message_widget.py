@@ -68,6 +68,8 @@ class MessageWidget(QFrame):
     """Make this reply longer."""
     action_requested = Signal(str)
     """An error action: 'reload' or 'choose-model'."""
+    passage_removed = Signal(str)
+    """(source ``path:line``) a "Sources used" passage to leave out of the next reply."""
 
     def __init__(self, message: MessageRow, version: tuple[int, int], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -177,6 +179,8 @@ class MessageWidget(QFrame):
             citations += isinstance(part, CitationPart)
             box = self.parts_before if i < first_text else self.parts_after
             widget = part_widget(part, citations, box)
+            if hasattr(widget, "remove_requested"):
+                widget.remove_requested.connect(self.passage_removed)
             box.layout().addWidget(widget)
             self.part_widgets.append(widget)
         for box in (self.parts_before, self.parts_after):

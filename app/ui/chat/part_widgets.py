@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QPalette, QPixmap
 from PySide6.QtWidgets import QFrame, QLabel, QToolButton, QVBoxLayout, QWidget
 
@@ -96,8 +96,12 @@ class ToolResultWidget(_PartFrame):
 class CitationWidget(_PartFrame):
     """A footnote-like line: "[n] title — source", the quoted words below."""
 
+    remove_requested = Signal(str)
+    """(source ``path:line``): leave this passage out of the next reply (Regenerate)."""
+
     def __init__(self, part: CitationPart, number: int, parent: QWidget | None = None) -> None:
         line = f"[{number}] {part.title}" + (f" — {part.source}" if part.source else "")
+        line += f" · found by {part.found_by}" if part.found_by else ""
         super().__init__(part, line, parent)
         if part.quote:
             shown = part.quote if len(part.quote) <= 300 else part.quote[:300].rstrip() + "…"
@@ -110,6 +114,18 @@ class CitationWidget(_PartFrame):
             self.open_button.setAutoRaise(True)
             self.open_button.clicked.connect(self._on_open_button_clicked)
             self.layout_.addWidget(self.open_button)
+            self.remove_button = QToolButton(self)
+            self.remove_button.setObjectName("citationRemove")
+            self.remove_button.setText("× Leave out")
+            self.remove_button.setToolTip("Leave this passage out when the reply is regenerated")
+            self.remove_button.setAutoRaise(True)
+            self.remove_button.clicked.connect(self._on_remove_button_clicked)
+            self.layout_.addWidget(self.remove_button)
+
+    def _on_remove_button_clicked(self) -> None:
+        self.remove_button.setEnabled(False)
+        self.remove_button.setText("Left out of the next reply")
+        self.remove_requested.emit(self.part.source)  # type: ignore[attr-defined]
 
     def _on_open_button_clicked(self) -> None:
         from app.ui.sources.passage_view import open_passage

@@ -27,6 +27,8 @@ class TranscriptView(QScrollArea):
     """A reply's Continue button."""
     action_requested = Signal(str)
     """An error row's action ('reload', 'choose-model')."""
+    passage_removed = Signal(str)
+    """A "Sources used" passage (``path:line``) to leave out of the next reply."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -72,6 +74,7 @@ class TranscriptView(QScrollArea):
         widget.regenerate_requested.connect(self.regenerate_requested)
         widget.continue_requested.connect(self.continue_requested)
         widget.action_requested.connect(self.action_requested)
+        widget.passage_removed.connect(self.passage_removed)
         self._layout.insertWidget(self._layout.count() - 1, widget)
         self.widgets[message.id] = widget
         self.empty_label.hide()

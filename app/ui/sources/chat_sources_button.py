@@ -31,6 +31,11 @@ class ChatSourcesButton(QToolButton):
         self.setToolTip("Answers read these collections and cite them: " + ", ".join(names) if names
                         else "Let this chat read and cite your own files")
 
+    def leave_out(self, source: str) -> None:
+        """A passage (``path:line``) the open chat's next replies don't read ("× Leave out", then Regenerate)."""
+        if self.chat_id is not None:
+            self.sources.leave_out(self.chat_id, source)
+
     def toggle(self, name: str, on: bool) -> None:
         if self.chat_id is None:
             return
