@@ -55,6 +55,7 @@ class FakeEngine:
         self.requests: list[tuple[str, object]] = []
         self.adapter = ("", 1.0)  # the LoRA put on (path, strength); ("", 1.0): none
         self.prompts: list[object] = []  # what each request was given (the messages, or the prompt)
+        self.tools_offered: list[object] = []  # the tools each chat request was offered (None: none)
         self.status = EngineStatus()
         self.status_changed: Announcer[[EngineStatus]] = Announcer()  # EnginePort: it never crashes nor reloads
         self._active: Stream | None = None
@@ -72,8 +73,9 @@ class FakeEngine:
         return _done(self.info)
 
     def chat(self, messages, sampling: SamplingSettings | None = None, *, alternatives=0, listener=None,
-             continue_last=False) -> Stream:
+             continue_last=False, tools=None) -> Stream:
         self.requests.append(("chat", sampling))
+        self.tools_offered.append(tools)  # a fake writes its script; it never calls a tool
         self.prompts.append([dict(m) for m in messages])
         return self._stream(sampling, listener)
 

@@ -42,13 +42,13 @@ def _placeholders(window: MainWindow) -> list[str]:
 def test_ctrl_2_shows_a_working_write_pane_in_a_fresh_window(qtbot, fresh: MainWindow) -> None:
     window = fresh
     assert not window.lazy.is_built("write") and not window.lazy.is_built("models")
-    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Chat", "Write", "Models", "Train"]
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Chat", "Write", "Models", "Train", "Tools"]
 
     qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
     pane = window.tabs.currentWidget()
     assert isinstance(pane, WritePane) and window.tabs.tabText(window.tabs.currentIndex()) == "Write"
     assert pane is window.write and window.tabs.indexOf(pane) == 1
-    assert _placeholders(window) == ["modelsPlaceholder", "trainPlaceholder"]
+    assert _placeholders(window) == ["modelsPlaceholder", "trainPlaceholder", "toolsPlaceholder"]
     qtbot.waitUntil(pane.editor.isVisible, timeout=5_000)
     # wired to the window as it was built: the Sampling panel shows this document's settings and the
     # window is named after the document's first line as it is typed
@@ -59,7 +59,7 @@ def test_ctrl_2_shows_a_working_write_pane_in_a_fresh_window(qtbot, fresh: MainW
 
     qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
     models = window.tabs.currentWidget()
-    assert isinstance(models, ModelsPane) and models is window.models and _placeholders(window) == ["trainPlaceholder"]
+    assert isinstance(models, ModelsPane) and models is window.models and _placeholders(window) == ["trainPlaceholder", "toolsPlaceholder"]
     assert window.connections is models.connections and models.tabs.tabText(models.tabs.count() - 1) == "Servers"
     qtbot.waitUntil(lambda: models.library_view.model().rowCount() > 0, timeout=10_000)  # the starter model, scanned
 
@@ -75,7 +75,7 @@ def test_panes_out_of_view_are_built_after_the_first_paint(qtbot, tmp_path: Path
     try:
         assert not window.lazy.is_built("write") and not window.lazy.is_built("models")  # not before the window
         window.show()
-        qtbot.waitUntil(lambda: all(window.lazy.is_built(k) for k in ("write", "models", "train")), timeout=10_000)
+        qtbot.waitUntil(lambda: all(window.lazy.is_built(k) for k in ("write", "models", "train", "tools")), timeout=10_000)
         assert window.tabs.currentWidget() is window.chat  # built out of view: Chat stays in front
         assert _placeholders(window) == []
         assert all(isinstance(window.tabs.widget(i), QWidget) for i in range(3))
