@@ -20,10 +20,8 @@ class Interrupted(InklingError):
     title = "Stopped"
 
 
-class ModelFileError(InklingError):
-    """A model file is missing, unreadable or not a valid GGUF file."""
-
-    title = "This model file can't be used"
+class _FileAndReason(InklingError):
+    """An error about one file: its ``path`` and ``reason``, shown as ``path: reason``."""
 
     def __init__(self, path: str, reason: str) -> None:
         super().__init__(path, reason)
@@ -32,6 +30,13 @@ class ModelFileError(InklingError):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
+
+
+
+class ModelFileError(_FileAndReason):
+    """A model file is missing, unreadable or not a valid GGUF file."""
+
+    title = "This model file can't be used"
 
 
 class ModelMetadataError(ModelFileError):
@@ -316,18 +321,10 @@ class FeatureUnavailable(InklingError):
         return self.reason
 
 
-class AdapterError(InklingError):
+class AdapterError(_FileAndReason):
     """A LoRA adapter file can't be used: unreadable, not an adapter, or made for another model."""
 
     title = "This adapter can't be used"
-
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(path, reason)
-        self.path = path
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
 
 
 class TrainingError(InklingError):
@@ -342,18 +339,10 @@ class SourceError(InklingError):
     title = "Sources"
 
 
-class UnreadableSource(SourceError):
+class UnreadableSource(SourceError, _FileAndReason):
     """One file of a collection can't be read; it is listed with this reason and skipped."""
 
     title = "A file was skipped"
-
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(path, reason)
-        self.path = path
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
 
 
 class JobCancelled(Interrupted):
