@@ -122,21 +122,11 @@ def _attach_sources(chat: ChatPane, paths: AppPaths) -> None:
 
 def _attach_write_sources(pane: WritePane, paths: AppPaths) -> None:
     """Write's sources sidebar: passages related to the paragraph at the cursor, beside the editor."""
-    from PySide6.QtWidgets import QSizePolicy
-
     from app.core.sources.collections import Collections
-    from app.ui.sources.write_sidebar import SourcesSidebar
+    from app.ui.sources.write_sidebar import attach_write_sidebar
 
-    pane.sources_sidebar = SourcesSidebar(Collections(paths.sources), pane.editor)  # type: ignore[attr-defined]
-    # it gives way first in a narrow window (800x500 must fit: tests/ui/test_small_window.py)
-    pane.sources_sidebar.setMinimumWidth(0)  # type: ignore[attr-defined]
-    pane.sources_sidebar.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # type: ignore[attr-defined]
-    pane.splitter.addWidget(pane.sources_sidebar)  # type: ignore[attr-defined]
-    # after the list, the editor and (where Write has one) the Ask panel: its own index, one more size
-    index = pane.splitter.indexOf(pane.sources_sidebar)  # type: ignore[attr-defined]
-    pane.splitter.setCollapsible(index, True)
-    pane.splitter.setStretchFactor(index, 1)
-    pane.splitter.setSizes([180, 560, *([200] * (index - 2)), 220])
+    # after the list, the editor and the Ask panel; folded in a narrow window, its toolbar toggle and F9 unfold it
+    pane.sources_sidebar = attach_write_sidebar(pane, Collections(paths.sources))  # type: ignore[attr-defined]
 
 
 def create_main_window(*, load_model: bool = True, files: list[str] | None = None) -> MainWindow:

@@ -1,5 +1,5 @@
 """The Sources panel indexing real files in its child-process job (progress, pause, the skipped files and why),
-and Write's sidebar showing passages for the paragraph at the cursor, inserting one as a quote."""
+and Write's sidebar showing passages for the paragraph at the cursor."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QTextCursor
 from ui.conftest import wait_for_panes
 from ui.fake_engine import FakeEngine, fake_window
 
@@ -53,7 +52,7 @@ def test_the_panel_indexes_with_progress_pause_and_lists_skipped_files(qtbot, tm
     assert panel.add_folder_button.isEnabled() and not panel.pause_button.isEnabled()
 
 
-def test_write_shows_passages_for_the_paragraph_at_the_cursor_and_inserts_a_quote(
+def test_write_shows_passages_for_the_paragraph_at_the_cursor(
         qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INKLING_HOME", str(tmp_path / "home"))
     docs = _docs(tmp_path / "docs", 30)
@@ -76,9 +75,5 @@ def test_write_shows_passages_for_the_paragraph_at_the_cursor_and_inserts_a_quot
     qtbot.waitUntil(lambda: bool(sidebar.hits) and sidebar.hits[0].path == str(docs / "lighthouse.md"),
                     timeout=5_000)
     assert sidebar.searched == "At dusk the old keeper went up to light the lamp."
-    qtbot.mouseClick(sidebar.insert_button, Qt.MouseButton.LeftButton)
-    text = write.editor.toPlainText()
-    assert (f"light the lamp.\n\n> The keeper climbs the stairs and lights the lamp at dusk.\n>\n"
-            f"> — {docs / 'lighthouse.md'}:1\n") in text
-    write.editor.moveCursor(QTextCursor.MoveOperation.End)
-    window.close()
+    assert sidebar.list.item(0).text().startswith("lighthouse.md, line 1\nThe keeper climbs the stairs")
+    window.close()  # (quoting and the memory: tests/ui/test_sources_in_write.py)

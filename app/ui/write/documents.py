@@ -1,5 +1,6 @@
 """The Write pane's documents: the list, opening and creating, renaming, deleting, saving, revisions,
-export, and the memory with the model's view of a long text.
+export, the memory with the model's view of a long text, and passages from the sources sidebar
+quoted into the text or added to the memory.
 
 A mixin of ``WritePane`` (app.ui.write.write_pane), which shows the suggestion;
 this part decides which ``DocumentSession`` is open and mirrors it into the
@@ -20,6 +21,8 @@ from PySide6.QtWidgets import QFileDialog, QListWidgetItem
 from app.core.document_session import DocumentSession
 from app.core.errors import InklingError
 from app.core.paths import file_stem
+from app.core.sources.quoting import citation, memory_entry, memory_with, quote_insertion
+from app.core.sources.store import Hit
 from app.ui.jobs import when_done
 from app.ui.write.export import FORMATS, export_document
 from app.ui.write.write_view import EXPORT_NAMES
@@ -283,3 +286,44 @@ class DocumentsMixin(_Base):
             when_done(counting,
                       lambda n: self.counts.setText(f"{words:,} words · {n:,} tokens · {len(text):,} characters"),
                       lambda _exc: None, context=self)
+
+    # -- passages from the sources sidebar (app.ui.sources.write_sidebar) ----------------
+
+    def insert_quote(self, hit: Hit) -> str:
+        """Quote ``hit`` with its citation at the cursor as its own paragraph, one undo step; say what was done."""
+        if self.session is None:
+            return ""
+        if self.editor_stack.currentWidget() is not self.editor:
+            return self._said("Finish reviewing the proposed changes first, then insert the quote")
+        if self.editor.has_suggestion:  # a suggestion on screen becomes the writer's text, as typing does
+            self._on_editor_typed_over()
+        cursor = self.editor.textCursor()
+        position = max(cursor.position(), cursor.anchor())  # after a selection, never over it
+        before, after = self.editor.text_around(position)
+        self.editor.insert_at(position, quote_insertion(before, after, hit))
+        self.editor.setFocus()
+        return self._said(f"Quoted {citation(hit)} at the cursor (Ctrl+Z removes it)")
+
+    def add_to_memory(self, hit: Hit) -> str:
+        """Append ``hit`` with its citation to the memory box and save it with the document now."""
+        if self.session is None:
+            return ""
+        memory = self.memory_edit.toPlainText()
+        added = memory_with(memory, memory_entry(hit))
+        if added == memory:
+            return self._said(f"{citation(hit)} is already in this document's memory")
+        cursor = QTextCursor(self.memory_edit.document())
+        cursor.beginEditBlock()  # one Ctrl+Z in the memory box takes it out again
+        cursor.select(QTextCursor.SelectionType.Document)
+        cursor.insertText(added)
+        cursor.endEditBlock()
+        self.memory_edit.setTextCursor(cursor)
+        self.memory_edit.ensureCursorVisible()
+        self._memory_timer.stop()
+        self.save_memory()
+        return self._said(f"Added {citation(hit)} to this document's memory: the model reads it before every "
+                          "continuation")
+
+    def _said(self, line: str) -> str:
+        self.status_message.emit(line)
+        return line

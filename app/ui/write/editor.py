@@ -157,6 +157,22 @@ class WriterEditor(QPlainTextEdit):
         pos = self.suggestion_start if self.has_suggestion else self.textCursor().position()
         return text[:pos], text[pos:]
 
+    def text_around(self, position: int) -> tuple[str, str]:
+        """(text before, text after) a cursor ``position`` (Qt counts UTF-16 units, Python characters)."""
+        units = self.toPlainText().encode("utf-16-le")
+        return (units[:2 * position].decode("utf-16-le", "replace"),
+                units[2 * position:].decode("utf-16-le", "replace"))
+
+    def insert_at(self, position: int, text: str) -> None:
+        """Insert ``text`` at ``position`` as one undo step, in the plain style, and put the cursor after it."""
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(position)
+        cursor.beginEditBlock()
+        cursor.insertText(text, QTextCharFormat())
+        cursor.endEditBlock()
+        self.setTextCursor(cursor)
+        self.ensureCursorVisible()
+
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
         if self.has_suggestion:
             if event.key() == Qt.Key.Key_Tab:
