@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
     QSpinBox,
     QSplitter,
     QStackedWidget,
@@ -41,11 +40,8 @@ from app.ui.write.editor import WriterEditor
 from app.ui.write.export import FORMATS
 from app.ui.write.formats import EXPORT_NAMES
 from app.ui.write.inspector import TokenInspector
+from app.ui.write.side_panels import SidePanels
 
-ASK_FOLD_WIDTH = 700  # a Write pane narrower than this folds the side panels away (a toggle or its key unfolds one)
-SIDE_WIDTH = 220  # a side panel's width when it first shows
-SIDE_MIN_WIDTH = 160  # the least a side panel gets when unfolded in a narrow pane
-EDITOR_MIN_WIDTH = 200  # the editor keeps at least this when a side panel unfolds
 MEMORY_HINT = ("Memory: notes the model always reads before your text, however long it gets "
                "(synopsis, characters, style). Changing it makes the model re-read everything once.")
 
@@ -72,12 +68,7 @@ class WriteView(QWidget):
         self.splitter.setStretchFactor(2, 1)
         self.splitter.setCollapsible(1, False)
         self.splitter.setSizes([180, 640, 240])
-        self._narrow = False  # the pane is narrower than ASK_FOLD_WIDTH: its side panels were folded away
-        self._folded: set[int] = set()  # the side panels (splitter indexes) a narrow window folded away
-        self._widths: dict[int, int] = {2: 240}  # side panel index -> its last width shown
-        self._side_toggles: dict[int, QToolButton] = {}
-        self._list_width: int | None = None  # the documents list's width while a side panel in a narrow pane folds it
-        self.splitter.splitterMoved.connect(self._sync_side_toggles)
+        self.side_panels = SidePanels(self.splitter, self.toolbar)  # folded in a narrow pane, each with a toggle
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.splitter)
@@ -247,133 +238,23 @@ class WriteView(QWidget):
         return center
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
-        """A narrow pane folds the side panels away (the editor keeps its room); widening brings them back."""
+        """A narrow pane folds the side panels away (app.ui.write.side_panels); widening brings them back."""
         super().resizeEvent(event)
-        if self.width() < ASK_FOLD_WIDTH and not self._narrow:
-            self._narrow = True
-            for index in self._side_indexes():
-                self._fold(index, remember=True)
-        elif self.width() >= ASK_FOLD_WIDTH and self._narrow:
-            self._narrow = False
-            self._show_list()
-            for index in list(self._folded):
-                self.show_side_panel(index)
-
-    def _side_indexes(self) -> range:
-        """The splitter's side panels: the Ask panel, then any added with ``add_side_panel``."""
-        return range(2, self.splitter.count())
-
-    def _fold(self, index: int, *, remember: bool) -> None:
-        """Give side panel ``index``'s width to the editor; ``remember``: a narrow window folded it (it comes back)."""
-        sizes = self.splitter.sizes()
-        if sizes[index] <= 0:
-            return
-        self._keep_width(index, sizes[index])
-        if remember:
-            self._folded.add(index)
-        sizes[1] += sizes[index]
-        sizes[index] = 0
-        self.splitter.setSizes(sizes)
-        if not any(sizes[i] > 0 for i in self._side_indexes()):
-            self._show_list()
-        self._sync_side_toggles()
-
-    def _keep_width(self, index: int, width: int) -> None:
-        """Remember a side panel's width to show it at again (not the sliver a narrowing window squeezed it to)."""
-        if width >= SIDE_MIN_WIDTH:
-            self._widths[index] = width
-
-    def show_side_panel(self, index: int) -> None:
-        """Unfold side panel ``index`` at its last width, taken from the editor (then from the list).
-
-        In a narrow pane one side panel shows at a time, and the documents list folds while it does:
-        both come back when the panel is hidden again or the pane is wide again.
-        """
-        self._folded.discard(index)
-        sizes = self.splitter.sizes()
-        if sizes[index] > 0:
-            return
-        if self._narrow:
-            for other in self._side_indexes():
-                if other != index and sizes[other] > 0:
-                    self._keep_width(other, sizes[other])
-                    self._folded.add(other)
-                    sizes[1] += sizes[other]
-                    sizes[other] = 0
-        width = self._widths.get(index, SIDE_WIDTH)
-        editor_min = max(EDITOR_MIN_WIDTH, self.splitter.widget(1).minimumSizeHint().width())
-        if self._narrow and sizes[0] > 0 and sizes[1] - editor_min < width:
-            self._list_width = sizes[0]
-            sizes[1] += sizes[0]
-            sizes[0] = 0
-        from_editor = min(width, max(sizes[1] - editor_min, 0))
-        list_min = self.splitter.widget(0).minimumSizeHint().width()
-        from_list = min(width - from_editor, max(sizes[0] - list_min, 0)) if sizes[0] > 0 else 0
-        sizes[1] -= from_editor
-        sizes[0] -= from_list
-        sizes[index] = from_editor + from_list
-        self.splitter.setSizes(sizes)
-        self._sync_side_toggles()
-
-    def _show_list(self) -> None:
-        """Unfold the documents list that a side panel in a narrow pane folded (its width from the editor)."""
-        if self._list_width is None:
-            return
-        sizes = self.splitter.sizes()
-        width, self._list_width = self._list_width, None
-        if sizes[0] == 0:
-            sizes[0] = min(width, max(sizes[1] - EDITOR_MIN_WIDTH, 0))
-            sizes[1] -= sizes[0]
-            self.splitter.setSizes(sizes)
+        self.side_panels.pane_resized(self.width())
 
     def show_ask_panel(self) -> None:
         """Unfold the Ask panel (Ctrl+K, or asking from a narrow window)."""
-        self.show_side_panel(2)
+        self.side_panels.show(2)
 
-    def add_side_panel(self, panel: QWidget, title: str, key: str, width: int = SIDE_WIDTH) -> QToolButton:
-        """Add ``panel`` right of the Ask panel, folded in a narrow pane like it; returns its toolbar toggle.
+    def add_side_panel(self, panel: QWidget, title: str, key: str) -> QToolButton:
+        """Add ``panel`` right of the Ask panel, folded with it in a narrow pane; returns its toolbar toggle."""
+        return self.side_panels.add(panel, title, key)
 
-        The toggle (and ``key``) shows or hides it, so a folded panel is always one click away.
-        """
-        panel.setMinimumWidth(0)  # it gives way first in a narrow window (800x500 must fit)
-        panel.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.splitter.addWidget(panel)
-        index = self.splitter.indexOf(panel)
-        self.splitter.setCollapsible(index, True)
-        self.splitter.setStretchFactor(index, 1)
-        sizes = self.splitter.sizes()
-        self._widths[index] = width
-        if self._narrow:
-            self._folded.add(index)
-            self.splitter.setSizes([*sizes[:index], 0])
-        else:
-            self.splitter.setSizes([*sizes[:1], max(sizes[1] - width, EDITOR_MIN_WIDTH), *sizes[2:index], width])
-        toggle = QToolButton(text=title)
-        toggle.setCheckable(True)
-        toggle.setToolTip(f"Show or hide the {title.lower()} panel ({key})")
-        toggle.toggled.connect(lambda on, index=index: self._on_side_toggle_toggled(index, on))
-        self.toolbar.layout().addWidget(toggle)
-        self._side_toggles[index] = toggle
-        self._sync_side_toggles()
-        return toggle
+    def show_side_panel(self, index: int) -> None:
+        self.side_panels.show(index)
 
     def side_panel_shown(self, index: int) -> bool:
-        return self.splitter.sizes()[index] > 0
-
-    def _on_side_toggle_toggled(self, index: int, on: bool) -> None:
-        if on != self.side_panel_shown(index):
-            if on:
-                self.show_side_panel(index)
-            else:
-                self._fold(index, remember=False)
-
-    def _sync_side_toggles(self, *_: object) -> None:
-        """The toggles follow the panels (folded by a narrow window, or dragged shut)."""
-        sizes = self.splitter.sizes()
-        for index, toggle in self._side_toggles.items():
-            toggle.blockSignals(True)
-            toggle.setChecked(sizes[index] > 0)
-            toggle.blockSignals(False)
+        return self.side_panels.shown(index)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if watched is self.vsplit and event.type() == QEvent.Type.Resize:

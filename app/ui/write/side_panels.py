@@ -1,0 +1,158 @@
+"""The Write pane's side panels (the Ask panel, the sources sidebar) in its splitter, folded in a narrow pane.
+
+The splitter holds the documents list, the editor, then the side panels. A pane
+narrower than ``FOLD_WIDTH`` folds every side panel away so the editor keeps its
+room, and unfolds them when it is wide again. A folded panel is one click away:
+each added panel has a checkable toolbar toggle (and a key, given by who adds it),
+and the Ask panel its Ctrl+K. Unfolded in a narrow pane, a side panel shows alone
+and the documents list folds while it does.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QSizePolicy, QSplitter, QToolButton, QWidget
+
+FOLD_WIDTH = 700  # a Write pane narrower than this folds the side panels away (a toggle or its key unfolds one)
+SIDE_WIDTH = 220  # a side panel's width when it first shows
+SIDE_MIN_WIDTH = 160  # narrower than this is a sliver a narrowing window left, not a width to come back to
+EDITOR_MIN_WIDTH = 200  # the editor keeps at least this when a side panel unfolds
+
+
+class SidePanels(QObject):
+    """Folds, unfolds and toggles the side panels of a splitter [list, editor, side panels...]."""
+
+    def __init__(self, splitter: QSplitter, toolbar: QWidget) -> None:
+        super().__init__(splitter)
+        self._splitter = splitter
+        self._toolbar = toolbar
+        self._narrow = False  # the pane is narrower than FOLD_WIDTH: its side panels were folded away
+        self._folded: set[int] = set()  # the side panels (splitter indexes) a narrow window folded away
+        self._widths: dict[int, int] = {2: 240}  # side panel index -> its last width shown
+        self._toggles: dict[int, QToolButton] = {}
+        self._list_width: int | None = None  # the documents list's width while a side panel in a narrow pane folds it
+        splitter.splitterMoved.connect(self._sync_side_toggles)
+
+    def pane_resized(self, width: int) -> None:
+        """A narrow pane folds the side panels away (the editor keeps its room); widening brings them back."""
+        if width < FOLD_WIDTH and not self._narrow:
+            self._narrow = True
+            for index in self._side_indexes():
+                self._fold(index, remember=True)
+        elif width >= FOLD_WIDTH and self._narrow:
+            self._narrow = False
+            self._show_list()
+            for index in list(self._folded):
+                self.show(index)
+
+    def _side_indexes(self) -> range:
+        """The splitter's side panels: the Ask panel, then any added with ``add``."""
+        return range(2, self._splitter.count())
+
+    def _fold(self, index: int, *, remember: bool) -> None:
+        """Give side panel ``index``'s width to the editor; ``remember``: a narrow window folded it (it comes back)."""
+        sizes = self._splitter.sizes()
+        if sizes[index] <= 0:
+            return
+        self._keep_width(index, sizes[index])
+        if remember:
+            self._folded.add(index)
+        sizes[1] += sizes[index]
+        sizes[index] = 0
+        self._splitter.setSizes(sizes)
+        if not any(sizes[i] > 0 for i in self._side_indexes()):
+            self._show_list()
+        self._sync_side_toggles()
+
+    def _keep_width(self, index: int, width: int) -> None:
+        """Remember a side panel's width to show it at again (not the sliver a narrowing window squeezed it to)."""
+        if width >= SIDE_MIN_WIDTH:
+            self._widths[index] = width
+
+    def show(self, index: int) -> None:
+        """Unfold side panel ``index`` at its last width, taken from the editor (then from the list).
+
+        In a narrow pane one side panel shows at a time, and the documents list folds while it does:
+        both come back when the panel is hidden again or the pane is wide again.
+        """
+        self._folded.discard(index)
+        sizes = self._splitter.sizes()
+        if sizes[index] > 0:
+            return
+        if self._narrow:
+            for other in self._side_indexes():
+                if other != index and sizes[other] > 0:
+                    self._keep_width(other, sizes[other])
+                    self._folded.add(other)
+                    sizes[1] += sizes[other]
+                    sizes[other] = 0
+        width = self._widths.get(index, SIDE_WIDTH)
+        editor_min = max(EDITOR_MIN_WIDTH, self._splitter.widget(1).minimumSizeHint().width())
+        if self._narrow and sizes[0] > 0 and sizes[1] - editor_min < width:
+            self._list_width = sizes[0]
+            sizes[1] += sizes[0]
+            sizes[0] = 0
+        from_editor = min(width, max(sizes[1] - editor_min, 0))
+        list_min = self._splitter.widget(0).minimumSizeHint().width()
+        from_list = min(width - from_editor, max(sizes[0] - list_min, 0)) if sizes[0] > 0 else 0
+        sizes[1] -= from_editor
+        sizes[0] -= from_list
+        sizes[index] = from_editor + from_list
+        self._splitter.setSizes(sizes)
+        self._sync_side_toggles()
+
+    def _show_list(self) -> None:
+        """Unfold the documents list that a side panel in a narrow pane folded (its width from the editor)."""
+        if self._list_width is None:
+            return
+        sizes = self._splitter.sizes()
+        width, self._list_width = self._list_width, None
+        if sizes[0] == 0:
+            sizes[0] = min(width, max(sizes[1] - EDITOR_MIN_WIDTH, 0))
+            sizes[1] -= sizes[0]
+            self._splitter.setSizes(sizes)
+
+    def add(self, panel: QWidget, title: str, key: str, width: int = SIDE_WIDTH) -> QToolButton:
+        """Add ``panel`` right of the Ask panel, folded in a narrow pane like it; returns its toolbar toggle.
+
+        The toggle (and ``key``) shows or hides it, so a folded panel is always one click away.
+        """
+        panel.setMinimumWidth(0)  # it gives way first in a narrow window (800x500 must fit)
+        panel.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._splitter.addWidget(panel)
+        index = self._splitter.indexOf(panel)
+        self._splitter.setCollapsible(index, True)
+        self._splitter.setStretchFactor(index, 1)
+        sizes = self._splitter.sizes()
+        self._widths[index] = width
+        if self._narrow:
+            self._folded.add(index)
+            self._splitter.setSizes([*sizes[:index], 0])
+        else:
+            self._splitter.setSizes([*sizes[:1], max(sizes[1] - width, EDITOR_MIN_WIDTH), *sizes[2:index], width])
+        toggle = QToolButton(text=title)
+        toggle.setCheckable(True)
+        toggle.setToolTip(f"Show or hide the {title.lower()} panel ({key})")
+        toggle.toggled.connect(lambda on, index=index: self._on_side_toggle_toggled(index, on))
+        self._toolbar.layout().addWidget(toggle)
+        self._toggles[index] = toggle
+        self._sync_side_toggles()
+        return toggle
+
+    def shown(self, index: int) -> bool:
+        return self._splitter.sizes()[index] > 0
+
+    def _on_side_toggle_toggled(self, index: int, on: bool) -> None:
+        if on != self.shown(index):
+            if on:
+                self.show(index)
+            else:
+                self._fold(index, remember=False)
+
+    def _sync_side_toggles(self, *_: object) -> None:
+        """The toggles follow the panels (folded by a narrow window, or dragged shut)."""
+        sizes = self._splitter.sizes()
+        for index, toggle in self._toggles.items():
+            toggle.blockSignals(True)
+            toggle.setChecked(sizes[index] > 0)
+            toggle.blockSignals(False)
