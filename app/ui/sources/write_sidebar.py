@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from app.ui.write.write_pane import WritePane
 
 DELAY_MS = 400
+FEEDBACK_MS = 10_000  # how long the line saying what Insert / Add did stays
 KEYS = {"quote": "Return", "memory": "Ctrl+M", "open": "Shift+Return"}
 
 
@@ -74,6 +75,9 @@ class SourcesSidebar(QWidget):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DELAY_MS)
+        self._feedback_timer = QTimer(self)
+        self._feedback_timer.setSingleShot(True)
+        self._feedback_timer.setInterval(FEEDBACK_MS)
         self._build()
         self._connect_signals()
         self.reload_collections()
@@ -87,7 +91,7 @@ class SourcesSidebar(QWidget):
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.note = QLabel(self)
         self.note.setWordWrap(True)
-        self.feedback = QLabel(self)  # what the last Insert / Add did, until the next one
+        self.feedback = QLabel(self)  # what the last Insert / Add did, for a few seconds (the status bar says it too)
         self.feedback.setObjectName("sidebarFeedback")
         self.feedback.setWordWrap(True)
         self.feedback.hide()
@@ -130,6 +134,7 @@ class SourcesSidebar(QWidget):
         self.editor.cursorPositionChanged.connect(self._timer.start)
         self.editor.textChanged.connect(self._timer.start)
         self._timer.timeout.connect(self.refresh)
+        self._feedback_timer.timeout.connect(self.feedback.hide)
         self.chooser.currentTextChanged.connect(self._on_chooser_current_text_changed)
         self.quote_action.triggered.connect(self.insert_quote)
         self.memory_action.triggered.connect(self.add_to_memory)
@@ -244,6 +249,7 @@ class SourcesSidebar(QWidget):
         if line:
             self.feedback.setText(line)
             self.feedback.show()
+            self._feedback_timer.start()
             self.passage_used.emit(line)
 
     def _on_list_custom_context_menu_requested(self, pos: QPoint) -> None:

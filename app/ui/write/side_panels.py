@@ -10,11 +10,12 @@ and the documents list folds while it does.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QSizePolicy, QSplitter, QToolButton, QWidget
 
 FOLD_WIDTH = 700  # a Write pane narrower than this folds the side panels away (a toggle or its key unfolds one)
 SIDE_WIDTH = 220  # a side panel's width when it first shows
+LIST_WIDTH = 180  # the documents list's width in the first layout
 SIDE_MIN_WIDTH = 160  # narrower than this is a sliver a narrowing window left, not a width to come back to
 EDITOR_MIN_WIDTH = 200  # the editor keeps at least this when a side panel unfolds
 
@@ -26,6 +27,7 @@ class SidePanels(QObject):
         super().__init__(splitter)
         self._splitter = splitter
         self._toolbar = toolbar
+        self._laid_out = False  # the first wide layout is done (it shares the pane's real width out)
         self._narrow = False  # the pane is narrower than FOLD_WIDTH: its side panels were folded away
         self._folded: set[int] = set()  # the side panels (splitter indexes) a narrow window folded away
         self._widths: dict[int, int] = {2: 240}  # side panel index -> its last width shown
@@ -35,6 +37,9 @@ class SidePanels(QObject):
 
     def pane_resized(self, width: int) -> None:
         """A narrow pane folds the side panels away (the editor keeps its room); widening brings them back."""
+        if width >= FOLD_WIDTH and not self._laid_out:
+            self._laid_out = True
+            QTimer.singleShot(0, self._first_layout)  # once the splitter has its new width
         if width < FOLD_WIDTH and not self._narrow:
             self._narrow = True
             for index in self._side_indexes():
@@ -44,6 +49,22 @@ class SidePanels(QObject):
             self._show_list()
             for index in list(self._folded):
                 self.show(index)
+
+    def _first_layout(self) -> None:
+        """The first wide layout: the list at its usual width, the editor 45% of the pane or more, the side
+        panels sharing the rest (each SIDE_MIN_WIDTH to SIDE_WIDTH)."""
+        sizes = self._splitter.sizes()
+        total = sum(sizes)
+        shown = [i for i in self._side_indexes() if sizes[i] > 0]
+        if total <= 0 or not shown or self._narrow:
+            return
+        sizes[0] = min(sizes[0], LIST_WIDTH)
+        room = total - sizes[0] - total * 45 // 100
+        each = max(SIDE_MIN_WIDTH, min(SIDE_WIDTH, room // len(shown)))
+        for i in shown:
+            sizes[i] = each
+        sizes[1] = total - sizes[0] - each * len(shown)
+        self._splitter.setSizes(sizes)
 
     def _side_indexes(self) -> range:
         """The splitter's side panels: the Ask panel, then any added with ``add``."""
@@ -87,7 +108,9 @@ class SidePanels(QObject):
                     sizes[1] += sizes[other]
                     sizes[other] = 0
         width = self._widths.get(index, SIDE_WIDTH)
-        editor_min = max(EDITOR_MIN_WIDTH, self._splitter.widget(1).minimumSizeHint().width())
+        # the editor stays the widest part: it gives way down to 40% of the pane (its minimum when narrow)
+        floor = 0 if self._narrow else sum(sizes) * 2 // 5
+        editor_min = max(EDITOR_MIN_WIDTH, self._splitter.widget(1).minimumSizeHint().width(), floor)
         if self._narrow and sizes[0] > 0 and sizes[1] - editor_min < width:
             self._list_width = sizes[0]
             sizes[1] += sizes[0]
@@ -95,6 +118,8 @@ class SidePanels(QObject):
         from_editor = min(width, max(sizes[1] - editor_min, 0))
         list_min = self._splitter.widget(0).minimumSizeHint().width()
         from_list = min(width - from_editor, max(sizes[0] - list_min, 0)) if sizes[0] > 0 else 0
+        if from_editor + from_list < SIDE_MIN_WIDTH:  # too little room to read it: the editor gives a little more
+            from_editor = min(SIDE_MIN_WIDTH - from_list, max(sizes[1] - EDITOR_MIN_WIDTH, 0))
         sizes[1] -= from_editor
         sizes[0] -= from_list
         sizes[index] = from_editor + from_list
