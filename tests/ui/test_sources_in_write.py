@@ -179,3 +179,28 @@ def test_add_to_memory_is_saved_with_the_document_and_read_by_the_model_before_t
         pane.continue_button.click()
     prompt = window.bridge.engine.active.last_prompt()
     assert prompt.lstrip().startswith(memory) and prompt.rstrip().endswith(PARAGRAPH)
+
+
+def test_a_quote_inserted_while_a_suggestion_is_shown_keeps_the_suggestion_and_goes_after_it(
+        qtbot, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("INKLING_HOME", str(tmp_path / "home"))
+    window = fake_window(FakeEngine(" The wind rose."))
+    qtbot.addWidget(window)
+    window.show()
+    wait_for_panes(window)
+    window.bridge.load("/fake.gguf")
+    qtbot.waitUntil(lambda: window.bridge.free, timeout=5_000)
+    window.tabs.setCurrentWidget(window.write)
+    docs = _collection(tmp_path)
+    write = window.write
+    sidebar = _passages_for(qtbot, window, docs, PARAGRAPH, len(PARAGRAPH))
+    with qtbot.waitSignal(write.suggestion_finished, timeout=10_000):
+        write.continue_button.click()
+    assert write.editor.has_suggestion and write.editor.suggestion_text == " The wind rose."
+    sidebar.insert_quote()
+    suggested = PARAGRAPH + " The wind rose."
+    assert not write.editor.has_suggestion  # kept as the writer's text, as typing over it does
+    assert write.editor.toPlainText() == suggested + "\n\n" + QUOTE + "\n\n"
+    QTest.keyClick(write.editor, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert write.editor.toPlainText() == suggested  # one undo takes the quote, not the kept suggestion
+    window.close()

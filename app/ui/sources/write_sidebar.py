@@ -124,7 +124,10 @@ class SourcesSidebar(QWidget):
     def _action(self, text: str, key: str, tip: str) -> QAction:
         """An action on the chosen passage: on the context menu, its key works while the list has focus."""
         action = QAction(text, self.list)
-        action.setShortcut(QKeySequence(KEYS[key]))
+        keys = [QKeySequence(KEYS[key])]
+        if "Return" in KEYS[key]:  # the keypad's Enter too
+            keys.append(QKeySequence(KEYS[key].replace("Return", "Enter")))
+        action.setShortcuts(keys)
         action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         action.setToolTip(f"{tip} ({QKeySequence(KEYS[key]).toString(QKeySequence.SequenceFormat.NativeText)})")
         self.list.addAction(action)
