@@ -33,22 +33,47 @@ class SidePanels(QObject):
         self._widths: dict[int, int] = {2: 240}  # side panel index -> its last width shown
         self._toggles: dict[int, QToolButton] = {}
         self._list_width: int | None = None  # the documents list's width while a side panel in a narrow pane folds it
+        self._wide_sizes: list[int] | None = None  # the splitter's sizes when the pane last narrowed
         splitter.splitterMoved.connect(self._sync_side_toggles)
 
     def pane_resized(self, width: int) -> None:
-        """A narrow pane folds the side panels away (the editor keeps its room); widening brings them back."""
-        if width >= FOLD_WIDTH and not self._laid_out:
-            self._laid_out = True
-            QTimer.singleShot(0, self._first_layout)  # once the splitter has its new width
+        """A narrow pane folds the side panels away (the editor keeps its room); widening brings them back.
+
+        Called from the pane's resizeEvent, before the splitter has its new width: what depends on that
+        width runs once it has it.
+        """
         if width < FOLD_WIDTH and not self._narrow:
             self._narrow = True
+            self._wide_sizes = self._splitter.sizes()  # (still the wide layout)
             for index in self._side_indexes():
                 self._fold(index, remember=True)
         elif width >= FOLD_WIDTH and self._narrow:
             self._narrow = False
-            self._show_list()
-            for index in list(self._folded):
-                self.show(index)
+            QTimer.singleShot(0, self._unfold)
+        elif width >= FOLD_WIDTH and not self._laid_out:
+            self._laid_out = True
+            QTimer.singleShot(0, self._first_layout)
+
+    def _unfold(self) -> None:
+        """Wide again: the layout from before the pane narrowed (scaled to the width now), with the side panels
+        the narrow pane folded, and any the writer opened meanwhile; not those the writer hid."""
+        if self._narrow:  # narrowed again before this ran
+            return
+        now = self._splitter.sizes()
+        sizes = (self._wide_sizes or now)[:len(now)]
+        sizes += [0] * (len(now) - len(sizes))
+        for i in self._side_indexes():
+            if i in self._folded or now[i] > 0:
+                sizes[i] = sizes[i] or self._widths.get(i, SIDE_WIDTH)
+            else:
+                sizes[i] = 0
+        self._folded.clear()
+        self._list_width = None
+        self._splitter.setSizes(sizes)  # (Qt shares a different total out by these proportions)
+        if not self._laid_out:
+            self._laid_out = True
+            self._first_layout()
+        self._sync_side_toggles()
 
     def _first_layout(self) -> None:
         """The first wide layout: the list at its usual width, the editor 45% of the pane or more, the side
