@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 
+from app.core.sources.indexer import INDEX_JOB, index_args
 from app.core.sources.store import SourceStore
 from app.engine.embedding import LlamaEmbedder
-from app.engine.source_jobs import IndexJob
+from app.engine.jobs import start_job
 
 MAN = Path("/usr/share/man/man1")
 
@@ -115,7 +116,7 @@ def test_fused_recall_at_5_on_manual_pages_is_at_least_keywords_or_meaning_alone
     store = SourceStore(db)
     store.add_roots([str(docs)])
     spec = {"kind": "llama", "model": str(starter_path), "max_chars": 800, "pooling": "prompt-last"}
-    report = IndexJob(str(db), embedder=spec).wait(600)
+    report = start_job(INDEX_JOB, index_args(str(db), embedder=spec)).result(600)
     assert report["read"] == len(pages) and report["vectors_done"] == store.counts()["chunks"]
 
     embedder = LlamaEmbedder(str(starter_path), max_chars=800, pooling="prompt-last")

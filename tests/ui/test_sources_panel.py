@@ -14,7 +14,9 @@ from ui.fake_engine import FakeEngine, fake_window
 
 from app.core.paths import app_paths
 from app.core.sources.collections import Collections
-from app.engine.source_jobs import IndexJob
+from app.core.sources.indexer import INDEX_JOB, index_args
+from app.engine.jobs import JobRunner, start_job
+from app.ui.sources.indexing import SourceIndexing
 from app.ui.sources.sources_panel import SourcesPanel
 
 
@@ -30,7 +32,8 @@ def _docs(root: Path, n: int) -> Path:
 
 def test_the_panel_indexes_with_progress_pause_and_lists_skipped_files(qtbot, tmp_path: Path) -> None:
     docs = _docs(tmp_path / "docs", 1500)
-    panel = SourcesPanel(Collections(tmp_path / "sources"), lambda db: IndexJob(db))
+    collections = Collections(tmp_path / "sources")
+    panel = SourcesPanel(collections, SourceIndexing(collections, JobRunner()))  # the app's job runner
     qtbot.addWidget(panel)
     panel.resize(800, 500)
     panel.show()
@@ -43,7 +46,7 @@ def test_the_panel_indexes_with_progress_pause_and_lists_skipped_files(qtbot, tm
     qtbot.waitUntil(lambda: panel.progress_label.text().startswith("Paused · Reading"), timeout=10_000)
     assert panel.pause_button.text() == "Resume" and not panel.add_folder_button.isEnabled()
     qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: panel.job.done(), timeout=120_000)
+    qtbot.waitUntil(lambda: panel.job is None, timeout=120_000)
     qtbot.waitUntil(lambda: panel.progress_label.text().startswith("Done"), timeout=5_000)
     assert panel.progress_label.text() == "Done: 1,501 read, 0 unchanged, 2 skipped, 0 gone"
     qtbot.waitUntil(lambda: panel.counts.text().startswith("1,501 files · 1,501 passages"), timeout=10_000)  # counts refresh after "Done"
@@ -59,7 +62,7 @@ def test_write_shows_passages_for_the_paragraph_at_the_cursor_and_inserts_a_quot
     docs = _docs(tmp_path / "docs", 30)
     store = Collections(app_paths().ensure().sources).open("notes", create=True)
     store.add_roots([str(docs)])
-    IndexJob(str(store.path)).wait(60)
+    start_job(INDEX_JOB, index_args(str(store.path))).result(60)
     store.close()
     window = fake_window(FakeEngine("unused"))
     qtbot.addWidget(window)
