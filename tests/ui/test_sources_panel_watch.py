@@ -52,14 +52,21 @@ def test_files_added_changed_and_deleted_while_the_panel_is_open_are_indexed_wit
                     and len(indexing.watched("notes").files) == 5, timeout=20_000)
     assert panel.watch_label.text() == "Watching 2 folders and 5 files for changes while Inkling is open"
 
-    (docs / "sub" / "cat.md").write_text("The lighthouse keeper feeds a tabby cat.\n")  # added, in a subfolder
-    (docs / "ferry.md").write_text("The ferry leaves at eleven on Sundays.\n")  # changed in place
-    (docs / "mill.md").unlink()  # deleted
-    qtbot.waitUntil(lambda: bool(_found(collections, "tabby")) and not _found(collections, "windmill")
-                    and bool(_found(collections, "eleven")), timeout=60_000)
-    assert _found(collections, "tabby cat") == [str(docs / "sub" / "cat.md")]
+    # a file written in place: only its own watch sees it (a folder's does not)
+    (docs / "ferry.md").write_text("The ferry leaves at eleven on Sundays.\n")
+    qtbot.waitUntil(lambda: bool(_found(collections, "eleven")), timeout=60_000)
     assert _found(collections, "ferry") == [str(docs / "ferry.md")] and not _found(collections, "nine")
-    assert started == [("notes", "start"), ("notes", "changed")]  # one job for the burst of three changes
+    assert started == [("notes", "start"), ("notes", "changed")]
+    qtbot.waitUntil(lambda: panel.job is None, timeout=20_000)
+
+    # then a burst: a file added in a subfolder, another changed, one deleted
+    (docs / "sub" / "cat.md").write_text("The lighthouse keeper feeds a tabby cat.\n")
+    (docs / "harbour.md").write_text("The harbour wall is built of basalt now.\n")
+    (docs / "mill.md").unlink()
+    qtbot.waitUntil(lambda: bool(_found(collections, "tabby")) and not _found(collections, "windmill")
+                    and bool(_found(collections, "basalt")), timeout=60_000)
+    assert _found(collections, "tabby cat") == [str(docs / "sub" / "cat.md")]
+    assert started == [("notes", "start"), ("notes", "changed"), ("notes", "changed")]  # one job for the burst
     qtbot.waitUntil(lambda: panel.job is None, timeout=20_000)
     assert panel.progress_label.text().startswith("A change on disk was noticed · Done: 2 read, "), \
         panel.progress_label.text()
