@@ -82,15 +82,20 @@ def collection_folders_and_files(store: SourceStore) -> tuple[list[str], list[st
     return folders, files
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
 def plan_watch(folders: list[str], files: list[str], budget: int) -> WatchPlan:
     """Folders and files within ``budget`` watches: all of them, the folders only, or nothing (with why)."""
     if not folders and not files:
         return WatchPlan(note="")
     if len(folders) + len(files) <= budget:
-        return WatchPlan(tuple(folders), tuple(files), f"Watching {len(folders):,} folders and {len(files):,} files "
-                         "for changes while Inkling is open", len(folders), len(files))
+        return WatchPlan(tuple(folders), tuple(files), f"Watching {_count(len(folders), 'folder')} and "
+                         f"{_count(len(files), 'file')} for changes while Inkling is open", len(folders), len(files))
     if len(folders) <= budget:
-        return WatchPlan(tuple(folders), (), f"Watching {len(folders):,} folders for new, renamed and deleted files; "
+        return WatchPlan(tuple(folders), (), f"Watching {_count(len(folders), 'folder')} for new, renamed and deleted "
+                         "files; "
                          f"with {len(files):,} files it is too big to watch each one, so a file edited in place is "
                          "noticed at the next start or with Update", len(folders), len(files))
     return WatchPlan((), (), f"Too big to watch while open ({len(folders):,} folders, over the limit of {budget:,}): "

@@ -155,9 +155,9 @@ class SourceIndexing(QObject):
             self._next(name)
 
     def _next(self, ended: str) -> None:
-        if ended in self._again:
-            self._start(ended, self._again.pop(ended))
-        elif self._queue:
+        if ended in self._again:  # asked again while it ran: run again only if its files still differ
+            self._check(ended, self._again.pop(ended))
+        if self._queue and not self.jobs:
             name, reason = self._queue.pop(0)
             self._start(name, reason)
 
@@ -165,6 +165,8 @@ class SourceIndexing(QObject):
 
     def start(self) -> None:
         """Watch every collection, and bring up to date each one whose files changed while Inkling was closed."""
+        if self.watching:
+            return
         self.watching = True
         for name in self.collections.names():
             self._plan(name)
