@@ -192,29 +192,28 @@ class SourceIndexing(QObject):
         run_in_background(work, lambda found: self._apply_plan(name, *found), lambda _exc: None, context=self)
 
     def _apply_plan(self, name: str, folders: list[str], files: list[str]) -> None:
-        self._unwatch(name)
+        """Watch what the new plan adds and stop what it drops; watches it keeps stay (their pending events too)."""
         used = sum(p.size for n, p in self._plans.items() if n != name)
         plan = plan_watch(folders, files, max(self.watch_budget - used, 0))
         self._plans[name] = plan
-        wanted = [*plan.folders, *plan.files]
-        new = [p for p in wanted if p not in self._owners]
-        failed = set(self._watcher.addPaths(new)) if new else set()
-        for path in wanted:
-            if path not in failed:
-                self._owners.setdefault(path, set()).add(name)
-        self.watch_changed.emit(name)
-
-    def _unwatch(self, name: str) -> None:
-        self._plans.pop(name, None)
+        wanted = {*plan.folders, *plan.files}
         drop = []
         for path, names in self._owners.items():
-            names.discard(name)
-            if not names:
-                drop.append(path)
+            if name in names and path not in wanted:
+                names.discard(name)
+                if not names:
+                    drop.append(path)
         for path in drop:
             del self._owners[path]
-        if drop:
-            self._watcher.removePaths(drop)
+        # Qt forgets a file's watch by itself when the file is deleted or replaced: ask it what it still holds
+        current = {*self._watcher.files(), *self._watcher.directories()}
+        if gone := [p for p in drop if p in current]:
+            self._watcher.removePaths(gone)
+        new = [p for p in (*plan.folders, *plan.files) if p not in current]
+        failed = set(self._watcher.addPaths(new)) if new else set()
+        for path in wanted - failed:
+            self._owners.setdefault(path, set()).add(name)
+        self.watch_changed.emit(name)
 
     def _on_watcher_changed(self, path: str) -> None:
         for name in self._owners.get(path, set()):
