@@ -107,6 +107,22 @@ def _inkling(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
                           timeout=240, cwd=str(home), **as_nobody)
 
 
+def _collection(home: Path, name: str) -> SourceStore:
+    """The collection the command line made under ``home`` (INKLING_HOME), opened in this process."""
+    old = os.environ.get("INKLING_HOME")
+    os.environ["INKLING_HOME"] = str(home)
+    try:
+        from app.core.paths import app_paths
+        from app.core.sources.collections import Collections
+
+        return Collections(app_paths().sources).open(name)
+    finally:
+        if old is None:
+            del os.environ["INKLING_HOME"]
+        else:
+            os.environ["INKLING_HOME"] = old
+
+
 def test_thousands_of_files_of_every_format_index_and_every_bad_file_is_listed(open_dir: Path) -> None:
     docs = open_dir / "docs"
     files = _corpus(docs, 3000)
@@ -127,12 +143,18 @@ def test_thousands_of_files_of_every_format_index_and_every_bad_file_is_listed(o
     for name, reason in reasons.items():
         assert skipped[name].startswith(reason), (name, skipped[name])
 
-    # every format is searchable by a word only it holds
-    for i in (1, 2, 3, 4, 5, 6, 7, 2999):
-        found = _inkling("sources", "search", "notes", f"which note is about item{i}?", "--top", "3", home=home)
-        assert found.returncode == 0, found.stderr
-        first = found.stdout.splitlines()[0]
-        assert first.startswith("1. ") and f"{files[i]}:1" in first and f"item{i}" in first, first
+    # every format is searchable by a word only it holds: once through the command line, then in its index
+    found = _inkling("sources", "search", "notes", "which note is about item1?", "--top", "3", home=home)
+    assert found.returncode == 0, found.stderr
+    first = found.stdout.splitlines()[0]
+    assert first.startswith("1. ") and f"{files[1]}:1" in first and "item1" in first, first
+    store = _collection(home, "notes")
+    try:
+        for i in (2, 3, 4, 5, 6, 7, 2999):  # odt, epub, pdf, html, md, txt
+            hits = store.search(f"which note is about item{i}?", top=3, mode="keyword")
+            assert hits[0].location == f"{files[i]}:1" and f"item{i}" in hits[0].text, (i, hits[:1])
+    finally:
+        store.close()
 
     again = _inkling("sources", "add", "notes", home=home)
     assert "(0 read now, 3008 unchanged, 0 gone)" in again.stdout, again.stdout
