@@ -4,6 +4,7 @@ and Write's sidebar showing passages for the paragraph at the cursor, inserting 
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,30 @@ def test_write_shows_passages_for_the_paragraph_at_the_cursor_and_inserts_a_quot
             f"> — {docs / 'lighthouse.md'}:1\n") in text
     write.editor.moveCursor(QTextCursor.MoveOperation.End)
     window.close()
+
+
+def test_a_killed_indexing_job_is_reported_and_update_goes_on_where_it_stopped(qtbot, tmp_path: Path) -> None:
+    docs = _docs(tmp_path / "docs", 1500)
+    collections = Collections(tmp_path / "sources")
+    indexing = SourceIndexing(collections, JobRunner())
+    panel = SourcesPanel(collections, indexing)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.create("notes")
+    panel.add_paths([str(docs)])
+    qtbot.waitUntil(lambda: indexing.last.get("notes", {}).get("files_done", 0) >= 100, timeout=30_000)
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)  # held still part way, then killed
+    qtbot.waitUntil(lambda: panel.progress_label.text().startswith("Paused · Reading"), timeout=10_000)
+    os.kill(panel.job.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: panel.job is None, timeout=30_000)
+    assert "stopped unexpectedly: it was killed (SIGKILL" in panel.progress_label.text(), panel.progress_label.text()
+    assert panel.reindex_button.isEnabled()
+    store = collections.open("notes")
+    kept = len(store.files())  # every file finished before the kill, bad ones included
+    store.close()
+    assert 100 <= kept < 1503
+
+    qtbot.mouseClick(panel.reindex_button, Qt.MouseButton.LeftButton)  # Update
+    qtbot.waitUntil(lambda: panel.job is None and panel.progress_label.text().startswith("Done"), timeout=60_000)
+    assert f"{kept:,} unchanged" in panel.progress_label.text(), panel.progress_label.text()  # none read twice
+    qtbot.waitUntil(lambda: panel.counts.text().startswith("1,501 files · 1,501 passages"), timeout=10_000)
