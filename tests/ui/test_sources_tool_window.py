@@ -67,7 +67,13 @@ def test_the_model_searches_the_chats_sources_with_a_tool_and_its_citation_opens
     chat.sources_button.set_chat(session.id)
     qtbot.wait(200)
     assert chat.turn.tools.offer is None  # always-on: no tool offered
-    chat.sources_button.set_mode("tool")  # "Let the model search them (a tool)"
+    button = chat.sources_button
+    button.menu_.aboutToShow.emit()  # the menu as it opens: the chat's collections, then how it reads them
+    modes = {a.objectName(): a for a in button.menu_.actions() if a.objectName().startswith("sourcesMode-")}
+    assert modes["sourcesMode-always"].isChecked() and not modes["sourcesMode-tool"].isChecked()
+    assert modes["sourcesMode-tool"].text() == "Let the model search them (a tool)"
+    modes["sourcesMode-tool"].trigger()
+    assert chat.sources.mode_of(session.id) == "tool" and "search_sources" in button.toolTip()
     qtbot.waitUntil(lambda: chat.turn.tools.offer is not None and chat.turn.tools.offer.names == {"search_sources"},
                     timeout=10_000)
 
