@@ -35,7 +35,7 @@ def kind_files(tmp_path_factory: pytest.TempPathFactory, starter_path: Path) -> 
     folder = tmp_path_factory.mktemp("kind-files")
     base = read_header(starter_path)
     return {
-        "nomic": embedding_model(starter_path, folder / "nomic-embed-text-v1.5.Q4_1.gguf"),
+        "nomic": embedding_model(starter_path, folder / "nomic-embed-text-v1.5.Q4_1.gguf", "nomic-embed-text-v1.5"),
         "minilm": embedding_header(folder / "all-MiniLM-L6-v2-Q8_0.gguf"),
         "writer": lora_header(folder / "SmolLM2-writer-lora-F16.gguf", base.name, base.layers, base.embedding_length),
         "poetry": lora_header(folder / "TinyLlama-poetry-lora-F16.gguf", "Tinyllama 1.1B Chat", 22, 2048),
@@ -111,7 +111,7 @@ def test_the_kind_choice_searches_chat_models_embedding_models_or_adapters(kinds
 def test_the_library_tells_embedding_models_and_adapters_from_chat_models(
         qtbot, kind_files: dict[str, Path], starter_path: Path) -> None:
     from PySide6.QtCore import Qt
-    from PySide6.QtGui import QStandardItemModel
+    from PySide6.QtGui import QStandardItem, QStandardItemModel
 
     from app.core.model_list import ModelList
     from app.ui.model_list_model import ModelListModel, selector_model
@@ -119,7 +119,9 @@ def test_the_library_tells_embedding_models_and_adapters_from_chat_models(
     entries = [describe(starter_path), *(describe(kind_files[k]) for k in ("nomic", "minilm", "writer"))]
     assert [(e.kind, e.error) for e in entries] == [("chat", ""), ("embedding", ""), ("embedding", ""), ("adapter", "")]
     # the chat model selector lists them, but a click can't make an embedding model or an adapter the chat's model
-    selector = selector_model(ModelListModel(ModelList(entries)), QStandardItemModel())
+    rows, extras = ModelListModel(ModelList(entries)), QStandardItemModel()  # kept alive: the proxy doesn't own them
+    extras.appendRow(QStandardItem("Open a GGUF file…"))  # as the window's selector has
+    selector = selector_model(rows, extras)
     enabled = [bool(selector.flags(selector.index(row, 0)) & Qt.ItemFlag.ItemIsEnabled) for row in range(4)]
     assert enabled == [True, False, False, False]
     assert "embedding model" in selector.index(1, 0).data()

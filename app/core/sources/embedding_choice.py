@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from app.core.connections import Connection, parse_remote_ref
 from app.core.errors import InvalidSetting
 from app.core.paths import AppPaths, app_paths
+from app.core.ports import ModelEntry
 
 FILE_NAME = "embedding-model.json"
 
@@ -101,3 +104,24 @@ def chosen_spec(paths: AppPaths | None = None) -> dict[str, Any] | None:
     """The spec of the app's chosen embedding model, or None: what a collection is indexed with."""
     choice = load_choice(choice_file(paths))
     return choice.spec() if choice is not None else None
+
+
+def candidates(entries: list[ModelEntry], connection: Callable[[str], Connection | None]
+               ) -> list[tuple[str, EmbeddingChoice]]:
+    """(label, choice) for each model that can embed, best first: the embedding GGUFs, each server's
+    models (their ``/v1/embeddings``), then the chat models (a weaker stand-in). Broken files are left out."""
+    embedders, servers, chats = [], [], []
+    for e in entries:
+        if e.error or e.kind == "adapter":
+            continue
+        ref = parse_remote_ref(e.path)
+        if ref is not None:
+            conn = connection(ref[0])
+            if conn is not None:
+                servers.append((f"{e.name} — server /v1/embeddings",
+                                EmbeddingChoice.remote(conn.id, conn.base_url, ref[1], label=e.name)))
+        elif e.kind == "embedding":
+            embedders.append((f"{e.name} — embedding model", EmbeddingChoice.local(e.path, True, label=e.name)))
+        else:
+            chats.append((f"{e.name} — chat model (weaker)", EmbeddingChoice.local(e.path, False, label=e.name)))
+    return embedders + servers + chats
