@@ -146,7 +146,7 @@ class LocalModels(QSortFilterProxyModel):
 
 
 class ComparableModels(LocalModels):
-    """Local models that can be read, each checkable; a new one comes checked, an unchecked one stays so."""
+    """Local chat models that can be read, each checkable; a new one comes checked, an unchecked one stays so."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -154,7 +154,7 @@ class ComparableModels(LocalModels):
 
     def filterAcceptsRow(self, row: int, parent: Index) -> bool:  # noqa: N802 - Qt override
         entry = self.sourceModel().index(row, 0, parent).data(ENTRY_ROLE)
-        return super().filterAcceptsRow(row, parent) and not entry.error
+        return super().filterAcceptsRow(row, parent) and not entry.error and entry.kind == "chat"  # text to score
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         return super().flags(index) | Qt.ItemFlag.ItemIsUserCheckable

@@ -114,7 +114,7 @@ def test_the_library_tells_embedding_models_and_adapters_from_chat_models(
     from PySide6.QtGui import QStandardItem, QStandardItemModel
 
     from app.core.model_list import ModelList
-    from app.ui.model_list_model import ModelListModel, selector_model
+    from app.ui.model_list_model import ComparableModels, ModelListModel, selector_model
 
     entries = [describe(starter_path), *(describe(kind_files[k]) for k in ("nomic", "minilm", "writer"))]
     assert [(e.kind, e.error) for e in entries] == [("chat", ""), ("embedding", ""), ("embedding", ""), ("adapter", "")]
@@ -125,6 +125,9 @@ def test_the_library_tells_embedding_models_and_adapters_from_chat_models(
     enabled = [bool(selector.flags(selector.index(row, 0)) & Qt.ItemFlag.ItemIsEnabled) for row in range(4)]
     assert enabled == [True, False, False, False]
     assert "embedding model" in selector.index(1, 0).data()
+    comparable = ComparableModels()  # Compare scores text: only chat models are offered
+    comparable.setSourceModel(rows)
+    assert [comparable.entry(r).kind for r in range(comparable.rowCount())] == ["chat"]
 
 
 @pytest.mark.model
