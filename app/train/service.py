@@ -33,12 +33,13 @@ class TrainingService:
     """Adapters go to ``adapters``; Write's documents come from ``database``, collections from ``sources``."""
 
     def __init__(self, adapters: Path, log_path: Path | None = None, *, database: Path | None = None,
-                 sources: Path | None = None, cache: Path | None = None) -> None:
+                 sources: Path | None = None, cache: Path | None = None, continuation_tokens: int = 60) -> None:
         self._adapters = adapters
         self._log_path = log_path
         self._database = database
         self._sources = sources
         self._cache = cache
+        self.continuation_tokens = continuation_tokens  # how long the before/after continuations are
 
     def missing(self) -> str:
         if any(importlib.util.find_spec(m) is None for m in ("jax", "optax", "gguf")):
@@ -71,7 +72,7 @@ class TrainingService:
         from app.core.sampling import SamplingSettings
         from app.engine.client import EngineClient
 
-        greedy = SamplingSettings().replace(temperature=0.0, max_tokens=60, seed=1)
+        greedy = SamplingSettings().replace(temperature=0.0, max_tokens=self.continuation_tokens, seed=1)
 
         def continuation() -> str:
             stream = client.complete(opening, greedy)

@@ -78,6 +78,7 @@ def _use_compile_cache(folder: str | None) -> None:
     if folder and not os.environ.get("JAX_COMPILATION_CACHE_DIR"):  # the environment's choice wins
         Path(folder).mkdir(parents=True, exist_ok=True)
         jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)  # the validation pass too (~0.5 s)
 
 
 def _load(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:

@@ -63,15 +63,20 @@ def test_inkling_train_prints_the_epochs_and_the_validation_loss_falls(trained) 
     assert adapter.is_file() and not (home / "journal.gguf.tmp").exists()
 
 
-def test_the_engine_finds_unseen_text_of_the_same_author_likelier_with_the_adapter(trained) -> None:  # type: ignore[no-untyped-def]
-    _, adapter, home = trained
-    unseen = "\n\n".join(journal(40, seed=99).split("\n\n")[-4:])
-    plain = _inkling("perplexity", "-", home=home, stdin=unseen)
-    adapted = _inkling("perplexity", "--lora", str(adapter), "-", home=home, stdin=unseen)
-    assert plain.returncode == 0 and adapted.returncode == 0, plain.stderr + adapted.stderr
-    ppl = [float(re.fullmatch(r"perplexity: ([\d.]+)\n", r.stdout).group(1)) for r in (plain, adapted)]
-    print(f"unseen entries' perplexity without the adapter {ppl[0]:.3f}, with it {ppl[1]:.3f}")
-    assert ppl[1] < ppl[0] * 0.9
+def test_inkling_perplexity_and_complete_use_the_trained_adapter(trained, starter_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run, adapter, home = trained
+    after = float(re.search(r"after ([\d.]+)", run.stdout).group(1))
+    from app.engine.tokenizer import VocabTokenizer
+    from app.train.data import split_passages
+
+    tok = VocabTokenizer(starter_path)  # the held-out passages, as the trainer chose them (the same split)
+    try:
+        held_out = split_passages([journal(24)], tok.tokenize).val_text
+    finally:
+        tok.close()
+    measured = _inkling("perplexity", "--lora", str(adapter), "-", home=home, stdin=held_out)
+    assert measured.returncode == 0, measured.stderr
+    assert float(re.fullmatch(r"perplexity: ([\d.]+)\n", measured.stdout).group(1)) == pytest.approx(after, abs=2e-4)
     done = _inkling("complete", "--lora", str(adapter), "--temperature", "0", "--max-tokens", "8",
                     "Day 41 of the long tally.", home=home)
     assert done.returncode == 0 and done.stdout.startswith("Day 41 of the long tally."), done.stderr
