@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,39 @@ def test_a_missing_document_or_collection_gets_a_message_a_person_can_act_on(tmp
     indexed_collection(tmp_path / "sources", "empty", {}, tmp_path / "nothing")
     with pytest.raises(TrainingError, match="has no indexed text yet"):
         gather([TextSource.collection(tmp_path / "sources", "empty")])
+
+
+@pytest.mark.skipif(importlib.util.find_spec("gguf") is None, reason="the training extra is not installed")
+def test_the_fast_gguf_reader_gives_the_metadata_and_tensors_gguf_reader_gives(tmp_path: Path) -> None:
+    import gguf
+    import numpy as np
+
+    from app.train.gguf_file import GGUFFile
+
+    path = tmp_path / "tiny.gguf"
+    w = gguf.GGUFWriter(str(path), "llama")
+    w.add_string("general.name", "Tiny")
+    w.add_uint32("llama.block_count", 2)
+    w.add_float32("llama.rope.freq_base", 10000.0)
+    w.add_token_list(["<s>", "hello", "wörld"] * 50)  # an array of strings: stepped over
+    w.add_array("tokenizer.ggml.scores", [0.5] * 150)
+    rng = np.random.default_rng(0)
+    plain = rng.standard_normal((3, 64)).astype(np.float32)
+    quant = rng.standard_normal((4, 64)).astype(np.float32)
+    w.add_tensor("plain.weight", plain)
+    w.add_tensor("quant.weight", gguf.quants.quantize(quant, gguf.GGMLQuantizationType.Q8_0),
+                 raw_dtype=gguf.GGMLQuantizationType.Q8_0)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+    mine, theirs = GGUFFile(path), gguf.GGUFReader(str(path))
+    assert mine.fields["general.name"] == "Tiny" and mine.fields["llama.block_count"] == 2
+    assert "tokenizer.ggml.tokens" not in mine.fields
+    for t in theirs.tensors:
+        ref = gguf.quants.dequantize(t.data, t.tensor_type).reshape([int(d) for d in reversed(t.shape)])
+        assert np.array_equal(mine.dequantized(t.name), ref), t.name
+    assert np.array_equal(mine.dequantized("plain.weight"), plain)
+    with pytest.raises(ValueError, match="not a GGUF file"):
+        GGUFFile(Path(__file__))
