@@ -72,7 +72,7 @@ def _full(rows: np.ndarray, weights: np.ndarray, size: int) -> tuple[np.ndarray,
 
 
 def _use_compile_cache(folder: str | None) -> None:
-    """Keep jax's compiled steps on disk: a resumed run (or the next one) skips the compile (tens of seconds)."""
+    """Keep jax's compiled steps on disk: a resumed run (or the next one) skips the compile (2-3 s for the starter model, more for a bigger one)."""
     import jax
 
     if folder and not os.environ.get("JAX_COMPILATION_CACHE_DIR"):  # the environment's choice wins
