@@ -172,25 +172,30 @@ class ModelManagerPort(Protocol):
     def control(self, download_id: int, action: str) -> None: ...
 
 
-class TrainingJobPort(Protocol):
-    """A training run in its own process (``app/train/runner.JobProcess``)."""
-
-    def result(self, timeout: float | None = None) -> Any: ...
-    def pause(self) -> None: ...
-    def resume(self) -> None: ...
-    def cancel(self) -> None: ...
-
-
 class TrainerPort(Protocol):
-    """What the Train pane needs: start a run, then compare base and adapted on the held-out text."""
+    """What the Train pane needs: what can be trained on, the job to run, then base vs adapted.
+
+    A source of text is an ``app.train.documents.TextSource`` (a file, a Write document, a
+    collection); the job (``job()``'s target and args) runs on the ``JobRunnerPort``.
+    """
 
     def missing(self) -> str:
         """Why training can't run here (the extra is not installed), or ''."""
         ...
 
     def adapters_folder(self) -> Path: ...
-    def start(self, base: str, out: str, files: list[str], texts: list[str], settings: dict[str, Any],
-              on_progress: Callable[[int, int, str], None]) -> TrainingJobPort: ...
+
+    def write_documents(self) -> list[Any]:
+        """Write's documents as ``TextSource``s, newest first."""
+        ...
+
+    def collections(self) -> list[Any]:
+        """The source collections as ``TextSource``s."""
+        ...
+
+    def job(self, base: str, out: str, sources: list[Any], settings: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The training job's target and args for ``JobRunnerPort.start``."""
+        ...
 
     def before_after(self, base: str, adapter: str, text: str, opening: str) -> dict[str, Any]:
         """Perplexity of ``text`` and a temperature-0 continuation of ``opening``, without and with the adapter."""
