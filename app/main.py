@@ -200,7 +200,7 @@ def create_main_window(*, load_model: bool = True, files: list[str] | None = Non
     window = compose_window(paths, prefs, storage, bridge, library, models=build_models_pane, on_close=shutdown,
                             model_list=model_list)
     def build_train_pane() -> TrainPane:  # the Train tab (the training itself needs the extra inkling[train])
-        from app.train.service import TrainingService
+        from app.train.service import CANCEL_GRACE, TrainingService
         from app.ui.train.train_pane import TrainPane
 
         def base_model() -> str:
@@ -208,7 +208,9 @@ def create_main_window(*, load_model: bool = True, files: list[str] | None = Non
             local = info is not None and Path(info.path).is_file()
             return info.path if local and info.architecture == "llama" else str(starter_model_path())
 
-        return TrainPane(TrainingService(paths.models / "adapters", paths.engine_log), base_model)
+        service = TrainingService(paths.models / "adapters", paths.engine_log, database=paths.database,
+                                  sources=paths.sources, cache=paths.cache / "jax")  # Write's documents, collections
+        return TrainPane(service, JobRunner(grace=CANCEL_GRACE), base_model)
 
     window.lazy.add("train", "Train", build_train_pane)
     store.subscribe(on_connections_changed)  # the store announces every change; the Servers tab only asks for them

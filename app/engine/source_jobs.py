@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from app.core.sources.embedding_choice import chosen_spec
 from app.core.sources.indexer import IndexSettings, index_collection
 from app.core.sources.store import SourceStore
 from app.engine.embedding import make_embedder
@@ -22,7 +23,11 @@ from app.engine.embedding import make_embedder
 def index(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """Index the collection at ``args['db']`` (settings in ``args['settings']``, embedder in ``args['embedder']``)."""
     store = SourceStore(args["db"])
-    spec = args.get("embedder") or json.loads(store.get_meta("embedder_spec") or "null")
+    # given (the CLI's --embed-model), else the app's choice (the Models pane's "Use for sources"),
+    # else what the collection was embedded with; kept with the collection, so questions use the same
+    spec = args.get("embedder") or chosen_spec() or json.loads(store.get_meta("embedder_spec") or "null")
+    if spec:
+        store.set_meta("embedder_spec", json.dumps({k: v for k, v in spec.items() if k != "api_key"}))
     embedder = make_embedder(spec)
     try:
         settings = IndexSettings(**args.get("settings", {}))
