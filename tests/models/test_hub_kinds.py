@@ -136,8 +136,8 @@ def test_an_embedding_model_from_the_hub_is_downloaded_verified_and_used_for_ind
     from app.core.sources.chat_sources import ChatSources
     from app.core.sources.collections import Collections
     from app.core.sources.embedding_choice import chosen_spec
-    from app.engine.embedding import make_embedder
     from app.core.sources.indexer import INDEX_JOB, index_args
+    from app.engine.embedding import make_embedder
     from app.engine.jobs import start_job
 
     pane, paths = _pane(qtbot, tmp_path)
