@@ -1,6 +1,7 @@
 """``inkling train`` and ``inkling perplexity``: fine-tune a LoRA on your files, and measure it.
 
-    inkling train --base MODEL --out ADAPTER.gguf [--epochs N] FILE...
+    inkling train --base MODEL --out ADAPTER.gguf [--epochs N] [--collection NAME] [--document TITLE] [FILE...]
+        trains on the files, a source collection's indexed text, Write's documents (by title);
         prints "Epoch N, train loss: X, val loss: Y" per epoch, then the held-out text's
         perplexity before and after, as the engine measures it. Run the same command again
         after a quit or a kill: it resumes from its checkpoint (kept in ADAPTER.gguf.work/).
@@ -18,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from app.core.errors import InklingError, TrainingError
+from app.core.errors import InklingError, JobCrashed, TrainingError
 
 EXTRA_MISSING = ("training needs the optional training extra, which is not installed: "
                  "pip install 'inkling[train]' (about 540 MB: jax's CPU build, optax, gguf)")
@@ -26,7 +27,11 @@ EXTRA_MISSING = ("training needs the optional training extra, which is not insta
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="fine-tune a LoRA adapter on your text files")
-    p.add_argument("files", nargs="+", help="plain UTF-8 text files; paragraphs separated by blank lines")
+    p.add_argument("files", nargs="*", help="plain UTF-8 text files; paragraphs separated by blank lines")
+    p.add_argument("--collection", action="append", default=[], metavar="NAME",
+                   help="also train on a source collection's indexed text (inkling sources add NAME PATH...)")
+    p.add_argument("--document", action="append", default=[], metavar="TITLE",
+                   help="also train on the Write document with this title")
     p.add_argument("--base", help="the base model, a .gguf file (default: the starter model)")
     p.add_argument("--out", required=True, help="where to write the adapter (.gguf)")
     p.add_argument("--epochs", type=int, default=3, help="passes over the text (default 3)")
@@ -88,49 +93,62 @@ def run_train(args: argparse.Namespace) -> int:
     if importlib.util.find_spec("jax") is None or importlib.util.find_spec("optax") is None \
             or importlib.util.find_spec("gguf") is None:
         return _fail(EXTRA_MISSING)
+    from app.core.jobs import JobEvent, JobProgress
+    from app.core.paths import app_paths
     from app.core.starter import starter_model_path
-    from app.train.data import read_documents
-    from app.train.runner import JobProcess
+    from app.engine.jobs import start_job
+    from app.train.documents import TextSource, find_write_document, gather
+    from app.train.service import CANCEL_GRACE, TRAIN_JOB, train_args
 
     base = args.base or str(starter_model_path())
     out = Path(args.out)
     if args.epochs < 1:
         return _fail("--epochs must be 1 or more")
+    if not (args.files or args.collection or args.document):
+        print("inkling train: give the text to learn from: FILE..., --collection NAME or --document TITLE",
+              file=sys.stderr)
+        return 2
     try:
-        texts = read_documents(args.files)
-        if not any(t.strip() for t in texts):
-            raise TrainingError("There is no text to train on: the files are empty.")
+        paths = app_paths()
+        sources = [TextSource.file(f) for f in args.files]
+        sources += [TextSource.collection(paths.sources, name) for name in args.collection]
+        sources += [find_write_document(paths.database, title) for title in args.document]
+        if not any(t.strip() for t in gather(sources)):  # what the job reads: a clear message before it starts
+            raise TrainingError("There is no text to train on: the documents are empty.")
         if not Path(base).is_file():
             raise TrainingError(f"{base}: no such model file.")
     except InklingError as exc:
         return _fail(str(exc))
 
-    def on_progress(done: int, total: int, message: str) -> None:
-        event = json.loads(message)
-        if event["kind"] == "start" and event["resumed"]:
-            print(f"Resuming from the checkpoint: epoch {event['epoch'] + 1}, step {event['step']} of "
-                  f"{event['steps_per_epoch']}", flush=True)
-        elif event["kind"] == "start":
-            print(f"Training on {event['train_tokens']} tokens, {event['val_tokens']} held out for validation; "
-                  f"val loss before training: {event['base_val']:.4f}", flush=True)
-        elif event["kind"] == "epoch":
-            print(f"Epoch {event['epoch']}, train loss: {event['train_loss']:.4f}, "
-                  f"val loss: {event['val_loss']:.4f}", flush=True)
+    def on_event(event: JobEvent) -> None:
+        if not isinstance(event, JobProgress):
+            return
+        info = json.loads(event.message)
+        if info["kind"] == "start" and info["resumed"]:
+            print(f"Resuming from the checkpoint: epoch {info['epoch'] + 1}, step {info['step']} of "
+                  f"{info['steps_per_epoch']}", flush=True)
+        elif info["kind"] == "start":
+            print(f"Training on {info['train_tokens']} tokens, {info['val_tokens']} held out for validation; "
+                  f"val loss before training: {info['base_val']:.4f}", flush=True)
+        elif info["kind"] == "epoch":
+            print(f"Epoch {info['epoch']}, train loss: {info['train_loss']:.4f}, "
+                  f"val loss: {info['val_loss']:.4f}", flush=True)
 
     settings = {"epochs": args.epochs, "learning_rate": args.learning_rate, "rank": args.rank,
                 "alpha": 2.0 * args.rank, "seq_len": args.seq_len}
-    job = JobProcess("app.train.trainer:train_job", {
-        "base": base, "out": str(out), "work": str(out.with_name(out.name + ".work")), "texts": texts,
-        "names": [str(f) for f in args.files], "settings": settings}, on_progress)
+    job = start_job(TRAIN_JOB, train_args(base, str(out), sources, settings, paths.cache / "jax"), on_event, name="Training",
+                    grace=CANCEL_GRACE)
     try:
         record = job.result()
     except KeyboardInterrupt:
         job.cancel()
         try:
-            job.result(30)
+            job.result(CANCEL_GRACE + 10)
         except Exception:
             pass
         return _fail("stopped; run the same command again to resume from the last checkpoint")
+    except JobCrashed as exc:
+        return _fail(f"{exc} Run the same command again to resume from the last checkpoint.")
     except InklingError as exc:
         return _fail(str(exc))
     if record.get("stopped_early"):

@@ -102,22 +102,25 @@ def _attach_sources(chat: ChatPane, paths: AppPaths) -> None:
     sources.query_embedder = query_process.for_spec
     chat.destroyed.connect(lambda *_: query_process.close())
     panel_holder: list[object] = []
+    from PySide6.QtCore import QTimer
 
-    def start_job(db: str) -> object:
-        from app.engine.source_jobs import IndexJob
+    from app.engine.jobs import JobRunner
+    from app.ui.sources.indexing import SourceIndexing
 
-        return IndexJob(db)
+    # indexing runs on the app's one child-process job runner; folders are watched while the window is open
+    indexing = SourceIndexing(collections, JobRunner(), chat)
+    QTimer.singleShot(3000, indexing, indexing.start)  # after the first paint: watch, and catch up with changes since
 
     def manage() -> None:
         from app.ui.sources.sources_window import open_sources_window
 
-        panel_holder[:] = [open_sources_window(collections, start_job, chat, panel_holder[:1])]
+        panel_holder[:] = [open_sources_window(collections, indexing, chat, panel_holder[:1])]
 
     chat.attach_sources(sources, manage)
-    chat.sources_start_job = start_job  # type: ignore[attr-defined]
+    chat.sources_indexing = indexing  # type: ignore[attr-defined]
     from app.ui.sources.chat_drop import ChatFileDrop
 
-    chat.file_drop = ChatFileDrop(chat, sources, start_job)  # type: ignore[attr-defined]
+    chat.file_drop = ChatFileDrop(chat, sources, indexing)  # type: ignore[attr-defined]
 
 
 def _attach_write_sources(pane: WritePane, paths: AppPaths) -> None:
@@ -187,7 +190,7 @@ def create_main_window(*, load_model: bool = True, files: list[str] | None = Non
     window = compose_window(paths, prefs, storage, bridge, library, models=build_models_pane, on_close=shutdown,
                             model_list=model_list)
     def build_train_pane() -> TrainPane:  # the Train tab (the training itself needs the extra inkling[train])
-        from app.train.service import TrainingService
+        from app.train.service import CANCEL_GRACE, TrainingService
         from app.ui.train.train_pane import TrainPane
 
         def base_model() -> str:
@@ -195,7 +198,9 @@ def create_main_window(*, load_model: bool = True, files: list[str] | None = Non
             local = info is not None and Path(info.path).is_file()
             return info.path if local and info.architecture == "llama" else str(starter_model_path())
 
-        return TrainPane(TrainingService(paths.models / "adapters", paths.engine_log), base_model)
+        service = TrainingService(paths.models / "adapters", paths.engine_log, database=paths.database,
+                                  sources=paths.sources, cache=paths.cache / "jax")  # Write's documents, collections
+        return TrainPane(service, JobRunner(grace=CANCEL_GRACE), base_model)
 
     window.lazy.add("train", "Train", build_train_pane)
     store.subscribe(on_connections_changed)  # the store announces every change; the Servers tab only asks for them
@@ -221,6 +226,12 @@ def add_tools(window: MainWindow, store: ToolStore, host: ToolHostPort) -> ChatT
     from app.ui.tools.tools_pane import ToolsPane
 
     tools = ChatTools(window.chat, host, store)
+    sources = window.chat.sources
+    if sources is not None:  # a chat's collections offered as the search_sources tool, where it chose so
+        from app.core.sources.source_tool import SearchSourcesTool
+
+        tools.add_builtin(SearchSourcesTool(sources))
+        sources.subscribe(tools.refresh)  # its collections or mode changed: offer the tool, or not
 
     def current_chat() -> int | None:
         return window.chat.session.id if window.chat.session is not None else None

@@ -4,7 +4,7 @@
     inkling sources search NAME "query" [--top K] [--mode hybrid|keyword|meaning]
     inkling sources list | bad NAME | remove NAME
 
-``add`` indexes in a child process (the same job the window runs), printing
+``add`` indexes in a child process (the same job the window runs, on the same job runner), printing
 progress to stderr and the counts at the end; files it could not read are listed
 with their reasons. The embedding model chosen for a collection is remembered in
 it, so ``search`` and ``chat --sources`` embed the question with the same model.
@@ -13,15 +13,17 @@ it, so ``search`` and ``chat --sources`` embed the question with the same model.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 from typing import Any
 
 from app.core.errors import InklingError
+from app.core.jobs import JobProgress
 from app.core.paths import app_paths
 from app.core.sources.collections import Collections
-from app.core.sources.indexer import IndexSettings
+from app.core.sources.indexer import INDEX_JOB, IndexSettings, index_args, report_of
 from app.core.sources.store import Hit, SourceStore
 
 
@@ -129,7 +131,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _add(cols: Collections, args: argparse.Namespace) -> int:
-    from app.engine.source_jobs import IndexJob
+    from app.engine.jobs import start_job
 
     store = cols.open(args.name, create=True)
     missing = [p for p in args.paths if not os.path.lexists(p)]
@@ -150,12 +152,20 @@ def _add(cols: Collections, args: argparse.Namespace) -> int:
     spec = embedder_spec(store)
     db = str(store.path)
     store.close()
-    job = IndexJob(db, IndexSettings(max_bytes=int(args.max_mb * 1e6)), spec, on_progress=_print_progress)
+    def on_event(event: object) -> None:  # on the job's reader thread, in order
+        if isinstance(event, JobProgress):
+            report = report_of(event.message)
+            if report:
+                _print_progress(report)
+
+    job = start_job(INDEX_JOB, index_args(db, IndexSettings(max_bytes=int(args.max_mb * 1e6)), spec), on_event,
+                    name=f"Indexing {args.name!r}")
     try:
-        report = job.wait()
+        report = job.result()
     except KeyboardInterrupt:
         job.cancel()
-        job.wait(30)
+        with contextlib.suppress(Exception):
+            job.result(30)
         raise
     print(file=sys.stderr)
     store = cols.open(args.name)

@@ -45,7 +45,7 @@ class LlamaServer:
 
 
 def start_server(model: Path, log_path: Path, api_key: str = API_KEY, threads: int | None = None,
-                 port: int | None = None, n_ctx: int = 2048) -> LlamaServer:
+                 port: int | None = None, n_ctx: int = 2048, extra: tuple[str, ...] = ()) -> LlamaServer:
     import httpx
 
     port = port or free_port()
@@ -54,7 +54,7 @@ def start_server(model: Path, log_path: Path, api_key: str = API_KEY, threads: i
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", str(threads), "--n_threads_batch", str(threads), "--api_key", api_key],
+         "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", str(threads), "--n_threads_batch", str(threads), "--api_key", api_key, *extra],
         stdout=log, stderr=subprocess.STDOUT, env=env)
     log.close()
     url = f"http://127.0.0.1:{port}/v1"

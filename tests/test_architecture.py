@@ -281,3 +281,37 @@ def test_no_pane_file_is_over_400_lines() -> None:
     long = {str(p.relative_to(APP)): n for p in (APP / "ui").rglob("*pane*.py")
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > PANE_LINES}
     assert long == {}
+
+
+JOB_TARGET = r"\"(app(?:\.[a-z_0-9]+)+):([a-z_0-9]+)\""  # start_job("app.engine.evaluate:perplexity_job", ...)
+
+
+def _job_targets(root: Path = APP) -> dict[str, str]:
+    """Every "module:function" a child-process job is started with, and where it is named."""
+    import re
+
+    found = {}
+    for path in root.rglob("*.py"):
+        for m in re.finditer(JOB_TARGET, path.read_text(encoding="utf-8")):
+            found[f"{m.group(1)}:{m.group(2)}"] = str(path.relative_to(root))
+    return found
+
+
+def test_every_job_target_exists_and_the_bundle_collects_its_module() -> None:
+    """A job's module is imported by name in the child, which PyInstaller cannot see: the spec names it,
+    or a frozen bundle's Compare / indexing dies with ModuleNotFoundError. Training is the extra, not bundled."""
+    import importlib
+
+    spec = (APP.parent / "packaging" / "inkling.spec").read_text(encoding="utf-8")
+    targets = _job_targets()
+    assert targets, "no job target found: the pattern no longer matches how jobs are started"
+    missing = []
+    for target, where in sorted(targets.items()):
+        module, name = target.split(":")
+        if module.startswith("app.train"):
+            continue  # the training extra: the bundle says how to add it
+        if not callable(getattr(importlib.import_module(module), name, None)):
+            missing.append(f"{where}: {target} is not a function")
+        if f'"{module}"' not in spec:
+            missing.append(f"{where}: {module} is not in packaging/inkling.spec's hiddenimports")
+    assert missing == []

@@ -333,6 +333,31 @@ class TrainingError(InklingError):
     title = "Training can't go on"
 
 
+class CheckpointNotSaved(TrainingError):
+    """A training checkpoint could not be written (a full disk, a file-size limit, no permission).
+
+    The previous checkpoint is left as it was (checkpoints are written to a temporary file and
+    renamed), so training started again resumes from it once there is room.
+    """
+
+    title = "Not enough disk space for training"
+
+    def __init__(self, folder: str, error: OSError) -> None:
+        super().__init__(folder, error)
+        self.folder = folder
+        self.errno = error.errno
+
+    def __str__(self) -> str:
+        import errno
+
+        why = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
+               errno.EFBIG: "the file would be larger than this system allows (a file-size limit)"}
+        reason = why.get(self.errno or 0, self.args[1].strerror or str(self.args[1]))
+        return (f"The training checkpoint could not be written in {self.folder}: {reason}. The last good "
+                "checkpoint is kept: make free space on that disk, then train again with the same name and "
+                "settings to resume from it.")
+
+
 class SourceError(InklingError):
     """A source collection could not be opened, found or indexed; the message says what to do."""
 

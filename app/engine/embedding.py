@@ -93,12 +93,18 @@ class RemoteEmbedder:
             r = httpx.post(f"{self.base_url}/embeddings", json={"model": self.model, "input": list(texts)},
                            headers=headers, timeout=self.timeout)
             r.raise_for_status()
-            data = r.json()["data"]
-        except (httpx.HTTPError, KeyError, ValueError) as exc:
+            data = sorted(r.json()["data"], key=lambda d: d.get("index", 0))
+            rows = np.asarray([d["embedding"] for d in data], dtype=np.float32)
+        except httpx.TransportError as exc:
+            raise SourceError(f"Could not reach the server {self.base_url} for embeddings ({type(exc).__name__}: "
+                              f"{exc}). Start it, or choose another embedding model in Models.") from exc
+        except (httpx.HTTPError, KeyError, ValueError, TypeError, AttributeError) as exc:
             raise SourceError(f"The server {self.base_url} did not give embeddings: {exc}. "
                               "Check that it serves an embedding model.") from exc
-        data = sorted(data, key=lambda d: d.get("index", 0))
-        return np.asarray([d["embedding"] for d in data], dtype=np.float32)
+        if rows.ndim != 2 or len(rows) != len(texts):
+            raise SourceError(f"The server {self.base_url} gave {len(rows)} embeddings for {len(texts)} texts. "
+                              "Check that it serves an embedding model.")
+        return rows
 
     def close(self) -> None:
         pass
@@ -109,9 +115,21 @@ def make_embedder(spec: dict[str, Any] | None) -> LlamaEmbedder | RemoteEmbedder
     if not spec:
         return None
     if spec.get("kind") == "remote":
-        return RemoteEmbedder(spec["url"], spec.get("model", ""), spec.get("api_key", ""))
+        return RemoteEmbedder(spec["url"], spec.get("model", ""), spec.get("api_key") or _connection_key(spec))
     if spec.get("kind") == "llama":
         return LlamaEmbedder(spec["model"], n_ctx=int(spec.get("n_ctx", 512)),
                              max_chars=int(spec.get("max_chars", 1200)), threads=spec.get("threads"),
                              pooling=spec.get("pooling", "model"))
     raise SourceError(f"Unknown embedding model kind {spec.get('kind')!r}.")
+
+
+def _connection_key(spec: dict[str, Any]) -> str:
+    """The API key of the connection a spec names (specs never carry it: it stays in the secrets file)."""
+    if not spec.get("connection"):
+        return ""
+    from app.core.connections import ConnectionStore
+    from app.core.paths import app_paths
+
+    paths = app_paths()
+    conn = ConnectionStore(paths.connections, paths.connection_secrets).get(str(spec["connection"]))
+    return conn.api_key if conn is not None else ""

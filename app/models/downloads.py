@@ -159,8 +159,12 @@ class DownloadManager:
 
     # -- queue --------------------------------------------------------------------------
 
-    def add(self, repo_id: str, filename: str, revision: str, size: int, sha256: str) -> Download:
+    def add(self, repo_id: str, filename: str, revision: str, size: int, sha256: str,
+            folder: Path | None = None) -> Download:
+        """Queue ``filename``; it lands in ``models/<owner>/<repo>/``, or straight in ``folder`` (adapters)."""
         dest = safe_destination(self.models_dir, repo_id, filename)
+        if folder is not None:
+            dest = folder / dest.name
         if dest.exists():
             raise DownloadError(f"{filename} is already downloaded ({dest}).")
         existing = next((d for d in self.downloads.values() if d.dest == str(dest) and d.status not in

@@ -58,15 +58,47 @@ def token() -> str | None:
         return None
 
 
+EMBEDDING_TAGS = ("sentence-similarity", "feature-extraction")
+"""The Hub's pipeline tags of embedding models (nomic-embed-text, all-MiniLM, bge, embeddinggemma…)."""
+ADAPTER_TAGS = ("lora", "gguf-my-lora")
+"""Tags of GGUF LoRA adapters: PEFT's ``lora``, and what llama.cpp's GGUF-my-LoRA space puts on its repos."""
+
+
+@dataclass(frozen=True)
+class HubKind:
+    """What a Hub search looks for: each query is one ``list_models`` call (its filters are ANDed by the Hub).
+
+    The calls' hits are merged (a repo once), and hits that carry an ``exclude`` tag or
+    pipeline tag are dropped: the Hub cannot say "not" in one query.
+    """
+
+    name: str
+    label: str
+    queries: tuple[dict[str, Any], ...]
+    exclude: tuple[str, ...] = ()
+
+
+KINDS: dict[str, HubKind] = {k.name: k for k in (
+    HubKind("chat", "Chat models", ({"filter": ["gguf"]},),
+            exclude=(*EMBEDDING_TAGS, *ADAPTER_TAGS)),
+    HubKind("embedding", "Embedding models",
+            tuple({"filter": ["gguf"], "pipeline_tag": tag} for tag in EMBEDDING_TAGS)),
+    HubKind("adapter", "Adapters (LoRA)", tuple({"filter": ["gguf", tag]} for tag in ADAPTER_TAGS)),
+)}
+"""The kinds of GGUF a person can look for on the Hub, by name."""
+
+
 @dataclass(frozen=True)
 class RepoSummary:
-    """A search hit."""
+    """A search hit; ``kind`` is the kind of search that found it."""
 
     repo_id: str
     downloads: int = 0
     likes: int = 0
     updated: datetime | None = None
     gated: bool = False
+    kind: str = "chat"
+    pipeline_tag: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,6 +164,15 @@ def _explain(exc: Exception, what: str) -> HubError:
     return HubError(f"Could not reach the Hub ({endpoint()}) for {what}: {type(exc).__name__}: {exc}")
 
 
+def _sort_key(sort: str) -> Any:
+    """Order merged hits as the Hub orders one list (most first)."""
+    if sort == "likes":
+        return lambda r: r.likes
+    if sort == "last_modified":
+        return lambda r: r.updated.timestamp() if r.updated else 0.0
+    return lambda r: r.downloads
+
+
 class HubClient:
     """Thin, typed wrapper over huggingface_hub's HfApi."""
 
@@ -143,15 +184,26 @@ class HubClient:
 
         return HfApi(endpoint=endpoint(), token=token() or False)
 
-    def search(self, query: str, sort: str = "downloads", limit: int = 40) -> list[RepoSummary]:
+    def search(self, query: str, sort: str = "downloads", limit: int = 40, kind: str = "chat") -> list[RepoSummary]:
+        """GGUF repos of ``kind`` (see ``KINDS``) matching ``query``, best first by ``sort``."""
+        wanted = KINDS.get(kind)
+        if wanted is None:
+            raise HubError(f"Unknown kind of model {kind!r}; choose one of {', '.join(KINDS)}.")
         api = self._api()
+        found: dict[str, RepoSummary] = {}
         try:
-            models = api.list_models(filter="gguf", search=query or None, sort=sort, limit=limit,
-                                     expand=["downloads", "likes", "lastModified", "gated"])
-            return [RepoSummary(m.id, int(m.downloads or 0), int(m.likes or 0), m.last_modified, bool(m.gated))
-                    for m in models]
+            for params in wanted.queries:
+                models = api.list_models(**params, search=query or None, sort=sort, limit=limit,
+                                         expand=["downloads", "likes", "lastModified", "gated", "pipeline_tag", "tags"])
+                for m in models:
+                    marks = {*(m.tags or ()), m.pipeline_tag or ""}
+                    if m.id in found or marks & set(wanted.exclude):
+                        continue
+                    found[m.id] = RepoSummary(m.id, int(m.downloads or 0), int(m.likes or 0), m.last_modified,
+                                              bool(m.gated), kind, m.pipeline_tag or "")
         except Exception as exc:
             raise _explain(exc, f"the search “{query}”") from None
+        return sorted(found.values(), key=_sort_key(sort), reverse=True)[:limit]
 
     def files(self, repo_id: str, revision: str | None = None) -> RepoFiles:
         api = self._api()

@@ -14,9 +14,25 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from app.core.errors import ModelFileError, StarterModelMissing
-from app.core.gguf import read_header
+from app.core.gguf import GGUFHeader, read_header
 from app.core.ports import ModelEntry
 from app.core.starter import DISPLAY_NAME, starter_model_path
+
+ENCODER_ARCHITECTURES = frozenset({"bert", "nomic-bert", "nomic-bert-moe", "jina-bert-v2", "jina-bert-v3",
+                                   "modern-bert", "neo-bert", "t5encoder", "gemma-embedding"})
+"""llama.cpp architectures that only embed (all-MiniLM and bge are ``bert``, nomic-embed ``nomic-bert``)."""
+
+
+def model_kind(header: GGUFHeader) -> str:
+    """"adapter" (a LoRA), "embedding" (an encoder, or a model whose header names its pooling and has no
+    chat template, as Qwen3-Embedding does) or "chat"."""
+    meta = header.metadata
+    if meta.get("general.type") == "adapter":
+        return "adapter"
+    arch = header.architecture
+    if arch in ENCODER_ARCHITECTURES or (f"{arch}.pooling_type" in meta and header.chat_template is None):
+        return "embedding"
+    return "chat"
 
 
 def describe(path: Path, builtin: bool = False, name: str = "") -> ModelEntry:
@@ -30,7 +46,7 @@ def describe(path: Path, builtin: bool = False, name: str = "") -> ModelEntry:
         return ModelEntry(
             str(path), name or header.name, header.file_size, builtin, header.architecture, header.parameters,
             header.quantization, header.context_length, header.chat_template is not None,
-            kv_bytes_per_token=header.kv_bytes_per_token(),
+            kv_bytes_per_token=header.kv_bytes_per_token(), kind=model_kind(header),
         )
     except ModelFileError as exc:
         reason = exc.reason

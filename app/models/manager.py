@@ -6,10 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app.core.ports import ModelEntry
+from app.core.sources.embedding_choice import EmbeddingChoice, choice_file, load_choice, save_choice
 from app.core.system import available_memory
 from app.models import hub as hub_module
 from app.models.catalog import CatalogEntry, load_catalog
-from app.models.downloads import DownloadManager, DownloadSnapshot
+from app.models.downloads import DownloadManager, DownloadSnapshot, safe_destination
 from app.models.fit import Fit, estimate_fit, fit_for_entry, fit_for_file
 from app.models.hub import HubClient, RepoFiles, RepoSummary
 from app.models.library import ModelLibrary, discover_other_apps
@@ -23,8 +24,9 @@ class ModelManager:
     pane never holds a live job.
     """
 
-    def __init__(self, library: ModelLibrary, hub: HubClient | None = None) -> None:
+    def __init__(self, library: ModelLibrary, hub: HubClient | None = None, choice_path: Path | None = None) -> None:
         self.library = library
+        self.choice_path = choice_path or choice_file()  # the embedding model sources use
         self.hub = hub or HubClient()
         self.on_download_update: Callable[[DownloadSnapshot], None] | None = None
         self.downloads = DownloadManager(library.models_dir, self.hub, on_update=self._on_update)
@@ -56,8 +58,9 @@ class ModelManager:
     def catalog(self) -> list[CatalogEntry]:
         return load_catalog()
 
-    def search(self, query: str, sort: str) -> list[RepoSummary]:
-        return self.hub.search(query, sort=sort)
+    def search(self, query: str, sort: str, kind: str = "chat") -> list[RepoSummary]:
+        """Hub repos of ``kind``: "chat", "embedding" or "adapter" (``app.models.hub.KINDS``)."""
+        return self.hub.search(query, sort=sort, kind=kind)
 
     def repo_files(self, repo_id: str) -> RepoFiles:
         return self.hub.files(repo_id)
@@ -78,10 +81,35 @@ class ModelManager:
         return recommend(groups, {g.quant: self.fit(g, n_ctx, free_vram).verdict for g in groups})
 
     # downloads
-    def download(self, files: RepoFiles, group: QuantGroup) -> list[DownloadSnapshot]:
+    @property
+    def adapters_dir(self) -> Path:
+        """Where LoRA adapters live: the Sampling panel's Adapter box lists this folder."""
+        return self.library.models_dir / "adapters"
+
+    def download(self, files: RepoFiles, group: QuantGroup, kind: str = "chat") -> list[DownloadSnapshot]:
+        """Queue a quantization's files; an adapter goes to the adapters folder, anything else to models/<repo>/."""
+        folder = self.adapters_dir if kind == "adapter" else None
         jobs = [self.downloads.add(files.repo_id, path, files.revision, files.file(path).size,
-                                   files.file(path).sha256) for path in group.files]
+                                   files.file(path).sha256, folder=folder) for path in group.files]
         return [job.snapshot() for job in jobs]
+
+    def local_file(self, files: RepoFiles, group: QuantGroup, kind: str = "chat") -> Path | None:
+        """Where a downloaded quantization's (first) file is, if it is on this computer (verified and renamed)."""
+        if not group.files:
+            return None
+        path = safe_destination(self.library.models_dir, files.repo_id, group.files[0])
+        if kind == "adapter":
+            path = self.adapters_dir / path.name
+        return path if path.is_file() else None
+
+    # the embedding model for sources
+    def embedding_choice(self) -> EmbeddingChoice | None:
+        """The model that indexes sources and embeds questions (None: keywords only)."""
+        return load_choice(self.choice_path)
+
+    def set_embedding_choice(self, choice: EmbeddingChoice | None) -> None:
+        """Make ``choice`` the one collections are embedded with from their next indexing on."""
+        save_choice(self.choice_path, choice)
 
     def restore_downloads(self) -> list[DownloadSnapshot]:
         return [job.snapshot() for job in self.downloads.restore()]

@@ -10,6 +10,7 @@ projection tied to the token embedding when the file has no ``output.weight``.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,7 @@ def _field(reader: Any, key: str, default: Any = None) -> Any:
     f = reader.fields.get(key)
     if f is None:
         return default
-    return f.contents()
+    return f.contents() if hasattr(f, "contents") else f  # a gguf.GGUFReader's field, or a GGUFFile's value
 
 
 def read_config(reader: Any, path: str | Path) -> LlamaConfig:
@@ -64,7 +65,9 @@ def read_config(reader: Any, path: str | Path) -> LlamaConfig:
         raise ModelFileError(str(path), f"training supports llama-architecture models only; this one is {arch or 'unknown'}")
     n_embd = int(_field(reader, "llama.embedding_length"))
     n_head = int(_field(reader, "llama.attention.head_count"))
-    emb = next(t for t in reader.tensors if t.name == "token_embd.weight")
+    tensors = reader.tensors  # a GGUFFile's by name, or a gguf.GGUFReader's list
+    emb = tensors["token_embd.weight"] if isinstance(tensors, dict) else next(t for t in tensors
+                                                                              if t.name == "token_embd.weight")
     return LlamaConfig(
         name=str(_field(reader, "general.name", Path(path).stem)),
         architecture=arch,
@@ -84,21 +87,17 @@ def read_config(reader: Any, path: str | Path) -> LlamaConfig:
 
 def load_base(path: str | Path) -> tuple[LlamaConfig, dict[str, np.ndarray]]:
     """The config and the dequantized float32 weights, per-layer tensors stacked along a first axis."""
-    import gguf
+    from app.train.gguf_file import GGUFFile
 
     try:
-        reader = gguf.GGUFReader(str(path))
-    except (OSError, ValueError) as exc:
+        reader = GGUFFile(path)
+    except (OSError, ValueError, struct.error) as exc:
         raise ModelFileError(str(path), f"it could not be read as a GGUF model ({exc})") from None
     cfg = read_config(reader, path)
     if cfg.rope_dims != cfg.head_dim:
         raise ModelFileError(str(path), "partial rotary embeddings are not supported for training")
-    tensors = {t.name: t for t in reader.tensors}
-
-    def get(name: str) -> np.ndarray:
-        t = tensors[name]
-        data = gguf.quants.dequantize(t.data, t.tensor_type)
-        return np.ascontiguousarray(data.reshape([int(d) for d in reversed(t.shape)]), dtype=np.float32)
+    tensors = reader.tensors
+    get = reader.dequantized
 
     weights: dict[str, np.ndarray] = {
         "token_embd": get("token_embd.weight"),

@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from app.core.errors import Interrupted, TrainingError
+from app.core.errors import CheckpointNotSaved, Interrupted
 from app.train import data
+from app.train.documents import gather
 from app.train.export import write_lora
 from app.train.model import TARGETS, init_lora, load_base, make_loss
 
@@ -48,16 +49,36 @@ class TrainSettings:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _save(path: Path, arrays: dict[str, np.ndarray], state: dict[str, Any]) -> None:
-    """Write the checkpoint atomically: a full disk leaves the one before intact."""
+def _save(path: Path, arrays: dict[str, np.ndarray], state: dict[str, Any] | None = None) -> None:
+    """Write ``path`` atomically (a temporary file renamed over it): a full disk leaves the one before intact."""
     tmp = path.with_name(path.name + ".tmp.npz")
     try:
-        np.savez(tmp, __state__=np.frombuffer(json.dumps(state).encode(), np.uint8), **arrays)
+        if state is not None:
+            arrays = {"__state__": np.frombuffer(json.dumps(state).encode(), np.uint8), **arrays}
+        np.savez(tmp, **arrays)
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise TrainingError(f"The checkpoint could not be written to {path.parent} ({exc.strerror or exc}); "
-                            "the last good one is kept. Free some disk space and start again to resume.") from None
+        raise CheckpointNotSaved(str(path.parent), exc) from None
+
+
+def _full(rows: np.ndarray, weights: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A batch padded to ``size`` rows of weight 0: one shape, so the step is compiled once, not per short batch."""
+    if len(rows) == size:
+        return rows, weights
+    pad = size - len(rows)
+    return (np.concatenate([rows, np.zeros((pad, rows.shape[1]), rows.dtype)]),
+            np.concatenate([weights, np.zeros((pad, weights.shape[1]), weights.dtype)]))
+
+
+def _use_compile_cache(folder: str | None) -> None:
+    """Keep jax's compiled steps on disk: a resumed run (or the next one) skips the compile (2-3 s for the starter model, more for a bigger one)."""
+    import jax
+
+    if folder and not os.environ.get("JAX_COMPILATION_CACHE_DIR"):  # the environment's choice wins
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)  # the validation pass too (~0.5 s)
 
 
 def _load(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
@@ -73,19 +94,29 @@ def _load(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
 
 
 def train_job(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
-    """Train; return the training record. ``args``: base, out, work, texts, settings (a dict)."""
+    """Train; return the training record.
+
+    ``args``: base, out, work, settings (a dict), cache (jax's compile cache, optional), and the text:
+    ``sources`` (``TextSource``s as dicts, read here, in the job's process) and/or ``texts`` (plain
+    strings); ``names`` labels plain texts. A checkpoint is resumed only for the same settings and the
+    same text (else the held-out passages could differ from the ones it held out before).
+    """
+    sources = list(args.get("sources", []))
+    texts = gather(sources) + list(args.get("texts", []))  # before jax: a bad choice fails at once
+
     import jax
     import jax.numpy as jnp
     import optax
 
     from app.engine.tokenizer import VocabTokenizer
 
+    _use_compile_cache(args.get("cache"))
     s = TrainSettings(**{**args.get("settings", {}), "targets": tuple(args.get("settings", {}).get("targets", TARGETS))})
     base_path, out = str(args["base"]), Path(args["out"])
     work = Path(args["work"])
     work.mkdir(parents=True, exist_ok=True)
     tok = VocabTokenizer(base_path)
-    split = data.split_passages(list(args["texts"]), tok.tokenize, seed=s.seed)
+    split = data.split_passages(texts, tok.tokenize, seed=s.seed)
     bos = tok.bos
     tok.close()
     train_rows, train_w = data.windows(split.train, bos, s.seq_len + 1)
@@ -95,7 +126,8 @@ def train_job(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
     del base_np
     scale = s.alpha / s.rank
     loss_fn = make_loss(cfg, s.targets)
-    opt = optax.adamw(s.learning_rate, weight_decay=s.weight_decay)
+    # the rate is state, not a constant of the compiled step: one compile serves every learning rate
+    opt = optax.inject_hyperparams(optax.adamw)(learning_rate=s.learning_rate, weight_decay=s.weight_decay)
 
     @jax.jit
     def step(lora: Any, opt_state: Any, base: Any, tokens: Any, weights: Any) -> Any:
@@ -110,7 +142,7 @@ def train_job(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
     def val_loss(lora: Any) -> float:
         total = count = 0.0
         for i in range(0, len(val_rows), s.batch):
-            r, w = val_rows[i:i + s.batch], val_w[i:i + s.batch]
+            r, w = _full(val_rows[i:i + s.batch], val_w[i:i + s.batch], s.batch)
             total += float(evaluate(lora, base, jnp.asarray(r), jnp.asarray(w)))
             count += float(w[:, 1:].sum())
         return total / max(count, 1.0)
@@ -120,11 +152,12 @@ def train_job(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
     treedef = jax.tree_util.tree_structure(opt_state)
     steps_per_epoch = -(-len(train_rows) // s.batch)
     ckpt = work / "checkpoint.npz"
-    state: dict[str, Any] = {"key": s.key(), "epoch": 0, "step": 0, "history": [], "steps": [],
+    key = s.key() + hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
+    state: dict[str, Any] = {"key": key, "epoch": 0, "step": 0, "history": [], "steps": [],
                              "best_val": None, "best_epoch": 0, "rises": 0, "base_val": None}
     resumed = False
     saved = _load(ckpt)
-    if saved is not None and saved[1].get("key") == s.key():
+    if saved is not None and saved[1].get("key") == key:
         arrays, state = saved
         lora = {k[5:]: jnp.asarray(v) for k, v in arrays.items() if k.startswith("lora:")}
         leaves = [jnp.asarray(arrays[f"opt:{i}"]) for i in range(len(jax.tree_util.tree_leaves(opt_state)))]
@@ -156,7 +189,7 @@ def train_job(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
                 checkpoint()
                 raise Interrupted()
             idx = order[state["step"] * s.batch:(state["step"] + 1) * s.batch]
-            r, w = train_rows[idx], train_w[idx]
+            r, w = _full(train_rows[idx], train_w[idx], s.batch)
             lora, opt_state, loss = step(lora, opt_state, base, jnp.asarray(r), jnp.asarray(w))
             loss = float(loss)
             tokens_done += int(w[:, 1:].sum())
@@ -173,7 +206,7 @@ def train_job(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
         best = state["best_val"] is None or val < state["best_val"]
         if best:
             state["best_val"], state["best_epoch"], state["rises"] = val, epoch + 1, 0
-            np.savez(work / "best.npz", **{k: np.asarray(v) for k, v in lora.items()})
+            _save(work / "best.npz", {k: np.asarray(v) for k, v in lora.items()})
         else:
             state["rises"] += 1
         state["epoch"] += 1
@@ -189,7 +222,8 @@ def train_job(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
     record = {"base": base_path, "settings": asdict(s), "history": state["history"],
               "best_epoch": state["best_epoch"], "base_val_loss": state["base_val"],
               "train_tokens": int(train_w.sum()), "val_tokens": int(val_w.sum()),
-              "stopped_early": bool(state.get("stopped_early")), "documents": list(args.get("names", []))}
+              "stopped_early": bool(state.get("stopped_early")),
+              "documents": [src["label"] for src in sources] + list(args.get("names", []))}
     write_lora(out, cfg, best_lora, s.alpha, base_path, record)
     record["adapter"] = str(out)
     record["val_text"] = split.val_text

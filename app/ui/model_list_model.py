@@ -118,7 +118,7 @@ class ModelListModel(QAbstractTableModel):
         if column == 0:
             return ("★ " if e.builtin else "") + e.name
         if column == 1:
-            return e.architecture
+            return e.architecture + (f" · {e.kind}" if e.kind != "chat" else "")
         if column == 2:
             return f"{e.parameters / 1e6:,.0f}M" if e.parameters else ""
         if column == 3:
@@ -146,7 +146,7 @@ class LocalModels(QSortFilterProxyModel):
 
 
 class ComparableModels(LocalModels):
-    """Local models that can be read, each checkable; a new one comes checked, an unchecked one stays so."""
+    """Local chat models that can be read, each checkable; a new one comes checked, an unchecked one stays so."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -154,7 +154,7 @@ class ComparableModels(LocalModels):
 
     def filterAcceptsRow(self, row: int, parent: Index) -> bool:  # noqa: N802 - Qt override
         entry = self.sourceModel().index(row, 0, parent).data(ENTRY_ROLE)
-        return super().filterAcceptsRow(row, parent) and not entry.error
+        return super().filterAcceptsRow(row, parent) and not entry.error and entry.kind == "chat"  # text to score
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         return super().flags(index) | Qt.ItemFlag.ItemIsUserCheckable
@@ -180,6 +180,10 @@ class ComparableModels(LocalModels):
         return [p for p in (self.index(r, 0).data(PATH_ROLE) for r in range(self.rowCount())) if p not in self.unchecked]
 
 
+NOT_FOR_CHAT = {"embedding": "an embedding model: use it for sources in Models",
+                "adapter": "a LoRA adapter: pick it in the Sampling panel"}
+
+
 class ChoosableModels(QIdentityProxyModel):
     """The model selector's rows: every model (local, then each server's) as "name (quantization, size)"."""
 
@@ -188,10 +192,18 @@ class ChoosableModels(QIdentityProxyModel):
             e: ModelEntry = super().data(index, ENTRY_ROLE)
             if e.error:
                 return f"⚠ {e.name} — {e.error}"
+            if e.kind != "chat":  # listed, so it is not missed, but not chosen for chatting by mistake
+                return f"{e.name}  ({NOT_FOR_CHAT.get(e.kind, e.kind)})"
             return e.name + (f"  ({e.quantization}, {human_size(e.size)})" if e.quantization else "")
         if role == Qt.ItemDataRole.ToolTipRole:
             return super().data(index, PATH_ROLE)
         return super().data(index, role)
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        e = super().data(index, ENTRY_ROLE)
+        if isinstance(e, ModelEntry) and e.kind != "chat":
+            return super().flags(index) & ~Qt.ItemFlag.ItemIsEnabled & ~Qt.ItemFlag.ItemIsSelectable
+        return super().flags(index)
 
 
 def selector_model(list_model: ModelListModel, extras: QStandardItemModel, parent: QObject | None = None

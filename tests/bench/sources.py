@@ -37,10 +37,11 @@ import numpy as np
 from test_sources_quality import roff_to_text
 
 from app.core.sources.chunking import Chunk, chunk_text
+from app.core.sources.indexer import INDEX_JOB, index_args
 from app.core.sources.store import SourceStore
 from app.core.starter import starter_model_path
 from app.engine.embedding import LlamaEmbedder
-from app.engine.source_jobs import IndexJob
+from app.engine.jobs import start_job
 
 MAN = Path("/usr/share/man/man1")
 
@@ -73,7 +74,7 @@ def bench_indexing(folder: Path, megabytes: float) -> list[dict[str, object]]:
     store = SourceStore(folder / "idx.sqlite3")
     store.add_roots([str(docs)])
     t0 = time.perf_counter()
-    result = IndexJob(str(store.path)).wait(600)
+    result = start_job(INDEX_JOB, index_args(str(store.path))).result(600)
     seconds = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     mb_min = size / 1e6 / seconds * 60

@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
-from app.core.errors import SourceError
-from app.core.sources.indexer import index_collection
+from app.core.errors import JobCrashed
+from app.core.jobs import JobPaused, JobProgress
+from app.core.sources.indexer import INDEX_JOB, index_args, index_collection, report_of
 from app.core.sources.store import SourceStore
-from app.engine.source_jobs import IndexJob
+from app.engine.jobs import start_job
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -106,6 +107,22 @@ def _inkling(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
                           timeout=240, cwd=str(home), **as_nobody)
 
 
+def _collection(home: Path, name: str) -> SourceStore:
+    """The collection the command line made under ``home`` (INKLING_HOME), opened in this process."""
+    old = os.environ.get("INKLING_HOME")
+    os.environ["INKLING_HOME"] = str(home)
+    try:
+        from app.core.paths import app_paths
+        from app.core.sources.collections import Collections
+
+        return Collections(app_paths().sources).open(name)
+    finally:
+        if old is None:
+            del os.environ["INKLING_HOME"]
+        else:
+            os.environ["INKLING_HOME"] = old
+
+
 def test_thousands_of_files_of_every_format_index_and_every_bad_file_is_listed(open_dir: Path) -> None:
     docs = open_dir / "docs"
     files = _corpus(docs, 3000)
@@ -126,15 +143,25 @@ def test_thousands_of_files_of_every_format_index_and_every_bad_file_is_listed(o
     for name, reason in reasons.items():
         assert skipped[name].startswith(reason), (name, skipped[name])
 
-    # every format is searchable by a word only it holds
-    for i in (1, 2, 3, 4, 5, 6, 7, 2999):
-        found = _inkling("sources", "search", "notes", f"which note is about item{i}?", "--top", "3", home=home)
-        assert found.returncode == 0, found.stderr
-        first = found.stdout.splitlines()[0]
-        assert first.startswith("1. ") and f"{files[i]}:1" in first and f"item{i}" in first, first
+    # every format is searchable by a word only it holds: once through the command line, then in its index
+    found = _inkling("sources", "search", "notes", "which note is about item1?", "--top", "3", home=home)
+    assert found.returncode == 0, found.stderr
+    first = found.stdout.splitlines()[0]
+    assert first.startswith("1. ") and f"{files[1]}:1" in first and "item1" in first, first
+    store = _collection(home, "notes")
+    try:
+        for i in (2, 3, 4, 5, 6, 7, 2999):  # odt, epub, pdf, html, md, txt
+            hits = store.search(f"which note is about item{i}?", top=3, mode="keyword")
+            assert hits[0].location == f"{files[i]}:1" and f"item{i}" in hits[0].text, (i, hits[:1])
+    finally:
+        store.close()
 
     again = _inkling("sources", "add", "notes", home=home)
     assert "(0 read now, 3008 unchanged, 0 gone)" in again.stdout, again.stdout
+
+
+def _reports(events: list[Any]) -> list[dict[str, Any]]:
+    return [report_of(e.message) for e in events if isinstance(e, JobProgress)]
 
 
 def test_an_indexing_job_pauses_and_a_kill_mid_index_resumes_without_rereading_finished_files(
@@ -143,20 +170,23 @@ def test_an_indexing_job_pauses_and_a_kill_mid_index_resumes_without_rereading_f
     db = tmp_path / "c.sqlite3"
     store = SourceStore(db)
     store.add_roots([str(tmp_path / "docs")])
-    job = IndexJob(str(db))
+    events: list[Any] = []
+    job = start_job(INDEX_JOB, index_args(str(db)), events.append, name="Indexing c")  # the app's job runner
     _until(lambda: store.counts()["files"] >= 100)
 
     job.pause()
     held = _until(lambda: _steady(store))
     time.sleep(1.0)  # a paused job reads nothing more
     assert store.counts()["files"] == held
-    assert job.last["phase"] == "reading" and job.last["files_total"] == 2500
+    assert JobPaused(True) in events  # said by the job itself, at a safe point
+    last = _reports(events)[-1]
+    assert last["phase"] == "reading" and last["files_total"] == 2500
     job.resume()
     _until(lambda: store.counts()["files"] >= held + 200)
 
     os.kill(job.pid or 0, signal.SIGKILL)
-    with pytest.raises(SourceError, match="ended unexpectedly"):
-        job.wait(30)
+    with pytest.raises(JobCrashed, match="stopped unexpectedly"):
+        job.result(30)
     finished = store.counts()["files"]
     assert 300 <= finished < 2500
 
@@ -184,15 +214,15 @@ def test_cancel_stops_the_job_and_keeps_what_it_read(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite3"
     store = SourceStore(db)
     store.add_roots([str(tmp_path / "docs")])
-    seen: list[dict[str, Any]] = []
-    job = IndexJob(str(db), on_progress=seen.append)
+    events: list[Any] = []
+    job = start_job(INDEX_JOB, index_args(str(db)), events.append)
     _until(lambda: store.counts()["files"] >= 50)
     job.cancel()
-    report = job.wait(60)
+    report = job.result(60)  # stopped at the next file, with its report (not killed)
     assert report["stopped"] and report["phase"] == "stopped"
     assert 50 <= report["read"] < 1500 == report["files_total"]
     assert store.counts()["files"] == report["read"]
-    assert any(p["eta_seconds"] for p in seen)
+    assert any(p["eta_seconds"] for p in _reports(events))
 
 
 def test_chat_with_sources_answers_then_lists_its_numbered_sources(tmp_path: Path) -> None:
@@ -218,20 +248,3 @@ def test_chat_with_sources_answers_then_lists_its_numbered_sources(tmp_path: Pat
     assert answer.strip()
     assert sources.splitlines()[0].endswith(f"[1] {docs / 'lighthouse.md'}:1  The keeper climbs the stairs and "
                                             "lights the lamp at dusk.")
-
-
-def test_indexing_runs_on_the_general_job_runner_too(tmp_path: Path) -> None:
-    import json
-
-    from app.core.jobs import JobProgress
-    from app.engine.jobs import start_job
-
-    _corpus(tmp_path / "docs", 300)
-    store = SourceStore(tmp_path / "c.sqlite3")
-    store.add_roots([str(tmp_path / "docs")])
-    events: list[Any] = []
-    handle = start_job("app.engine.source_jobs:index_job", {"db": str(store.path)}, events.append)
-    result = handle.result(60)
-    assert (result["read"], result["phase"]) == (300, "done")
-    reports = [json.loads(e.message) for e in events if isinstance(e, JobProgress)]
-    assert reports[-1]["files_done"] == 300 and store.counts()["files"] == 300

@@ -60,6 +60,8 @@ class FakeRepo:
     updated: str = "2026-01-01T00:00:00.000Z"
     status: int = 200  # 401/404/500 to misbehave
     token: str = ""  # gated: requests need "Authorization: Bearer <token>"
+    tags: list[str] = field(default_factory=lambda: ["gguf"])  # a search's ``filter`` values must all be here
+    pipeline_tag: str = "text-generation"
 
 
 @dataclass
@@ -157,11 +159,15 @@ class FakeHub:
         search = (query.get("search") or [""])[0].lower()
         sort = (query.get("sort") or ["downloads"])[0]
         limit = int((query.get("limit") or ["50"])[0])
-        hits = [r for r in self.repos.values() if search in r.repo_id.lower()]
+        wanted = query.get("filter") or []  # the Hub ANDs filters, and pipeline_tag with them
+        pipeline = (query.get("pipeline_tag") or [""])[0]
+        hits = [r for r in self.repos.values() if search in r.repo_id.lower() and all(t in r.tags for t in wanted)
+                and (not pipeline or r.pipeline_tag == pipeline)]
         key = {"downloads": lambda r: r.downloads, "likes": lambda r: r.likes}.get(sort, lambda r: r.updated)
         hits.sort(key=key, reverse=True)
         self._json(req, [{"id": r.repo_id, "modelId": r.repo_id, "downloads": r.downloads, "likes": r.likes,
-                          "lastModified": r.updated, "gated": False, "tags": ["gguf"]} for r in hits[:limit]])
+                          "lastModified": r.updated, "gated": False, "tags": r.tags,
+                          "pipeline_tag": r.pipeline_tag} for r in hits[:limit]])
 
     def _info(self, req: BaseHTTPRequestHandler, repo_id: str) -> None:
         repo = self._repo_or_error(req, repo_id)
@@ -171,7 +177,8 @@ class FakeHub:
                      "lfs": {"size": f.size(), "sha256": self.sha(f), "pointerSize": 134}} for f in repo.files]
         self._json(req, {"id": repo.repo_id, "modelId": repo.repo_id, "sha": COMMIT, "private": False,
                          "gated": False, "downloads": repo.downloads, "likes": repo.likes,
-                         "lastModified": repo.updated, "tags": ["gguf"], "siblings": siblings})
+                         "lastModified": repo.updated, "tags": repo.tags, "pipeline_tag": repo.pipeline_tag,
+                         "siblings": siblings})
 
     def _tree(self, req: BaseHTTPRequestHandler, repo_id: str) -> None:
         repo = self._repo_or_error(req, repo_id)

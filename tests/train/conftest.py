@@ -35,3 +35,59 @@ def random_adapter(cfg: Any, path: Path, base_path: Path, seed: int, strength: f
             lora[k] = (rng.standard_normal(lora[k].shape) * strength).astype(np.float32)
     write_lora(path, cfg, lora, alpha, base_path)
     return lora
+
+
+@pytest.fixture(scope="session", autouse=True)
+def jax_compile_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One jax compile cache for the session's training processes (they inherit the environment).
+
+    Every test trains with the same shapes (``FAST``), so the step is compiled once per session
+    and each later job, the resumed ones included, reads it from the cache, as a resumed run does
+    in the app (``trainer._use_compile_cache``).
+    """
+    import os
+
+    folder = tmp_path_factory.mktemp("jax-cache")
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = str(folder)
+    return folder
+
+
+# the settings every training test uses (the shapes of the compiled step: rank, window, batch); the
+# learning rate is state of the optimizer, not of the compiled step, so tests may choose their own
+FAST: dict[str, Any] = {"rank": 8, "alpha": 16.0, "seq_len": 128, "batch": 4}
+
+
+class _Quiet:
+    """The indexer's job context, for a collection indexed in the test's own process."""
+
+    def progress(self, info: object) -> None: ...
+
+    def should_stop(self) -> bool:
+        return False
+
+
+def write_document(database: Path, title: str, text: str) -> int:
+    """A document in a real Write database (``app/core/storage.py``); its id."""
+    from app.core.storage import Storage
+
+    storage = Storage(database)
+    try:
+        return storage.create_document(title, text).id
+    finally:
+        storage.close()
+
+
+def indexed_collection(sources: Path, name: str, files: dict[str, str], folder: Path) -> None:
+    """A real source collection: ``files`` written under ``folder`` and indexed by the real indexer."""
+    from app.core.sources.collections import Collections
+    from app.core.sources.indexer import index_collection
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for file_name, text in files.items():
+        (folder / file_name).write_text(text, encoding="utf-8")
+    store = Collections(sources).open(name, create=True)
+    try:
+        store.add_roots([str(folder)])
+        index_collection(store, _Quiet())
+    finally:
+        store.close()

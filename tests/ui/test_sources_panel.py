@@ -4,6 +4,7 @@ and Write's sidebar showing passages for the paragraph at the cursor."""
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,9 @@ from ui.fake_engine import FakeEngine, fake_window
 
 from app.core.paths import app_paths
 from app.core.sources.collections import Collections
-from app.engine.source_jobs import IndexJob
+from app.core.sources.indexer import INDEX_JOB, index_args
+from app.engine.jobs import JobRunner, start_job
+from app.ui.sources.indexing import SourceIndexing
 from app.ui.sources.sources_panel import SourcesPanel
 
 
@@ -29,7 +32,8 @@ def _docs(root: Path, n: int) -> Path:
 
 def test_the_panel_indexes_with_progress_pause_and_lists_skipped_files(qtbot, tmp_path: Path) -> None:
     docs = _docs(tmp_path / "docs", 1500)
-    panel = SourcesPanel(Collections(tmp_path / "sources"), lambda db: IndexJob(db))
+    collections = Collections(tmp_path / "sources")
+    panel = SourcesPanel(collections, SourceIndexing(collections, JobRunner()))  # the app's job runner
     qtbot.addWidget(panel)
     panel.resize(800, 500)
     panel.show()
@@ -42,7 +46,7 @@ def test_the_panel_indexes_with_progress_pause_and_lists_skipped_files(qtbot, tm
     qtbot.waitUntil(lambda: panel.progress_label.text().startswith("Paused · Reading"), timeout=10_000)
     assert panel.pause_button.text() == "Resume" and not panel.add_folder_button.isEnabled()
     qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: panel.job.done(), timeout=120_000)
+    qtbot.waitUntil(lambda: panel.job is None, timeout=120_000)
     qtbot.waitUntil(lambda: panel.progress_label.text().startswith("Done"), timeout=5_000)
     assert panel.progress_label.text() == "Done: 1,501 read, 0 unchanged, 2 skipped, 0 gone"
     qtbot.waitUntil(lambda: panel.counts.text().startswith("1,501 files · 1,501 passages"), timeout=10_000)  # counts refresh after "Done"
@@ -58,7 +62,7 @@ def test_write_shows_passages_for_the_paragraph_at_the_cursor(
     docs = _docs(tmp_path / "docs", 30)
     store = Collections(app_paths().ensure().sources).open("notes", create=True)
     store.add_roots([str(docs)])
-    IndexJob(str(store.path)).wait(60)
+    start_job(INDEX_JOB, index_args(str(store.path))).result(60)
     store.close()
     window = fake_window(FakeEngine("unused"))
     qtbot.addWidget(window)
@@ -77,3 +81,29 @@ def test_write_shows_passages_for_the_paragraph_at_the_cursor(
     assert sidebar.searched == "At dusk the old keeper went up to light the lamp."
     assert sidebar.list.item(0).text().startswith("lighthouse.md, line 1\nThe keeper climbs the stairs")
     window.close()  # (quoting and the memory: tests/ui/test_sources_in_write.py)
+
+def test_a_killed_indexing_job_is_reported_and_update_goes_on_where_it_stopped(qtbot, tmp_path: Path) -> None:
+    docs = _docs(tmp_path / "docs", 1500)
+    collections = Collections(tmp_path / "sources")
+    indexing = SourceIndexing(collections, JobRunner())
+    panel = SourcesPanel(collections, indexing)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.create("notes")
+    panel.add_paths([str(docs)])
+    qtbot.waitUntil(lambda: indexing.last.get("notes", {}).get("files_done", 0) >= 100, timeout=30_000)
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)  # held still part way, then killed
+    qtbot.waitUntil(lambda: panel.progress_label.text().startswith("Paused · Reading"), timeout=10_000)
+    os.kill(panel.job.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: panel.job is None, timeout=30_000)
+    assert "stopped unexpectedly: it was killed (SIGKILL" in panel.progress_label.text(), panel.progress_label.text()
+    assert panel.reindex_button.isEnabled()
+    store = collections.open("notes")
+    kept = len(store.files())  # every file finished before the kill, bad ones included
+    store.close()
+    assert 100 <= kept < 1503
+
+    qtbot.mouseClick(panel.reindex_button, Qt.MouseButton.LeftButton)  # Update
+    qtbot.waitUntil(lambda: panel.job is None and panel.progress_label.text().startswith("Done"), timeout=60_000)
+    assert f"{kept:,} unchanged" in panel.progress_label.text(), panel.progress_label.text()  # none read twice
+    qtbot.waitUntil(lambda: panel.counts.text().startswith("1,501 files · 1,501 passages"), timeout=10_000)

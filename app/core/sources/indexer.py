@@ -13,6 +13,7 @@ soon as its text is read), in batches committed one by one, so it resumes too.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -23,6 +24,23 @@ from app.core.errors import UnreadableSource
 from app.core.sources.chunking import chunk_text
 from app.core.sources.readers import DEFAULT_MAX_BYTES, is_source, read_source
 from app.core.sources.store import Embedder, SourceStore
+
+INDEX_JOB = "app.engine.source_jobs:index_job"
+"""The indexing job's target for a ``JobRunnerPort`` (a name: the UI starts it without importing the engine)."""
+
+
+def index_args(db: str, settings: IndexSettings | None = None, embedder: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The plain-data arguments of :data:`INDEX_JOB`: the collection's file, its settings, an embedder spec."""
+    return {"db": str(db), "settings": asdict(settings or IndexSettings()), "embedder": embedder}
+
+
+def report_of(message: str) -> dict[str, Any]:
+    """The indexer's report from a ``JobProgress`` message of :data:`INDEX_JOB` ({} if it holds none)."""
+    try:
+        report = json.loads(message)
+    except ValueError:
+        return {}
+    return report if isinstance(report, dict) else {}
 
 
 class JobContext(Protocol):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import shiboken6
 from PySide6.QtCore import QObject, Signal
 
+from app.core.builtin_tools import BuiltinTool, ChatToolHost
 from app.core.chat_session import ChatSession
 from app.core.chat_turn import ChatTurn
 from app.core.errors import InklingError
@@ -45,6 +46,7 @@ class ChatTools(QObject):
         self.store = store
         self.approvals = ToolApprovals()
         self.first_choice = "auto"  # tool_choice of a question's first reply (tests force "required")
+        self.builtins: list[BuiltinTool] = []  # tools Inkling runs itself (search_sources), offered per chat
         self._turns: dict[int, ToolTurn] = {}
         self._told: set[int] = set()  # chats told that the model's template has no tool section
         self._arrived.connect(self._on_arrived)
@@ -57,29 +59,45 @@ class ChatTools(QObject):
         """Give a chat's turn its tools (once), and list them."""
         if turn.tools is not None:
             return
-        tools = ToolTurn(turn, self.host, self.approvals, self._deliver, first_choice=self.first_choice)
+        host = ChatToolHost(self.host, self.builtins, turn.session.id)  # built-in names run here, the rest over MCP
+        tools = ToolTurn(turn, host, self.approvals, self._deliver, first_choice=self.first_choice)
         turn.tools = tools
+        self._allow_builtins(turn.session.id)
         self._turns[turn.session.id] = tools
         turn.session.subscribe(self._on_session_changed)
         self.refresh(turn.session.id)
 
+    def add_builtin(self, tool: BuiltinTool) -> None:
+        """Offer a tool Inkling runs itself, in the chats where ``tool.offered(chat)`` says so."""
+        self.builtins.append(tool)
+        for chat_id in list(self._turns):
+            self._allow_builtins(chat_id)
+            self.refresh(chat_id)
+
+    def _allow_builtins(self, chat_id: int) -> None:
+        for tool in self.builtins:
+            if not tool.needs_approval:  # it reads only what the person gave the chat: no card to approve
+                self.approvals.allow_always(chat_id, tool.spec.name)
+
     def refresh(self, chat_id: int) -> None:
-        """List the tools of the servers enabled for this chat again (in the background)."""
+        """List the tools of the servers enabled for this chat again (in the background), and the built-in ones."""
         tools = self._turns.get(chat_id)
         if tools is None:
             return
+        builtin = [t.spec for t in self.builtins if t.offered(chat_id)]
         names = self.store.enabled_for(chat_id)
         if not names:
-            tools.offer = None
+            tools.offer = ToolOffer.of(builtin) if builtin else None
             self.offer_changed.emit(chat_id)
             return
 
         def listed(specs: list) -> None:
+            specs = [*specs, *builtin]
             tools.offer = ToolOffer.of(specs) if specs else None
             self.offer_changed.emit(chat_id)
 
         def failed(exc: BaseException) -> None:
-            tools.offer = None
+            tools.offer = ToolOffer.of(builtin) if builtin else None
             self.pane.status_message.emit(str(exc) if isinstance(exc, InklingError) else f"Tools: {exc}")
             self.offer_changed.emit(chat_id)
 

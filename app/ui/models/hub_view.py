@@ -7,6 +7,7 @@ runs in the background; offline and unreachable say so in place of results.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -29,11 +30,19 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import HubOffline, HubUnreachable, InklingError
 from app.core.ports import ModelManagerPort
+from app.core.sources.embedding_choice import EmbeddingChoice
 from app.ui.jobs import run_in_background
 from app.ui.models.downloads_view import DownloadsView
 from app.ui.widgets import human_size
 
 SORTS = {"Most downloads": "downloads", "Most likes": "likes", "Recently updated": "last_modified"}
+KIND_LABELS = {"chat": "Chat models", "embedding": "Embedding models", "adapter": "Adapters (LoRA)"}
+"""What the Hub search looks for (``app.models.hub.KINDS``), as the Kind combo names it."""
+KIND_HINTS = {
+    "chat": "Search GGUF models on Hugging Face, e.g. “llama 3 instruct”",
+    "embedding": "Search embedding models for sources, e.g. “nomic-embed” or “MiniLM”",
+    "adapter": "Search GGUF LoRA adapters, e.g. the base model's name",
+}
 
 
 class _DownloadRelay(QObject):
@@ -52,6 +61,7 @@ class HubTab:
     search_finished: Any
     files_shown: Any
     download_finished: Any
+    embedding_choice_changed: Any
     n_ctx: Any
     free_vram: Any
 
@@ -63,6 +73,7 @@ class HubTab:
         self._search_serial = 0
         self._search_busy_id = 0  # the search being waited for; 0 when none
         self._unreachable = False
+        self.repo_kind = "chat"  # the kind of the repo whose files are shown
         hub = QWidget()
         hub_layout = QVBoxLayout(hub)
         self.offline_label = QLabel()
@@ -88,12 +99,19 @@ class HubTab:
         search_row = QHBoxLayout()
         self.search_input = QLineEdit()
         self.search_input.setObjectName("hubSearchInput")
-        self.search_input.setPlaceholderText("Search GGUF models on Hugging Face, e.g. “llama 3 instruct”")
+        self.search_input.setPlaceholderText(KIND_HINTS["chat"])
+        self.kind_combo = QComboBox()
+        self.kind_combo.setObjectName("hubKindCombo")
+        self.kind_combo.setToolTip("What to look for: models to chat and write with, embedding models that let "
+                                   "sources search by meaning, or LoRA adapters for a model you have")
+        for kind, label in KIND_LABELS.items():
+            self.kind_combo.addItem(label, kind)
         self.sort_combo = QComboBox()
         self.sort_combo.setObjectName("hubSortCombo")
         self.sort_combo.addItems(list(SORTS))
         self.search_button = QPushButton("Search")
         self.search_button.setObjectName("hubSearchButton")
+        search_row.addWidget(self.kind_combo)
         search_row.addWidget(self.search_input, 1)
         search_row.addWidget(self.sort_combo)
         search_row.addWidget(self.search_button)
@@ -111,12 +129,20 @@ class HubTab:
         self.download_button = QPushButton("Download")
         self.download_button.setObjectName("downloadButton")
         self.download_button.setEnabled(False)
+        self.use_for_sources_button = QPushButton("Use for sources")
+        self.use_for_sources_button.setObjectName("useForSourcesButton")
+        self.use_for_sources_button.setToolTip("Sources search by meaning with this model: each collection is "
+                                               "embedded with it on its next indexing")
+        self.use_for_sources_button.hide()
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.download_button, 1)
+        buttons.addWidget(self.use_for_sources_button)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.repo_label)
         right_layout.addWidget(self.files_view, 1)
-        right_layout.addWidget(self.download_button)
+        right_layout.addLayout(buttons)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.results_view)
         split.addWidget(right)
@@ -140,6 +166,8 @@ class HubTab:
         self.results_view.currentItemChanged.connect(self._on_results_current_item_changed)
         self.files_view.currentItemChanged.connect(self._on_files_current_item_changed)
         self.download_button.clicked.connect(self.download_selected)
+        self.use_for_sources_button.clicked.connect(self.use_selected_for_sources)
+        self.kind_combo.currentIndexChanged.connect(self._on_kind_combo_current_index_changed)
         self.downloads_view.action_requested.connect(self._on_download_action)
         self._relay.changed.connect(self._on_download_changed)
         self.manager.on_download_update = self._relay.changed.emit
@@ -173,12 +201,13 @@ class HubTab:
             return
         query = self.search_input.text().strip()
         sort = SORTS[self.sort_combo.currentText()]
-        self.status_message.emit(f"Searching the Hub for “{query}”…")
+        kind = self.kind
+        self.status_message.emit(f"Searching the Hub for {KIND_LABELS[kind].lower()} matching “{query}”…")
         self._search_serial += 1
         serial = self._search_serial
         self._search_busy_id = serial
         self._set_searching(True)
-        run_in_background(lambda: self.manager.search(query, sort),
+        run_in_background(lambda: self.manager.search(query, sort, kind),
                           lambda results: self._on_search_answered(serial, results),
                           lambda exc: self._on_search_failed(serial, exc), context=self)
 
@@ -214,12 +243,19 @@ class HubTab:
 
     def _show_results(self, results: list[Any]) -> None:
         self.search_button.setEnabled(True)
-        self._show_catalog()
+        kind = results[0].kind if results else self.kind
+        if kind == "chat":
+            self._show_catalog()  # the curated chat models first; other kinds list only what was found
+        else:
+            self.results_view.clear()
         for r in results:
             item = QListWidgetItem(f"{r.repo_id}   ↓{r.downloads:,}  ♥{r.likes:,}" + ("  (gated)" if r.gated else ""))
             item.setData(Qt.ItemDataRole.UserRole, r.repo_id)
+            item.setData(Qt.ItemDataRole.UserRole + 1, r.kind)
+            item.setToolTip(f"{r.repo_id}\n{KIND_LABELS.get(r.kind, r.kind)}"
+                            + (f" · {r.pipeline_tag}" if r.pipeline_tag else ""))
             self.results_view.addItem(item)
-        self.status_message.emit(f"{len(results)} repositories found")
+        self.status_message.emit(f"{len(results)} repositories found ({KIND_LABELS.get(kind, kind).lower()})")
         self.search_finished.emit()
 
     def _on_hub_failed(self, exc: BaseException) -> None:
@@ -233,9 +269,13 @@ class HubTab:
 
     def _on_results_current_item_changed(self, current: QListWidgetItem | None, _prev: object) -> None:
         if current is not None:
-            self.show_repo(str(current.data(Qt.ItemDataRole.UserRole)))
+            self.show_repo(str(current.data(Qt.ItemDataRole.UserRole)), current.data(Qt.ItemDataRole.UserRole + 1) or "chat")
 
-    def show_repo(self, repo_id: str) -> None:
+    def show_repo(self, repo_id: str, kind: str = "chat") -> None:
+        """List ``repo_id``'s GGUF files; ``kind`` says where a download goes and what it is for."""
+        self.repo_kind = kind
+        self.use_for_sources_button.setVisible(kind == "embedding")
+        self.use_for_sources_button.setEnabled(False)
         self.files_view.clear()
         self.download_button.setEnabled(False)
         self.repo_label.setText(f"Loading the files of {repo_id}…")
@@ -268,14 +308,18 @@ class HubTab:
             if group.quant == best:
                 self.files_view.setCurrentItem(item)
         gated = " This repo is gated: log in with `hf auth login` after accepting its terms." if files.gated else ""
+        what = {"embedding": " An embedding model: download it, then “Use for sources”.",
+                "adapter": " LoRA adapters: a download goes to the adapters folder, listed in the Sampling panel's "
+                           "Adapter box (for the base model it was made for)."}.get(self.repo_kind, "")
         self.repo_label.setText(f"<b>{files.repo_id}</b> — {len(files.files)} GGUF files in {len(files.groups)} "
-                                f"quantizations. Smaller is faster, larger is closer to the original.{gated}")
+                                f"quantizations. Smaller is faster, larger is closer to the original.{what}{gated}")
         self.files_shown.emit()
 
     def _on_files_current_item_changed(self, current: QTreeWidgetItem | None, _prev: object) -> None:
         while current is not None and current.parent() is not None:
             current = current.parent()
         self.download_button.setEnabled(current is not None and not self.manager.offline())
+        self._update_use_for_sources()
 
     def select_quant(self, quant: str) -> None:
         for i in range(self.files_view.topLevelItemCount()):
@@ -291,11 +335,53 @@ class HubTab:
             return
         group = item.data(0, Qt.ItemDataRole.UserRole)
         try:
-            for d in self.manager.download(self.repo_files, group):
+            for d in self.manager.download(self.repo_files, group, self.repo_kind):
                 self.downloads_view.update_download(d)
         except InklingError as exc:
             self.status_message.emit(str(exc))
             self.repo_label.setText(f"⚠ {exc}")
+
+    @property
+    def kind(self) -> str:
+        """The kind of GGUF the search looks for: "chat", "embedding" or "adapter"."""
+        return str(self.kind_combo.currentData())
+
+    def set_kind(self, kind: str) -> None:
+        self.kind_combo.setCurrentIndex(max(0, self.kind_combo.findData(kind)))
+
+    def _on_kind_combo_current_index_changed(self, _index: int) -> None:
+        self.search_input.setPlaceholderText(KIND_HINTS[self.kind])
+
+    def _selected_group(self) -> Any:
+        item = self.files_view.currentItem()
+        while item is not None and item.parent() is not None:
+            item = item.parent()
+        return item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+
+    def _selected_local_file(self) -> Path | None:
+        group = self._selected_group()
+        if group is None or self.repo_files is None:
+            return None
+        return self.manager.local_file(self.repo_files, group, self.repo_kind)
+
+    def _update_use_for_sources(self) -> None:
+        """"Use for sources" is offered once the chosen embedding file is downloaded and verified."""
+        local = self._selected_local_file() if self.repo_kind == "embedding" else None
+        self.use_for_sources_button.setEnabled(local is not None)
+        self.use_for_sources_button.setToolTip(
+            f"Sources search by meaning with {local.name}" if local is not None
+            else "Download this file first; then sources can use it")
+
+    def use_selected_for_sources(self) -> None:
+        """Make the selected, downloaded embedding GGUF the model sources are embedded with."""
+        local = self._selected_local_file()
+        if local is None:
+            return
+        choice = EmbeddingChoice.local(local, embedding_model=True, label=f"{self.repo_files.repo_id} {local.name}")
+        self.manager.set_embedding_choice(choice)
+        self.status_message.emit(f"Sources now use {local.name} for meaning search: each collection is embedded "
+                                 "with it on its next Update")
+        self.embedding_choice_changed.emit()
 
     def _on_download_action(self, download_id: int, action: str) -> None:
         self.manager.control(download_id, action)
@@ -304,7 +390,10 @@ class HubTab:
         self.downloads_view.update_download(download)
         if download.status in ("done", "failed", "cancelled"):
             if download.status == "done":
-                self.status_message.emit(f"Downloaded and verified {download.filename}")
+                where = " into the adapters folder: pick it in the Sampling panel's Adapter box" \
+                    if Path(download.dest).parent.name == "adapters" else ""
+                self.status_message.emit(f"Downloaded and verified {download.filename}{where}")
                 self.refresh_library()
+                self._update_use_for_sources()
             self.download_finished.emit(download)
 

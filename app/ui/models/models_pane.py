@@ -23,6 +23,7 @@ from app.ui.jobs import run_in_background
 from app.ui.model_list_model import ComparableModels, LocalModels, ModelListModel
 from app.ui.models.compare_view import CompareView
 from app.ui.models.connections_view import ConnectionsView
+from app.ui.models.embedding_view import EmbeddingPicker
 from app.ui.models.hub_view import SORTS, HubTab
 from app.ui.models.library_view import LibraryView
 
@@ -46,6 +47,8 @@ class ModelsPane(HubTab, QWidget):
     """Perplexity rows are shown (a comparison ended, done or cancelled)."""
     download_finished = Signal(object)
     """A download reached done / failed / cancelled."""
+    embedding_choice_changed = Signal()
+    """The embedding model sources use was chosen (saved already)."""
     session_changed = Signal()
     """(Pane protocol) never emitted: this pane has no session with sampling settings."""
     preview_changed = Signal()
@@ -109,9 +112,13 @@ class ModelsPane(HubTab, QWidget):
         self.tabs.addTab(self.compare_tab, "Compare")
         if self.connections is not None:
             self.tabs.addTab(self.connections, "Servers")  # its form scrolls on its own, beside the list
+        conns = self.connections
+        self.embedding_picker = EmbeddingPicker(self.manager, lambda: self.model_list.entries,
+                                                conns.store.get if conns is not None else lambda _id: None)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.tabs)
+        layout.addWidget(self.embedding_picker)
         # the widgets tests and accessibility tools reach by their old names
         self.library_view = self.library.table
         self.use_button, self.import_button = self.library.use_button, self.library.import_button
@@ -131,6 +138,9 @@ class ModelsPane(HubTab, QWidget):
         self.compare_view.status_message.connect(self.status_message)
         self.compare_view.comparison_finished.connect(self.comparison_finished)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
+        self.embedding_picker.status_message.connect(self.status_message)
+        self.embedding_picker.choice_changed.connect(self.embedding_choice_changed)
+        self.embedding_choice_changed.connect(self.embedding_picker.refill)
 
     # -- library ---------------------------------------------------------------------------------
 
@@ -169,6 +179,7 @@ class ModelsPane(HubTab, QWidget):
 
     def _on_model_list_changed(self, _change: ModelListChange) -> None:
         self.list_model.refresh()  # the fit badges follow the context size
+        self.embedding_picker.refill()  # a new embedding model, a server's models
 
     def _fit_badge(self, entry: ModelEntry) -> str:
         """The same estimate the engine's load refusal uses."""

@@ -2,23 +2,24 @@
 
 The collection is the chat's first one, or a new one named after the chat (made
 safe as a collection name, and unique). The indexing runs as a job in its own
-process (``start_job(db)`` gives an :class:`app.engine.source_jobs.IndexJob`-like
-object: ``last``, ``done()``, ``wait()``); its progress shows on the chat's Sources
-button and in the status bar, and the chat reads the collection from then on.
+process, through the window's :class:`app.ui.sources.indexing.SourceIndexing`; its
+progress shows on the chat's Sources button and in the status bar, and the chat
+reads the collection from then on.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
 from app.core.errors import InklingError
+from app.core.jobs import JobEnded
 from app.core.sources.chat_sources import ChatSources
+from app.ui.sources.indexing import SourceIndexing
 
 
 def collection_name_for(title: str, taken: list[str]) -> str:
@@ -35,16 +36,16 @@ def collection_name_for(title: str, taken: list[str]) -> str:
 class ChatFileDrop(QObject):
     """An event filter on the chat pane (and its composer): local files dropped there are added and indexed."""
 
-    def __init__(self, chat: Any, sources: ChatSources, start_job: Callable[[str], Any]) -> None:
+    def __init__(self, chat: Any, sources: ChatSources, indexing: SourceIndexing) -> None:
         super().__init__(chat)
         self.chat = chat
         self.sources = sources
-        self.start_job = start_job
-        self.job: Any = None
+        self.indexing = indexing
+        self.job: str | None = None
+        """The collection being indexed for a drop (None when none is)."""
         self.collection = ""
-        self.timer = QTimer(self)
-        self.timer.setInterval(250)
-        self.timer.timeout.connect(self._poll)
+        indexing.progressed.connect(self._on_indexing_progressed)
+        indexing.ended.connect(self._on_indexing_ended)
         for widget in (chat, chat.composer):
             widget.setAcceptDrops(True)
             widget.installEventFilter(self)
@@ -73,43 +74,38 @@ class ChatFileDrop(QObject):
             store = self.sources.collections.open(name, create=True)
             try:
                 store.add_roots(files)
-                db = str(store.path)
             finally:
                 store.close()
             self.sources.set(session.id, [*names, name])
             self.chat.sources_button.set_chat(session.id)
-            self.collection = name
-            self.job = self.start_job(db)
         except InklingError as exc:
             self.chat.status_message.emit(str(exc))
             return ""
+        self.collection = self.job = name
+        self.indexing.index(name)
         self.chat.status_message.emit(f"Adding {len(files)} file(s) to “{name}”…")
-        self.timer.start()
         return name
 
-    def _poll(self) -> None:
-        job = self.job
-        if job is None:
-            self.timer.stop()
+    def _on_indexing_progressed(self, name: str, info: dict[str, Any]) -> None:
+        if name != self.job:
             return
-        info = job.last or {}
-        button = self.chat.sources_button
-        if not job.done():
-            text = f"Indexing {info.get('files_done', 0)}/{info.get('files_total', 0)} files"
-            if info.get("phase") == "embedding":
-                text = f"Embedding {info.get('vectors_done', 0)}/{info.get('vectors_total', 0)} passages"
-            button.setText(f"Sources: {text}…")
-            self.chat.status_message.emit(f"“{self.collection}”: {text}…")
+        text = f"Indexing {info.get('files_done', 0)}/{info.get('files_total', 0)} files"
+        if info.get("phase") == "embedding":
+            text = f"Embedding {info.get('vectors_done', 0)}/{info.get('vectors_total', 0)} passages"
+        self.chat.sources_button.setText(f"Sources: {text}…")
+        self.chat.status_message.emit(f"“{name}”: {text}…")
+
+    def _on_indexing_ended(self, name: str, ended: JobEnded) -> None:
+        if name != self.job:
             return
-        self.timer.stop()
         self.job = None
-        button.set_chat(self.chat.session.id if self.chat.session is not None else None)
-        try:
-            report = job.wait(0)
-            bad = f", {report.get('bad', 0)} skipped" if report.get("bad") else ""
-            self.chat.status_message.emit(f"“{self.collection}”: {report.get('read', 0)} file(s) read{bad}.")
-        except (InklingError, TimeoutError) as exc:
-            self.chat.status_message.emit(f"“{self.collection}” was not indexed: {exc}")
+        self.chat.sources_button.set_chat(self.chat.session.id if self.chat.session is not None else None)
+        report = ended.result if isinstance(ended.result, dict) else {}
+        if ended.error is not None:
+            self.chat.status_message.emit(f"“{name}” was not indexed: {ended.error}")
+            return
+        bad = f", {report.get('bad', 0)} skipped" if report.get("bad") else ""
+        self.chat.status_message.emit(f"“{name}”: {report.get('read', 0)} file(s) read{bad}.")
 
 
 def _local_files(event: QDropEvent | QDragEnterEvent) -> list[str]:

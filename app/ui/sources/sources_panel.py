@@ -1,14 +1,15 @@
 """The Sources panel: collections, adding folders and files, indexing progress, and the files skipped.
 
-A thin view over :class:`app.core.sources.collections.Collections`; indexing runs
-as a child-process job that ``start_job`` starts (app/main.py hands in the
-engine's ``IndexJob``: the UI never imports the engine). Progress is read from the
-job every 200 ms on the GUI thread; Pause, Resume and Cancel are the job's own.
+A thin view over :class:`app.core.sources.collections.Collections` and the window's
+:class:`app.ui.sources.indexing.SourceIndexing`, which runs each collection's
+indexing as a job on the app's child-process job runner (``JobRunnerPort``) and
+watches its folders while the app is open. The panel shows the chosen collection's
+job as it reports (files, MB, time left; "Paused"; a change on disk noticed), and
+its Pause, Resume and Cancel are the job's own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -24,10 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.jobs import JobEnded
 from app.core.sources.collections import Collections
+from app.ui.sources.indexing import SourceIndexing
 
-StartJob = Callable[[str], Any]
-"""Start indexing the collection whose index file is given; returns a job with pause/resume/cancel/done/last."""
+WHY = {"changed": "A change on disk was noticed · ", "start": "Catching up with changes since the last start · "}
+"""What the progress line says first when a job was not asked for by a click."""
 
 
 def progress_text(p: dict[str, Any]) -> str:
@@ -44,20 +47,18 @@ def progress_text(p: dict[str, Any]) -> str:
 
 
 class SourcesPanel(QWidget):
-    """Collections on the left; the chosen one's folders, progress and skipped files on the right."""
+    """Collections on the left; the chosen one's folders, progress, watch and skipped files on the right."""
 
     collections_changed = Signal()
     """A collection was added or removed."""
 
-    def __init__(self, collections: Collections, start_job: StartJob, parent: QWidget | None = None) -> None:
+    def __init__(self, collections: Collections, indexing: SourceIndexing, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("sourcesPanel")
         self.collections = collections
-        self.start_job = start_job
-        self.job: Any = None
-        self._ticks = 0
-        self._timer = QTimer(self)
-        self._timer.setInterval(200)
+        self.indexing = indexing
+        self._refresh = QTimer(self)  # counts and skipped files as they grow, once a second while a job runs
+        self._refresh.setInterval(1000)
         self._build()
         self._connect_signals()
         self.reload()
@@ -87,10 +88,15 @@ class SourcesPanel(QWidget):
         self.roots.setTextFormat(Qt.TextFormat.PlainText)
         self.counts = QLabel()
         self.counts.setObjectName("collectionCounts")
+        self.watch_label = QLabel()
+        self.watch_label.setObjectName("collectionWatch")
+        self.watch_label.setWordWrap(True)
+        self.watch_label.setTextFormat(Qt.TextFormat.PlainText)
         self.progress = QProgressBar()
         self.progress.setObjectName("indexProgress")
         self.progress_label = QLabel()
         self.progress_label.setObjectName("indexProgressText")
+        self.progress_label.setWordWrap(True)
         self.bad = QListWidget(self)
         self.bad.setObjectName("badFiles")
         self.bad.setWordWrap(True)
@@ -100,6 +106,7 @@ class SourcesPanel(QWidget):
         right.addWidget(self.progress)
         right.addWidget(self.progress_label)
         right.addWidget(self.counts)
+        right.addWidget(self.watch_label)
         right.addWidget(QLabel("Files skipped, and why:"))
         right.addWidget(self.bad, 1)
         layout = QHBoxLayout(self)
@@ -114,12 +121,22 @@ class SourcesPanel(QWidget):
         self.reindex_button.clicked.connect(self.index_current)
         self.pause_button.clicked.connect(self._on_pause_button_clicked)
         self.cancel_button.clicked.connect(self._on_cancel_button_clicked)
-        self._timer.timeout.connect(self._on_timer_timeout)
+        self._refresh.timeout.connect(self._on_refresh_timeout)
+        self.indexing.started.connect(self._on_indexing_started)
+        self.indexing.progressed.connect(self._on_indexing_progressed)
+        self.indexing.paused_changed.connect(self._on_indexing_paused_changed)
+        self.indexing.ended.connect(self._on_indexing_ended)
+        self.indexing.watch_changed.connect(self._on_indexing_watch_changed)
 
     @property
     def current(self) -> str:
         item = self.list.currentItem()
         return item.text() if item is not None else ""
+
+    @property
+    def job(self) -> Any:
+        """The chosen collection's running job (None when it has none)."""
+        return self.indexing.job(self.current) if self.current else None
 
     def reload(self, select: str = "") -> None:
         names = self.collections.names()
@@ -145,19 +162,20 @@ class SourcesPanel(QWidget):
         self.index_current()
 
     def index_current(self) -> None:
-        if not self.current or (self.job is not None and not self.job.done()):
+        if not self.current or self.indexing.running(self.current):
             return
-        self.job = self.start_job(str(self.collections.path_of(self.current)))
-        self.progress.setRange(0, 0)
-        self.progress_label.setText("Looking for files…")
-        self._timer.start()
+        self.indexing.index(self.current)
+        if not self.indexing.running(self.current):
+            self.progress_label.setText("Waits for another collection's indexing to end…")
         self._update_buttons()
 
     def _show_collection(self) -> None:
         name = self.current
+        self.watch_label.setText(self.indexing.watch_note(name) if name else "")
         if not name:
             self.roots.setText("Make a collection, then add the folders and files it should read.")
             self.counts.setText("")
+            self.progress_label.setText("")
             self.bad.clear()
             self._update_buttons()
             return
@@ -171,42 +189,78 @@ class SourcesPanel(QWidget):
                             f"embedded · {counts['bytes'] / 1e6:,.1f} MB")
         self.bad.clear()
         self.bad.addItems([f"{path} — {reason}" for path, reason in bad])
+        self._show_progress(name)
         self._update_buttons()
 
+    def _show_progress(self, name: str) -> None:
+        """The progress bar and line for ``name``'s job (running, or the last one's end)."""
+        job = self.indexing.job(name)
+        p = self.indexing.last.get(name, {})
+        why = WHY.get(self.indexing.reasons.get(name, ""), "")
+        if job is not None:
+            embedding = p.get("phase") == "embedding"
+            total = p.get("vectors_total" if embedding else "files_total")
+            if total:
+                self.progress.setRange(0, int(total))
+                self.progress.setValue(int(p.get("vectors_done" if embedding else "files_done") or 0))
+            else:
+                self.progress.setRange(0, 0)
+            line = progress_text(p) if p else "Looking for files…"
+            self.progress_label.setText(("Paused · " if job.paused else "") + why + line)
+            return
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1 if name in self.indexing.outcomes else 0)
+        ended = self.indexing.outcomes.get(name)
+        if ended is None:
+            self.progress_label.setText("")
+        elif ended.error is not None and not (ended.cancelled and p):
+            self.progress_label.setText(str(ended.error))
+        elif p:
+            self.progress_label.setText(why + progress_text(p))
+
     def _update_buttons(self) -> None:
-        running = self.job is not None and not self.job.done()
+        job = self.job
+        running = job is not None
         has = bool(self.current)
         for b in (self.add_folder_button, self.add_files_button, self.reindex_button):
             b.setEnabled(has and not running)
         self.pause_button.setEnabled(running)
         self.cancel_button.setEnabled(running)
-        self.pause_button.setText("Resume" if running and self.job.paused else "Pause")
+        self.pause_button.setText("Resume" if running and job.paused else "Pause")
 
-    def _on_timer_timeout(self) -> None:
-        job = self.job
-        if job is None:
-            return
-        p = job.last
-        if p:
-            total = p.get("vectors_total") if p.get("phase") == "embedding" else p.get("files_total")
-            done = p.get("vectors_done") if p.get("phase") == "embedding" else p.get("files_done")
-            if total:
-                self.progress.setRange(0, int(total))
-                self.progress.setValue(int(done or 0))
-            self.progress_label.setText(("Paused · " if job.paused else "") + progress_text(p))
-        self._ticks += 1
-        if self._ticks % 5 == 0 and not job.done():  # counts and skipped files as they grow, once a second
+    def _on_indexing_started(self, name: str) -> None:
+        if name == self.current:
+            self._refresh.start()
+            self._show_progress(name)
+            self._update_buttons()
+
+    def _on_indexing_progressed(self, name: str, _report: dict[str, Any]) -> None:
+        if name == self.current:
+            self._show_progress(name)
+
+    def _on_indexing_paused_changed(self, name: str, _paused: bool) -> None:
+        if name == self.current:
+            self._show_progress(name)
+            self._update_buttons()
+
+    def _on_indexing_ended(self, name: str, _ended: JobEnded) -> None:
+        if name == self.current:
+            self._refresh.stop()
             self._show_collection()
-        if job.done():
-            self._timer.stop()
-            self.progress.setRange(0, 1)
-            self.progress.setValue(1)
-            if job.error:
-                self.progress_label.setText(job.error)
-            self._show_collection()
+
+    def _on_indexing_watch_changed(self, name: str) -> None:
+        if name == self.current:
+            self.watch_label.setText(self.indexing.watch_note(name))
+
+    def _on_refresh_timeout(self) -> None:
+        if self.job is None:
+            self._refresh.stop()
+        self._show_collection()
 
     def _on_list_current_text_changed(self, _name: str) -> None:
         self._show_collection()
+        if self.job is not None:
+            self._refresh.start()
 
     def _on_new_button_clicked(self) -> None:
         name, ok = QInputDialog.getText(self, "New collection", "Name (letters, digits, spaces, '-', '_'):")
@@ -225,16 +279,16 @@ class SourcesPanel(QWidget):
         self.add_paths(files)
 
     def _on_pause_button_clicked(self) -> None:
-        if self.job is None:
+        job = self.job
+        if job is None:
             return
-        if self.job.paused:
-            self.job.resume()
+        if job.paused:
+            job.resume()
         else:
-            self.job.pause()
+            job.pause()
+        self._show_progress(self.current)
         self._update_buttons()
 
     def _on_cancel_button_clicked(self) -> None:
-        if self.job is not None:
-            self.job.cancel()
-            self.job.resume()
-
+        if self.current:
+            self.indexing.cancel(self.current)

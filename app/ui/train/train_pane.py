@@ -1,8 +1,10 @@
 """The Train tab: teach the model your writing (a LoRA adapter), watch its losses, compare before and after.
 
-The pane only shows and forwards: the run is a job in its own process (``TrainerPort.start``),
-whose progress arrives as JSON messages on a reader thread and is re-emitted onto the GUI
-thread; the before/after comparison runs in a short-lived engine of its own.
+The pane only shows and forwards: the run is a child-process job on the app's one job runner
+(``JobRunnerPort``; ``TrainerPort.job`` names its target and args), whose progress (JSON
+messages in ``JobProgress``) and end reach the GUI thread through ``run_job``; the
+before/after comparison runs in a short-lived engine of its own. The texts are chosen in
+``DocumentsBox``: files, Write's documents, source collections.
 """
 
 from __future__ import annotations
@@ -14,15 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -32,10 +34,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.errors import InklingError, Interrupted, TrainingError
+from app.core.errors import Interrupted, JobCrashed
+from app.core.jobs import JobEnded, JobEvent, JobPaused, JobProgress
 from app.core.paths import file_stem
-from app.core.ports import TrainerPort, TrainingJobPort
-from app.ui.jobs import run_in_background
+from app.core.ports import JobHandlePort, JobRunnerPort, TrainerPort
+from app.ui.jobs import run_in_background, run_job
+from app.ui.train.documents_box import DocumentsBox
 from app.ui.train.loss_chart import LossChart
 
 HELP = {
@@ -44,6 +48,8 @@ HELP = {
     "rate": "How big each learning step is. Too high and the loss jumps about; too low and it learns slowly.",
     "rank": "How much the adapter can hold. 8 suits a style and vocabulary; more remembers more and trains slower.",
 }
+
+NARROW = 720  # pixels: below this the documents and the settings stack
 
 
 def _explained(widget: QWidget, text: str) -> QWidget:
@@ -64,20 +70,19 @@ class TrainPane(QWidget):
     status_message = Signal(str)
     session_changed = Signal()
     preview_changed = Signal()
-    progressed = Signal(int, int, str)  # from the job's reader thread, queued onto the GUI thread
     finished = Signal(object)  # the before/after comparison is on screen (tests wait for it)
 
-    def __init__(self, trainer: TrainerPort, base_model: Callable[[], str]) -> None:
+    def __init__(self, trainer: TrainerPort, jobs: JobRunnerPort, base_model: Callable[[], str]) -> None:
         super().__init__()
         self.setObjectName("trainPane")
         self.trainer = trainer
+        self.jobs = jobs
         self.base_model = base_model
-        self.job: TrainingJobPort | None = None
+        self.job: JobHandlePort | None = None
         self.paused = False
         self._started = 0.0
         self._first_done = 0
         self.record: dict[str, Any] | None = None
-        self.progressed.connect(self._on_progress)
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -95,29 +100,10 @@ class TrainPane(QWidget):
         root.addWidget(self.missing)
 
         self.setup = QWidget()  # documents and settings: hidden while a run goes on, so the chart has the room
-        top = QHBoxLayout(self.setup)
+        top = self._setup_layout = QBoxLayout(QBoxLayout.Direction.LeftToRight, self.setup)
         top.setContentsMargins(0, 0, 0, 0)
-        docs = QGroupBox("Your documents")
-        dl = QVBoxLayout(docs)
-        self.files = QListWidget()
-        self.files.setMinimumHeight(48)
-        self.files.setMaximumHeight(110)
-        dl.addWidget(self.files)
-        row = QHBoxLayout()
-        self.add_button = QPushButton("Add text files…")
-        self.add_button.clicked.connect(self._add_files)
-        self.remove_button = QPushButton("Remove")
-        self.remove_button.clicked.connect(lambda: [self.files.takeItem(self.files.row(i))
-                                                    for i in self.files.selectedItems()])
-        row.addWidget(self.add_button)
-        row.addWidget(self.remove_button)
-        row.addStretch(1)
-        dl.addLayout(row)
-        note = QLabel("Paragraphs are the passages; some whole passages are held out to measure it on text it "
-                      "has not seen.")
-        note.setWordWrap(True)
-        dl.addWidget(note)
-        top.addWidget(docs, 1)
+        self.documents = DocumentsBox(trainer.write_documents, trainer.collections)
+        top.addWidget(self.documents, 1)
 
         settings = QGroupBox("Settings")
         form = QFormLayout(settings)
@@ -182,6 +168,12 @@ class TrainPane(QWidget):
         root.addWidget(self.result, 2)
         self._set_running(False)
 
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        """Documents above settings in a narrow pane (800x500 with the sampling panel open), side by side otherwise."""
+        narrow = event.size().width() < NARROW
+        self._setup_layout.setDirection(QBoxLayout.Direction.TopToBottom if narrow else QBoxLayout.Direction.LeftToRight)
+        super().resizeEvent(event)
+
     # -- the Pane protocol: nothing to sample, preview, save or stop mid-reply -------------------
 
     def sampling_owner(self) -> None:
@@ -198,30 +190,19 @@ class TrainPane(QWidget):
 
     # -- actions ----------------------------------------------------------------------------------
 
-    def _add_files(self) -> None:
-        names, _ = QFileDialog.getOpenFileNames(self, "Text to learn from", "", "Text files (*.txt *.md);;All files (*)")
-        self.add_files(names)
-
     def add_files(self, names: list[str]) -> None:
-        for n in names:
-            self.files.addItem(n)
+        self.documents.add_files(names)
 
     def out_path(self) -> Path:
         return self.trainer.adapters_folder() / f"{file_stem(self.name.text(), 'adapter')}.gguf"
 
     def start(self) -> None:
-        from app.train.data import read_documents  # plain Python: no extra needed to read files
-
         if self.trainer.missing():
             self.state.setText(self.trainer.missing())
             return
-        files = [self.files.item(i).text() for i in range(self.files.count())]
-        try:
-            if not files:
-                raise TrainingError("Add at least one text file to learn from.")
-            texts = read_documents(files)
-        except InklingError as exc:
-            self.state.setText(str(exc))
+        sources = self.documents.sources()
+        if not sources:
+            self.state.setText("Choose something to learn from: text files, documents from Write or a collection.")
             return
         self.chart.clear()
         self.chart.set_plan(1, self.epochs.value(), None)
@@ -232,18 +213,9 @@ class TrainPane(QWidget):
         settings = {"epochs": self.epochs.value(), "learning_rate": self.rate.value(), "rank": self.rank.value(),
                     "alpha": 2.0 * self.rank.value()}
         self.state.setText("Starting: reading the model and your text…")
-        self.job = self.trainer.start(self.base_model(), str(self.out_path()), files, texts, settings,
-                                      self.progressed.emit)
+        target, args = self.trainer.job(self.base_model(), str(self.out_path()), sources, settings)
+        self.job = run_job(self.jobs, target, args, self._on_job_event, name="Training", context=self)
         self._set_running(True)
-        job = self.job
-
-        def outcome() -> dict[str, Any] | None:  # a cancel is an outcome here, not a failure to hide
-            try:
-                return job.result()
-            except Interrupted:
-                return None
-
-        run_in_background(outcome, self._on_trained, self._on_failed, context=self)
 
     def toggle_pause(self) -> None:
         if self.job is None:
@@ -270,6 +242,17 @@ class TrainPane(QWidget):
             self.pause_button.setText("Pause")
 
     # -- the job's events -------------------------------------------------------------------------
+
+    def _on_job_event(self, event: JobEvent) -> None:
+        if isinstance(event, JobProgress):
+            self._on_progress(event.done, event.total, event.message)
+        elif isinstance(event, JobPaused) and event.paused:
+            self.state.setText("Paused. Resume goes on from here; Cancel keeps the checkpoint.")
+        elif isinstance(event, JobEnded):
+            if event.error is not None:
+                self._on_failed(event.error)
+            else:
+                self._on_trained(event.result)
 
     def _on_progress(self, done: int, total: int, message: str) -> None:
         event = json.loads(message)
@@ -300,13 +283,14 @@ class TrainPane(QWidget):
         self.job = None
         self._set_running(False)
         self.setup_button.setChecked(True)
-        self.state.setText("Cancelled; Train with the same name resumes from its checkpoint."
-                           if isinstance(exc, Interrupted) or "stopped" in str(exc) else str(exc))
+        if isinstance(exc, Interrupted):
+            self.state.setText("Cancelled; Train with the same name resumes from its checkpoint.")
+        elif isinstance(exc, JobCrashed):  # killed, out of memory: the checkpoint on disk is still good
+            self.state.setText(f"{exc} Train again with the same name: it resumes from its last checkpoint.")
+        else:
+            self.state.setText(str(exc))
 
-    def _on_trained(self, record: dict[str, Any] | None) -> None:
-        if record is None:
-            self._on_failed(Interrupted())
-            return
+    def _on_trained(self, record: dict[str, Any]) -> None:
         self.job = None
         self.record = record
         self._set_running(False)

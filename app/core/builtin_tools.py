@@ -1,0 +1,97 @@
+"""Tools Inkling offers a model itself, beside the MCP servers' tools: the seam and the per-chat tool host.
+
+A built-in tool (``BuiltinTool``: a ``ToolSpec``, whether a chat offers it, and ``run``)
+is registered with the Chat pane's tools (``ChatTools.add_builtin``), which adds its
+spec to the offer of every chat where ``offered(chat)`` says so. Each chat's
+``ToolTurn`` calls tools through a :class:`ChatToolHost`: a built-in tool's name runs
+its ``run`` (in this process, on the caller's thread, like the retrieval step that
+runs before a reply), any other name goes to the MCP host as before. A built-in tool
+that only reads what the person gave the chat (``needs_approval`` False) runs without
+asking; its call and result are shown and stored like any other tool's.
+
+The first one is ``search_sources`` (``app/core/sources/source_tool.py``): retrieval
+offered to a tool-calling model instead of always-on.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from app.core.errors import InklingError, ToolError
+from app.core.tools import McpServerConfig, ToolSpec
+
+if TYPE_CHECKING:
+    from app.core.ports import ToolHostPort, ToolRunPort
+
+BUILTIN_SERVER = "inkling"
+"""The ``server`` of a built-in tool's spec (shown where a tool's server is named)."""
+
+
+@dataclass(frozen=True)
+class BuiltinOutcome:
+    """What a built-in tool gave back (the shape of ``ToolRunPort``): plain text, and whether it failed."""
+
+    text: str
+    is_error: bool = False
+
+
+class BuiltinTool(Protocol):
+    """One tool Inkling runs itself."""
+
+    spec: ToolSpec
+    needs_approval: bool
+
+    def offered(self, chat_id: int) -> bool:
+        """Whether chat ``chat_id`` offers this tool to the model now."""
+        ...
+
+    def run(self, chat_id: int, arguments: dict[str, Any]) -> BuiltinOutcome:
+        """Run one call for chat ``chat_id``; an ``InklingError`` becomes an error result the model reads."""
+        ...
+
+
+class ChatToolHost:
+    """The ``ToolHostPort`` one chat's ``ToolTurn`` calls: built-in tools here, the rest on the MCP host."""
+
+    def __init__(self, host: ToolHostPort, builtins: list[BuiltinTool], chat_id: int) -> None:
+        self.host = host
+        self.builtins = builtins  # the Chat pane's list: a tool registered later is found too
+        self.chat_id = chat_id
+
+    def builtin(self, name: str) -> BuiltinTool | None:
+        return next((t for t in self.builtins if t.spec.name == name), None)
+
+    @property
+    def servers(self) -> list[McpServerConfig]:
+        return self.host.servers
+
+    @property
+    def problems(self) -> dict[str, str]:
+        return self.host.problems
+
+    def set_servers(self, servers: list[McpServerConfig]) -> None:
+        self.host.set_servers(servers)
+
+    def tools_async(self, names: list[str] | None = None) -> Future[list[ToolSpec]]:
+        return self.host.tools_async(names)
+
+    def test_async(self, name: str) -> Future[list[ToolSpec]]:
+        return self.host.test_async(name)
+
+    def call_async(self, tool: str, arguments: dict[str, Any]) -> Future[ToolRunPort]:
+        builtin = self.builtin(tool)
+        if builtin is None:
+            return self.host.call_async(tool, arguments)
+        future: Future[ToolRunPort] = Future()
+        try:
+            future.set_result(builtin.run(self.chat_id, arguments))
+        except InklingError as exc:
+            future.set_result(BuiltinOutcome(str(exc), is_error=True))
+        except Exception as exc:  # a bug in a built-in tool is the call's error, never the window's
+            future.set_exception(ToolError(f"The built-in tool {tool!r} failed: {type(exc).__name__}: {exc}"))
+        return future
+
+    def close(self) -> None:
+        """The MCP host is the window's; it closes with it."""

@@ -1,0 +1,242 @@
+"""Indexing source collections from the window: jobs on the app's job runner, and folders watched while open.
+
+``SourceIndexing`` is the one owner of the window's indexing work. It starts the
+indexer (``INDEX_JOB``) through the ``JobRunnerPort`` that ``app/main.py`` hands in
+(the UI never imports the engine), one job at a time (two cores are shared with the
+model), and tells views what each collection's job does: progress, a pause, its end.
+Pause, Resume and Cancel are the job handle's own; a run killed or cut short by a
+restart leaves its work committed, and the next run reads only what is left.
+
+While the app is open it watches each collection's folders (and its files, where the
+budget of watches allows: ``app.core.sources.watching``) with ``QFileSystemWatcher``;
+a change waits ``debounce_ms`` for the rest of a burst (an editor's save, a copy of
+many files), then the collection's files are compared with its index on a worker
+thread and, if anything differs, an incremental job runs: new and changed files are
+read, deleted ones forgotten. ``start()`` does the same check once for every
+collection, which is how changes made while Inkling was closed (or a run that a kill
+cut short) are picked up at the next start.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
+
+from app.core.errors import InklingError
+from app.core.jobs import JobEnded, JobEvent, JobPaused, JobProgress
+from app.core.ports import JobHandlePort, JobRunnerPort
+from app.core.sources.collections import Collections
+from app.core.sources.indexer import INDEX_JOB, index_args, report_of
+from app.core.sources.watching import (
+    WATCH_BUDGET,
+    WatchPlan,
+    changes_on_disk,
+    collection_folders_and_files,
+    plan_watch,
+)
+from app.ui.jobs import run_in_background, run_job
+
+DEBOUNCE_MS = 1500
+"""A change waits this long for the rest of its burst before the collection is brought up to date."""
+
+
+class SourceIndexing(QObject):
+    """Indexing jobs per collection (one running at a time, the rest queued) and the folders watched for changes."""
+
+    started = Signal(str)
+    """A collection's indexing job started (its name)."""
+    progressed = Signal(str, object)
+    """A collection's job reported how far it is (name, the indexer's report as a dict)."""
+    paused_changed = Signal(str, bool)
+    """A collection's job took a pause (True) or went on (False), said by the job at a safe point."""
+    ended = Signal(str, object)
+    """A collection's job ended (name, ``JobEnded``: its report, or why it stopped)."""
+    watch_changed = Signal(str)
+    """What is watched of a collection changed (its name); ``watch_note`` says what."""
+
+    def __init__(self, collections: Collections, runner: JobRunnerPort, parent: QObject | None = None, *,
+                 debounce_ms: int = DEBOUNCE_MS, watch_budget: int = WATCH_BUDGET) -> None:
+        super().__init__(parent)
+        self.collections = collections
+        self.runner = runner
+        self.debounce_ms = debounce_ms
+        self.watch_budget = watch_budget
+        self.jobs: dict[str, JobHandlePort] = {}
+        """The running job of each collection that has one."""
+        self.last: dict[str, dict[str, Any]] = {}
+        """Each collection's latest report (kept after its job ended)."""
+        self.reasons: dict[str, str] = {}
+        """Why each collection's latest job ran: "asked", "changed" (a watched change) or "start"."""
+        self.outcomes: dict[str, JobEnded] = {}
+        self._queue: list[tuple[str, str]] = []
+        self._again: dict[str, str] = {}  # asked again while its job ran: once more after it
+        self.watching = False
+        self._watcher = QFileSystemWatcher(self)
+        self._owners: dict[str, set[str]] = {}  # watched path -> collections it belongs to
+        self._plans: dict[str, WatchPlan] = {}
+        self._timers: dict[str, QTimer] = {}
+        self._connect_signals()
+
+    def _connect_signals(self) -> None:
+        self._watcher.directoryChanged.connect(self._on_watcher_changed)
+        self._watcher.fileChanged.connect(self._on_watcher_changed)
+
+    # -- jobs --------------------------------------------------------------------------------
+
+    def running(self, name: str = "") -> bool:
+        """A job runs for ``name`` (any collection when no name is given)."""
+        return name in self.jobs if name else bool(self.jobs)
+
+    def busy(self, name: str) -> bool:
+        """A job runs or waits its turn for ``name``."""
+        return name in self.jobs or any(n == name for n, _ in self._queue)
+
+    def job(self, name: str) -> JobHandlePort | None:
+        return self.jobs.get(name)
+
+    def index(self, name: str, reason: str = "asked") -> None:
+        """Bring collection ``name`` up to date: now, after the job that runs, or again after its own job."""
+        if name in self.jobs:
+            self._again[name] = reason
+        elif self.jobs:
+            if not any(n == name for n, _ in self._queue):
+                self._queue.append((name, reason))
+        else:
+            self._start(name, reason)
+
+    def pause(self, name: str) -> None:
+        job = self.jobs.get(name)
+        if job is not None:
+            job.pause()
+
+    def resume(self, name: str) -> None:
+        job = self.jobs.get(name)
+        if job is not None:
+            job.resume()
+
+    def cancel(self, name: str) -> None:
+        """Stop after the file being read (what was read is kept); a queued run of it is dropped too."""
+        self._queue = [(n, r) for n, r in self._queue if n != name]
+        self._again.pop(name, None)
+        job = self.jobs.get(name)
+        if job is not None:
+            job.cancel()
+
+    def _start(self, name: str, reason: str) -> None:
+        try:
+            db = str(self.collections.path_of(name))
+        except InklingError as exc:
+            self.outcomes[name] = JobEnded(error=exc)
+            self.ended.emit(name, self.outcomes[name])
+            return
+        self.reasons[name] = reason
+        self.last[name] = {}
+        self.jobs[name] = run_job(self.runner, INDEX_JOB, index_args(db), lambda e: self._on_job_event(name, e),
+                                  name=f"Indexing “{name}”", context=self)
+        self.started.emit(name)
+
+    def _on_job_event(self, name: str, event: JobEvent) -> None:
+        if isinstance(event, JobProgress):
+            report = report_of(event.message)
+            if report:
+                self.last[name] = report
+                self.progressed.emit(name, report)
+        elif isinstance(event, JobPaused):
+            self.paused_changed.emit(name, event.paused)
+        elif isinstance(event, JobEnded):
+            self.jobs.pop(name, None)
+            self.outcomes[name] = event
+            if isinstance(event.result, dict):
+                self.last[name] = event.result
+            self.ended.emit(name, event)
+            if self.watching:
+                self._plan(name)  # new files and folders are watched from now on
+            self._next(name)
+
+    def _next(self, ended: str) -> None:
+        if ended in self._again:  # asked again while it ran: run again only if its files still differ
+            self._check(ended, self._again.pop(ended))
+        if self._queue and not self.jobs:
+            name, reason = self._queue.pop(0)
+            self._start(name, reason)
+
+    # -- watching ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Watch every collection, and bring up to date each one whose files changed while Inkling was closed."""
+        if self.watching:
+            return
+        self.watching = True
+        for name in self.collections.names():
+            self._plan(name)
+            self._check(name, "start")
+
+    def watch_note(self, name: str) -> str:
+        plan = self._plans.get(name)
+        return plan.note if plan is not None else ""
+
+    def watched(self, name: str) -> WatchPlan | None:
+        return self._plans.get(name)
+
+    def _plan(self, name: str) -> None:
+        """Work out on a worker thread what to watch of ``name``, then watch it (within the budget left)."""
+
+        def work() -> tuple[list[str], list[str]]:
+            store = self.collections.open(name)
+            try:
+                return collection_folders_and_files(store)
+            finally:
+                store.close()
+
+        run_in_background(work, lambda found: self._apply_plan(name, *found), lambda _exc: None, context=self)
+
+    def _apply_plan(self, name: str, folders: list[str], files: list[str]) -> None:
+        """Watch what the new plan adds and stop what it drops; watches it keeps stay (their pending events too)."""
+        used = sum(p.size for n, p in self._plans.items() if n != name)
+        plan = plan_watch(folders, files, max(self.watch_budget - used, 0))
+        self._plans[name] = plan
+        wanted = {*plan.folders, *plan.files}
+        drop = []
+        for path, names in self._owners.items():
+            if name in names and path not in wanted:
+                names.discard(name)
+                if not names:
+                    drop.append(path)
+        for path in drop:
+            del self._owners[path]
+        # Qt forgets a file's watch by itself when the file is deleted or replaced: ask it what it still holds
+        current = {*self._watcher.files(), *self._watcher.directories()}
+        if gone := [p for p in drop if p in current]:
+            self._watcher.removePaths(gone)
+        new = [p for p in (*plan.folders, *plan.files) if p not in current]
+        failed = set(self._watcher.addPaths(new)) if new else set()
+        for path in wanted - failed:
+            self._owners.setdefault(path, set()).add(name)
+        self.watch_changed.emit(name)
+
+    def _on_watcher_changed(self, path: str) -> None:
+        for name in self._owners.get(path, set()):
+            timer = self._timers.get(name)
+            if timer is None:
+                timer = QTimer(self)
+                timer.setSingleShot(True)
+                timer.timeout.connect(lambda n=name: self._check(n, "changed"))
+                self._timers[name] = timer
+            timer.start(self.debounce_ms)  # a burst of changes: one check after the last
+
+    def _check(self, name: str, reason: str) -> None:
+        """Compare ``name``'s files with its index on a worker thread; index it if anything differs."""
+
+        def work() -> bool:
+            store = self.collections.open(name)
+            try:
+                return changes_on_disk(store).any
+            finally:
+                store.close()
+
+        def checked(changed: bool) -> None:
+            if changed:
+                self.index(name, reason)
+
+        run_in_background(work, checked, lambda _exc: None, context=self)
