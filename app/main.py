@@ -47,6 +47,7 @@ from app.ui.theme import apply_theme
 
 if TYPE_CHECKING:  # the Write and Models panes are imported when first built (a faster start)
     from app.ui.models.models_pane import ModelsPane
+    from app.ui.sources.indexing import SourceIndexing
     from app.ui.train.train_pane import TrainPane
     from app.ui.write.write_pane import WritePane
 
@@ -82,7 +83,7 @@ def compose_window(paths: AppPaths, prefs: Preferences, storage: Storage, bridge
         from app.ui.write.write_pane import WritePane
 
         pane = WritePane(storage, bridge, presets)
-        _attach_write_sources(pane, paths)
+        _attach_write_sources(pane, paths, getattr(chat, "sources_indexing", None))
         return pane
 
     return MainWindow(paths=paths, prefs=prefs, storage=storage, bridge=bridge, catalog=catalog, presets=presets,
@@ -121,15 +122,21 @@ def _attach_sources(chat: ChatPane, paths: AppPaths) -> None:
     from app.ui.sources.chat_drop import ChatFileDrop
 
     chat.file_drop = ChatFileDrop(chat, sources, indexing)  # type: ignore[attr-defined]
+    indexing.trouble.connect(chat.status_message)  # a watched change or the start's catch-up failed: say so
 
 
-def _attach_write_sources(pane: WritePane, paths: AppPaths) -> None:
+def _attach_write_sources(pane: WritePane, paths: AppPaths, indexing: SourceIndexing | None = None) -> None:
     """Write's sources sidebar: passages related to the paragraph at the cursor, beside the editor."""
     from app.core.sources.collections import Collections
     from app.ui.sources.write_sidebar import attach_write_sidebar
 
     # after the list, the editor and the Ask panel; folded in a narrow window, its toolbar toggle and F9 unfold it
-    pane.sources_sidebar = attach_write_sidebar(pane, Collections(paths.sources))  # type: ignore[attr-defined]
+    sidebar = attach_write_sidebar(pane, Collections(paths.sources))
+    pane.sources_sidebar = sidebar  # type: ignore[attr-defined]
+    if indexing is not None:  # a collection made or removed in Sources, or made by a drop on a chat: listed again
+        indexing.collections_changed.connect(sidebar.reload_collections)
+        indexing.started.connect(sidebar.reload_collections)
+        indexing.ended.connect(sidebar.reload_collections)
 
 
 def create_main_window(*, load_model: bool = True, files: list[str] | None = None) -> MainWindow:

@@ -3,9 +3,12 @@
 A built-in tool (``BuiltinTool``: a ``ToolSpec``, whether a chat offers it, and ``run``)
 is registered with the Chat pane's tools (``ChatTools.add_builtin``), which adds its
 spec to the offer of every chat where ``offered(chat)`` says so. Each chat's
-``ToolTurn`` calls tools through a :class:`ChatToolHost`: a built-in tool's name runs
-its ``run`` (in this process, on the caller's thread, like the retrieval step that
-runs before a reply), any other name goes to the MCP host as before. A built-in tool
+``ToolTurn`` calls tools through a :class:`ChatToolHost`: a built-in tool's name, in a
+chat that offers it, runs its ``run`` (in this process, on the built-in tools' own
+worker thread, one call at a time: a search opens SQLite and may start the query
+embedder, never on the GUI thread); any other name, or a built-in's name in a chat
+that does not offer it, goes to the MCP host as before, and an MCP tool of a
+built-in's name is left out of the offer where the built-in is offered. A built-in tool
 that only reads what the person gave the chat (``needs_approval`` False) runs without
 asking; its call and result are shown and stored like any other tool's.
 
@@ -15,7 +18,7 @@ offered to a tool-calling model instead of always-on.
 
 from __future__ import annotations
 
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -27,6 +30,16 @@ if TYPE_CHECKING:
 
 BUILTIN_SERVER = "inkling"
 """The ``server`` of a built-in tool's spec (shown where a tool's server is named)."""
+
+_worker: ThreadPoolExecutor | None = None
+
+
+def _builtin_worker() -> ThreadPoolExecutor:
+    """The one thread built-in tools run on (made when first needed)."""
+    global _worker
+    if _worker is None:
+        _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inkling-builtin-tool")
+    return _worker
 
 
 @dataclass(frozen=True)
@@ -61,7 +74,8 @@ class ChatToolHost:
         self.chat_id = chat_id
 
     def builtin(self, name: str) -> BuiltinTool | None:
-        return next((t for t in self.builtins if t.spec.name == name), None)
+        """The built-in tool ``name`` runs here: one of that name this chat offers (None: the MCP host's)."""
+        return next((t for t in self.builtins if t.spec.name == name and t.offered(self.chat_id)), None)
 
     @property
     def servers(self) -> list[McpServerConfig]:
@@ -84,14 +98,17 @@ class ChatToolHost:
         builtin = self.builtin(tool)
         if builtin is None:
             return self.host.call_async(tool, arguments)
-        future: Future[ToolRunPort] = Future()
-        try:
-            future.set_result(builtin.run(self.chat_id, arguments))
-        except InklingError as exc:
-            future.set_result(BuiltinOutcome(str(exc), is_error=True))
-        except Exception as exc:  # a bug in a built-in tool is the call's error, never the window's
-            future.set_exception(ToolError(f"The built-in tool {tool!r} failed: {type(exc).__name__}: {exc}"))
-        return future
+        chat_id = self.chat_id
+
+        def run() -> ToolRunPort:
+            try:
+                return builtin.run(chat_id, arguments)
+            except InklingError as exc:
+                return BuiltinOutcome(str(exc), is_error=True)
+            except Exception as exc:  # a bug in a built-in tool is the call's error, never the window's
+                raise ToolError(f"The built-in tool {tool!r} failed: {type(exc).__name__}: {exc}") from exc
+
+        return _builtin_worker().submit(run)
 
     def close(self) -> None:
         """The MCP host is the window's; it closes with it."""

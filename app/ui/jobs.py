@@ -97,8 +97,8 @@ class _Job(QRunnable):
 
 def run_in_background(fn: Callable[..., Any], on_success: Success | None = None,
                       on_failure: Failure | None = None, context: QObject | None = None,
-                      on_progress: Progress | None = None) -> None:
-    """Run ``fn`` on the thread pool; call back on the GUI thread.
+                      on_progress: Progress | None = None, pool: QThreadPool | None = None) -> None:
+    """Run ``fn`` on the thread pool (``pool``, else Qt's global one); call back on the GUI thread.
 
     With ``on_progress``, ``fn`` is called with one argument, a function it may call from
     its thread with any value: ``on_progress`` gets each on the GUI thread, in order. The
@@ -107,7 +107,7 @@ def run_in_background(fn: Callable[..., Any], on_success: Success | None = None,
     """
     relay = _Relay(on_success, on_failure, context, on_progress)
     job = fn if on_progress is None else lambda: fn(relay.progressed.emit)
-    QThreadPool.globalInstance().start(_Job(job, relay))
+    (pool or QThreadPool.globalInstance()).start(_Job(job, relay))
 
 
 def when_done(future: Future[Any], on_success: Success | None = None, on_failure: Failure | None = None,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -56,6 +57,7 @@ class ChatSources(Announcer[[int]]):
         self.left_out: dict[int, set[str]] = {}  # per chat, passages (path:line) the person removed
         self.last_found_by = ""  # how the last search found its passages, said under the reply
         self.tool_hits: dict[int, list[Hit]] = {}  # per chat, the passages search_sources gave for this question
+        self._lock = threading.Lock()  # search_sources runs on the built-in tools' thread, the reply step elsewhere
         try:
             self._map: dict[str, list[str]] = json.loads(self.file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -150,9 +152,11 @@ class ChatSources(Announcer[[int]]):
             return history, ()
         last = history[-1].get("role") if history else ""
         if last != "tool":
-            self.tool_hits[chat_id] = []  # a new question: numbering starts again at [1]
+            with self._lock:
+                self.tool_hits[chat_id] = []  # a new question: numbering starts again at [1]
             return with_sources(history, TOOL_INSTRUCTIONS), ()
-        hits = self.tool_hits.get(chat_id, [])
+        with self._lock:
+            hits = list(self.tool_hits.get(chat_id, []))
         parts = tuple(replace(p, found_by=self.last_found_by) for p in used_parts(hits))
         return with_sources(history, TOOL_INSTRUCTIONS), parts
 
@@ -166,15 +170,16 @@ class ChatSources(Announcer[[int]]):
         hits = fit_hits(found[:top_k], self.budget_tokens)
         if not hits:
             return f"No passage in this chat's sources matches {query!r}. Try other words."
-        given = self.tool_hits.setdefault(chat_id, [])
-        keys = [(h.path, h.chunk_id) for h in given]
-        blocks = []
-        for hit in hits:
-            key = (hit.path, hit.chunk_id)
-            if key not in keys:
-                given.append(hit)
-                keys.append(key)
-            blocks.append(f"[{keys.index(key) + 1}] {hit.location}\n{hit.text}")
+        with self._lock:
+            given = self.tool_hits.setdefault(chat_id, [])
+            keys = [(h.path, h.chunk_id) for h in given]
+            blocks = []
+            for hit in hits:
+                key = (hit.path, hit.chunk_id)
+                if key not in keys:
+                    given.append(hit)
+                    keys.append(key)
+                blocks.append(f"[{keys.index(key) + 1}] {hit.location}\n{hit.text}")
         return (f"Passages from the person's sources for {query!r} (cite them by number, like [1]):\n\n"
                 + "\n\n".join(blocks))
 

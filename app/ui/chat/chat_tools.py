@@ -48,6 +48,7 @@ class ChatTools(QObject):
         self.first_choice = "auto"  # tool_choice of a question's first reply (tests force "required")
         self.builtins: list[BuiltinTool] = []  # tools Inkling runs itself (search_sources), offered per chat
         self._turns: dict[int, ToolTurn] = {}
+        self._auto: set[tuple[int, str]] = set()  # (chat, built-in name) allowed here because the chat offers it
         self._told: set[int] = set()  # chats told that the model's template has no tool section
         self._arrived.connect(self._on_arrived)
         store.subscribe(self._on_store_changed)
@@ -75,15 +76,24 @@ class ChatTools(QObject):
             self.refresh(chat_id)
 
     def _allow_builtins(self, chat_id: int) -> None:
+        """Built-in tools that need no approval run without a card, only where the chat offers them: elsewhere a
+        call of that name is an MCP tool's, and asks as any other does."""
         for tool in self.builtins:
-            if not tool.needs_approval:  # it reads only what the person gave the chat: no card to approve
-                self.approvals.allow_always(chat_id, tool.spec.name)
+            key = (chat_id, tool.spec.name)
+            if not tool.needs_approval and tool.offered(chat_id):  # it reads only what the person gave the chat
+                if not self.approvals.allowed(*key):
+                    self.approvals.allow_always(*key)
+                    self._auto.add(key)
+            elif key in self._auto:
+                self._auto.discard(key)
+                self.approvals.always.get(chat_id, set()).discard(tool.spec.name)
 
     def refresh(self, chat_id: int) -> None:
         """List the tools of the servers enabled for this chat again (in the background), and the built-in ones."""
         tools = self._turns.get(chat_id)
         if tools is None:
             return
+        self._allow_builtins(chat_id)
         builtin = [t.spec for t in self.builtins if t.offered(chat_id)]
         names = self.store.enabled_for(chat_id)
         if not names:
@@ -92,7 +102,8 @@ class ChatTools(QObject):
             return
 
         def listed(specs: list) -> None:
-            specs = [*specs, *builtin]
+            taken = {s.name for s in builtin}  # a call of a built-in's name runs the built-in: not offered twice
+            specs = [*(s for s in specs if s.name not in taken), *builtin]
             tools.offer = ToolOffer.of(specs) if specs else None
             self.offer_changed.emit(chat_id)
 

@@ -44,8 +44,12 @@ class ChatFileDrop(QObject):
         self.job: str | None = None
         """The collection being indexed for a drop (None when none is)."""
         self.collection = ""
+        self._began = False  # a job of self.job started after the drop: its end is the drop's
+        self._before: JobEnded | None = None  # the end of the job that ran when the files were dropped
+        indexing.started.connect(self._on_indexing_started)
         indexing.progressed.connect(self._on_indexing_progressed)
         indexing.ended.connect(self._on_indexing_ended)
+        indexing.checked.connect(self._on_indexing_checked)
         for widget in (chat, chat.composer):
             widget.setAcceptDrops(True)
             widget.installEventFilter(self)
@@ -70,6 +74,7 @@ class ChatFileDrop(QObject):
             return ""
         names = self.sources.of(session.id)
         name = names[0] if names else collection_name_for(session.title, self.sources.collections.names())
+        new = name not in self.sources.collections.names()
         try:
             store = self.sources.collections.open(name, create=True)
             try:
@@ -81,8 +86,11 @@ class ChatFileDrop(QObject):
         except InklingError as exc:
             self.chat.status_message.emit(str(exc))
             return ""
+        if new:
+            self.indexing.collections_changed.emit()
         self.collection = self.job = name
-        self.indexing.index(name)
+        self._began, self._before = False, None
+        self.indexing.index(name)  # a job of it already running: it runs again after (the files added)
         self.chat.status_message.emit(f"Adding {len(files)} file(s) to “{name}”…")
         return name
 
@@ -95,12 +103,30 @@ class ChatFileDrop(QObject):
         self.chat.sources_button.setText(f"Sources: {text}…")
         self.chat.status_message.emit(f"“{name}”: {text}…")
 
+    def _on_indexing_started(self, name: str) -> None:
+        if name == self.job:
+            self._began = True
+
     def _on_indexing_ended(self, name: str, ended: JobEnded) -> None:
         if name != self.job:
             return
+        if not self._began and not ended.cancelled:
+            self._before = ended  # the job that ran before the drop: the run after it reads the dropped files
+            return
+        self._report(name, ended)
+
+    def _on_indexing_checked(self, name: str, changed: bool) -> None:
+        if name == self.job and not self._began and self._before is not None and not changed:
+            self._report(name, self._before)  # nothing left to read: the job that ran read the dropped files too
+
+    def _report(self, name: str, ended: JobEnded) -> None:
         self.job = None
         self.chat.sources_button.set_chat(self.chat.session.id if self.chat.session is not None else None)
         report = ended.result if isinstance(ended.result, dict) else {}
+        if ended.cancelled:
+            self.chat.status_message.emit(f"“{name}”: indexing stopped after {report.get('read', 0)} file(s) read "
+                                          "(what was read is kept; Update in Sources reads the rest).")
+            return
         if ended.error is not None:
             self.chat.status_message.emit(f"“{name}” was not indexed: {ended.error}")
             return

@@ -15,13 +15,20 @@ thread and, if anything differs, an incremental job runs: new and changed files 
 read, deleted ones forgotten. ``start()`` does the same check once for every
 collection, which is how changes made while Inkling was closed (or a run that a kill
 cut short) are picked up at the next start.
+
+The disk walks of watching (what to watch, what changed) run one at a time on the
+indexing's own thread, never on Qt's global pool: a big tree or a stale network
+mount delays only the next walk, not a Hub search or a library scan. A failure of
+work nobody clicked for (a watched change, the catch-up at start) is said in
+``trouble`` (a status-bar line naming the collection) and in its ``watch_note``.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
+from PySide6.QtCore import QFileSystemWatcher, QObject, QThreadPool, QTimer, Signal
 
 from app.core.errors import InklingError
 from app.core.jobs import JobEnded, JobEvent, JobPaused, JobProgress
@@ -36,6 +43,8 @@ from app.core.sources.watching import (
     plan_watch,
 )
 from app.ui.jobs import run_in_background, run_job
+
+log = logging.getLogger(__name__)
 
 DEBOUNCE_MS = 1500
 """A change waits this long for the rest of its burst before the collection is brought up to date."""
@@ -54,6 +63,12 @@ class SourceIndexing(QObject):
     """A collection's job ended (name, ``JobEnded``: its report, or why it stopped)."""
     watch_changed = Signal(str)
     """What is watched of a collection changed (its name); ``watch_note`` says what."""
+    checked = Signal(str, bool)
+    """A collection's files were compared with its index (name, whether anything differed)."""
+    trouble = Signal(str)
+    """A line for the status bar: work nobody clicked for (a watched change, the catch-up at start) failed."""
+    collections_changed = Signal()
+    """A collection was made or removed here (the Sources panel, a drop): lists of collections read them again."""
 
     def __init__(self, collections: Collections, runner: JobRunnerPort, parent: QObject | None = None, *,
                  debounce_ms: int = DEBOUNCE_MS, watch_budget: int = WATCH_BUDGET) -> None:
@@ -76,6 +91,10 @@ class SourceIndexing(QObject):
         self._owners: dict[str, set[str]] = {}  # watched path -> collections it belongs to
         self._plans: dict[str, WatchPlan] = {}
         self._timers: dict[str, QTimer] = {}
+        self.problems: dict[str, str] = {}
+        """Why a collection could not be checked or planned for watching (cleared when it next can)."""
+        self.pool = QThreadPool(self)  # the watch walks: one at a time, off Qt's global pool
+        self.pool.setMaxThreadCount(1)
         self._connect_signals()
 
     def _connect_signals(self) -> None:
@@ -94,6 +113,15 @@ class SourceIndexing(QObject):
 
     def job(self, name: str) -> JobHandlePort | None:
         return self.jobs.get(name)
+
+    def waiting_note(self, name: str) -> str:
+        """Why ``name``'s run waits: the collection whose job runs now, and whether it is paused."""
+        other = next((n for n in self.jobs if n != name), "")
+        if not other:
+            return ""
+        if self.jobs[other].paused:
+            return f"Waits for “{other}”, whose indexing is paused: resume or cancel it there…"
+        return f"Waits for “{other}”'s indexing to end…"
 
     def index(self, name: str, reason: str = "asked") -> None:
         """Bring collection ``name`` up to date: now, after the job that runs, or again after its own job."""
@@ -129,6 +157,8 @@ class SourceIndexing(QObject):
         except InklingError as exc:
             self.outcomes[name] = JobEnded(error=exc)
             self.ended.emit(name, self.outcomes[name])
+            if reason != "asked":
+                self._tell_trouble(name, exc)
             return
         self.reasons[name] = reason
         self.last[name] = {}
@@ -150,6 +180,8 @@ class SourceIndexing(QObject):
             if isinstance(event.result, dict):
                 self.last[name] = event.result
             self.ended.emit(name, event)
+            if event.error is not None and not event.cancelled and self.reasons.get(name) != "asked":
+                self._tell_trouble(name, event.error)
             if self.watching:
                 self._plan(name)  # new files and folders are watched from now on
             self._next(name)
@@ -173,8 +205,24 @@ class SourceIndexing(QObject):
             self._check(name, "start")
 
     def watch_note(self, name: str) -> str:
+        if name in self.problems:
+            return self.problems[name]
         plan = self._plans.get(name)
         return plan.note if plan is not None else ""
+
+    def _tell_trouble(self, name: str, exc: BaseException) -> None:
+        self.trouble.emit(f"Sources: “{name}” could not be brought up to date: {exc} (open Sources)")
+
+    def _failed(self, name: str, what: str) -> Any:
+        """The failure callback of a watch walk: logged, kept as the collection's watch note, and said."""
+
+        def failed(exc: BaseException) -> None:
+            log.warning("Sources: %s of %r failed", what, name, exc_info=exc)
+            self.problems[name] = f"Could not {what}: {exc}"
+            self.watch_changed.emit(name)
+            self._tell_trouble(name, exc)
+
+        return failed
 
     def watched(self, name: str) -> WatchPlan | None:
         return self._plans.get(name)
@@ -189,13 +237,16 @@ class SourceIndexing(QObject):
             finally:
                 store.close()
 
-        run_in_background(work, lambda found: self._apply_plan(name, *found), lambda _exc: None, context=self)
+        run_in_background(work, lambda found: self._apply_plan(name, *found),
+                          self._failed(name, "list its folders to watch"), context=self, pool=self.pool)
 
     def _apply_plan(self, name: str, folders: list[str], files: list[str]) -> None:
         """Watch what the new plan adds and stop what it drops; watches it keeps stay (their pending events too)."""
         used = sum(p.size for n, p in self._plans.items() if n != name)
         plan = plan_watch(folders, files, max(self.watch_budget - used, 0))
+        before = self._plans.get(name)
         self._plans[name] = plan
+        self.problems.pop(name, None)
         wanted = {*plan.folders, *plan.files}
         drop = []
         for path, names in self._owners.items():
@@ -214,6 +265,10 @@ class SourceIndexing(QObject):
         for path in wanted - failed:
             self._owners.setdefault(path, set()).add(name)
         self.watch_changed.emit(name)
+        if before is not None and not wanted <= {*before.folders, *before.files}:
+            # a folder (or file) watched only from now on: what was copied into it before its watch began
+            # (``cp -r`` tells only of the new folder) is found by one more check
+            self._check(name, "changed")
 
     def _on_watcher_changed(self, path: str) -> None:
         for name in self._owners.get(path, set()):
@@ -236,7 +291,11 @@ class SourceIndexing(QObject):
                 store.close()
 
         def checked(changed: bool) -> None:
+            if self.problems.pop(name, None) is not None:
+                self.watch_changed.emit(name)
             if changed:
                 self.index(name, reason)
+            self.checked.emit(name, changed)
 
-        run_in_background(work, checked, lambda _exc: None, context=self)
+        run_in_background(work, checked, self._failed(name, "check its files for changes"), context=self,
+                          pool=self.pool)

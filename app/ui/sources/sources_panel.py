@@ -61,6 +61,7 @@ class SourcesPanel(QWidget):
         self._refresh.setInterval(1000)
         self._build()
         self._connect_signals()
+        self.collections_changed.connect(indexing.collections_changed)  # Write's sidebar lists them again
         self.reload()
 
     def _build(self) -> None:
@@ -157,8 +158,10 @@ class SourcesPanel(QWidget):
         if not self.current or not paths:
             return
         store = self.collections.open(self.current)
-        store.add_roots(paths)
-        store.close()
+        try:
+            store.add_roots(paths)
+        finally:
+            store.close()
         self.index_current()
 
     def index_current(self) -> None:
@@ -166,7 +169,8 @@ class SourcesPanel(QWidget):
             return
         self.indexing.index(self.current)
         if not self.indexing.running(self.current):
-            self.progress_label.setText("Waits for another collection's indexing to end…")
+            self.progress_label.setText(self.indexing.waiting_note(self.current)
+                                        or "Waits for another collection's indexing to end…")
         self._update_buttons()
 
     def _show_collection(self) -> None:
@@ -242,6 +246,8 @@ class SourcesPanel(QWidget):
         if name == self.current:
             self._show_progress(name)
             self._update_buttons()
+        elif self.current and self.indexing.busy(self.current) and not self.indexing.running(self.current):
+            self.progress_label.setText(self.indexing.waiting_note(self.current))  # the job it waits for paused
 
     def _on_indexing_ended(self, name: str, _ended: JobEnded) -> None:
         if name == self.current:

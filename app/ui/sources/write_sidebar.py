@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.errors import InklingError
 from app.core.parts import CitationPart
 from app.core.sources.collections import Collections
 from app.core.sources.quoting import citation
@@ -156,7 +157,8 @@ class SourcesSidebar(QWidget):
             return True
         return super().eventFilter(watched, event)
 
-    def reload_collections(self) -> None:
+    def reload_collections(self, *_args: object) -> None:
+        """List the collections again (one was made or removed), keeping the one chosen if it is still there."""
         keep = self.chooser.currentText()
         self.chooser.blockSignals(True)
         self.chooser.clear()
@@ -164,6 +166,7 @@ class SourcesSidebar(QWidget):
         if keep:
             self.chooser.setCurrentText(keep)
         self.chooser.blockSignals(False)
+        self.searched = ""
         self.refresh()
 
     def paragraph(self) -> str:
@@ -191,11 +194,16 @@ class SourcesSidebar(QWidget):
         if text == self.searched and self.hits:
             return
         self.searched = text
-        store = self.collections.open(name)
         try:
-            hits = store.search(text[-600:], top=5, mode="keyword")
-        finally:
-            store.close()
+            store = self.collections.open(name)
+            try:
+                hits = store.search(text[-600:], top=5, mode="keyword")
+            finally:
+                store.close()
+        except InklingError as exc:  # e.g. removed behind the window's back (``inkling sources remove``)
+            self.searched = ""
+            self._show([], f"“{name}” cannot be read: {exc}")
+            return
         self._show(hits, "" if hits else "No passage of this collection shares words with this paragraph.")
 
     def _show(self, hits: list[Hit], note: str) -> None:
