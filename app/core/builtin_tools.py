@@ -19,11 +19,10 @@ offered to a tool-calling model instead of always-on.
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from app.core.errors import InklingError, ToolError
-from app.core.tools import McpServerConfig, ToolSpec
+from app.core.tools import McpServerConfig, ToolOutcome, ToolSpec
 
 if TYPE_CHECKING:
     from app.core.ports import ToolHostPort, ToolRunPort
@@ -42,12 +41,8 @@ def _builtin_worker() -> ThreadPoolExecutor:
     return _worker
 
 
-@dataclass(frozen=True)
-class BuiltinOutcome:
-    """What a built-in tool gave back (the shape of ``ToolRunPort``): plain text, and whether it failed."""
-
-    text: str
-    is_error: bool = False
+BuiltinOutcome = ToolOutcome
+"""What a built-in tool gives back: the same ``ToolOutcome`` an MCP tool's call gives."""
 
 
 class BuiltinTool(Protocol):

@@ -244,7 +244,7 @@ class JobRunnerPort(Protocol):
 
 
 class ToolRunPort(Protocol):
-    """What a tool call gives back (``app.engine.mcp_host.ToolOutcome``): its text, and whether it failed."""
+    """What a tool call gives back (``app.core.tools.ToolOutcome``): its text, and whether it failed."""
 
     text: str
     is_error: bool

@@ -114,6 +114,15 @@ def mcp_config_json(servers: list[McpServerConfig]) -> str:
 
 
 @dataclass(frozen=True)
+class ToolOutcome:
+    """What a tool call gave back (an MCP server's or a built-in's): its text (plain, never markup), and whether
+    the tool said it failed. The shape of ``ToolRunPort``."""
+
+    text: str
+    is_error: bool = False
+
+
+@dataclass(frozen=True)
 class ToolSpec:
     """One tool a server offers: its name, what it does, the JSON schema of its arguments."""
 

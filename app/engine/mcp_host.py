@@ -41,18 +41,10 @@ from app.core.errors import (
     ToolTimeout,
     UnknownTool,
 )
-from app.core.tools import DEFAULT_TIMEOUT, MAX_RESULT_CHARS, McpServerConfig, ToolSpec
+from app.core.tools import DEFAULT_TIMEOUT, MAX_RESULT_CHARS, McpServerConfig, ToolOutcome, ToolSpec
 
 T = TypeVar("T")
 START_TIMEOUT = 30.0  # seconds for a server to start and list its tools
-
-
-@dataclass(frozen=True)
-class ToolOutcome:
-    """What a call gave back: its text (plain, never markup), and whether the tool said it failed."""
-
-    text: str
-    is_error: bool = False
 
 
 @dataclass(eq=False)
