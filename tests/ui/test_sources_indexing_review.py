@@ -199,3 +199,33 @@ def test_a_file_dropped_while_its_collection_indexes_is_reported_by_the_run_that
     assert _found(collections, "notes", "keeper lamp") == [str(dropped)]
     qtbot.waitUntil(lambda: not indexing.running(), timeout=30_000)
     window.close()
+
+
+def test_a_run_waiting_behind_a_paused_job_names_it_and_says_it_is_paused(qtbot, tmp_path: Path) -> None:
+    collections = Collections(tmp_path / "sources")
+    for name in ("alpha", "beta"):
+        docs = tmp_path / name
+        docs.mkdir()
+        (docs / "a.md").write_text(f"A note for {name} about the harbour.\n")
+        _collection(collections, name, docs)
+    indexing = SourceIndexing(collections, JobRunner())
+    held: list[bool] = []
+    indexing.paused_changed.connect(lambda name, paused: held.append(paused))
+
+    def hold(name: str) -> None:
+        indexing.pause(name)
+
+    indexing.started.connect(hold)
+    indexing.index("alpha")
+    qtbot.waitUntil(lambda: held == [True], timeout=30_000)
+    indexing.started.disconnect(hold)
+    panel = SourcesPanel(collections, indexing)
+    qtbot.addWidget(panel)
+    panel.reload(select="beta")
+    panel.index_current()
+    assert indexing.busy("beta") and not indexing.running("beta")
+    assert panel.progress_label.text() == "Waits for “alpha”, whose indexing is paused: resume or cancel it there…"
+    indexing.resume("alpha")
+    qtbot.waitUntil(lambda: "beta" in indexing.outcomes, timeout=30_000)
+    assert _found(collections, "beta", "harbour") == [str(tmp_path / "beta" / "a.md")]
+    panel.close()
