@@ -98,8 +98,9 @@ def test_the_watch_walks_run_on_the_indexings_own_thread_while_the_global_pool_i
     try:
         indexing.start()  # the catch-up at start: its walks do not wait for the global pool
         qtbot.waitUntil(lambda: bool(_found(collections, "notes", "tide")), timeout=30_000)
-        qtbot.waitUntil(lambda: indexing.watched("notes") is not None, timeout=10_000)
-        assert indexing.watch_note("notes").startswith("Watching 1 folder and 1 file")
+        qtbot.waitUntil(lambda: (indexing.watched("notes") or None) is not None
+                        and len(indexing.watched("notes").files) == 1, timeout=10_000)  # planned after its job too
+        assert indexing.watch_note("notes") == "Watching 1 folder and 1 file for changes while Inkling is open"
     finally:
         release.set()
         pool.waitForDone(10_000)
