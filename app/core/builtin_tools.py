@@ -18,7 +18,7 @@ offered to a tool-calling model instead of always-on.
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
 from app.core.errors import InklingError, ToolError
@@ -103,7 +103,22 @@ class ChatToolHost:
             except Exception as exc:  # a bug in a built-in tool is the call's error, never the window's
                 raise ToolError(f"The built-in tool {tool!r} failed: {type(exc).__name__}: {exc}") from exc
 
-        return _builtin_worker().submit(run)
+        answer: Future[ToolRunPort] = Future()  # its own, so Stop can cancel it while the search still runs
+
+        def settle(done: Future[ToolRunPort]) -> None:
+            if answer.cancelled():
+                return
+            try:
+                exc = done.exception()
+                if exc is not None:
+                    answer.set_exception(exc)
+                else:
+                    answer.set_result(done.result())
+            except InvalidStateError:  # cancelled meanwhile: the stop was recorded
+                pass
+
+        _builtin_worker().submit(run).add_done_callback(settle)
+        return answer
 
     def close(self) -> None:
         """The MCP host is the window's; it closes with it."""
