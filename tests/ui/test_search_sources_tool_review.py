@@ -108,7 +108,7 @@ def test_a_slow_search_sources_call_leaves_the_gui_thread_free(qtbot, tmp_path: 
     timer.timeout.connect(lambda: ticks.append(1))
     timer.start()
 
-    stopped = host.call_async(SEARCH_SOURCES, {"query": "bread flour"})  # on the GUI thread
+    stopped = host.call_async(SEARCH_SOURCES, {"query": "keeper lamp dusk", "top_k": 1})  # on the GUI thread
     assert not stopped.done()  # the search goes on elsewhere
     assert stopped.cancel() and stopped.cancelled()  # Stop while it runs: the turn records the stop at once
     future = host.call_async(SEARCH_SOURCES, {"query": "keeper lamp dusk", "top_k": 1})
