@@ -154,12 +154,19 @@ def test_writes_sidebar_lists_a_collection_made_later_and_notes_one_removed_behi
     panel.add_paths([str(docs)])
     qtbot.waitUntil(lambda: bool(sidebar.hits), timeout=30_000)
     assert sidebar.hits[0].path == str(docs / "lighthouse.md")
+    indexing = window.chat.sources_indexing
+    indexing.start()  # (as 3 s after the window opened) its folder watched, and checked
+    qtbot.waitUntil(lambda: not indexing.running() and (indexing.watched("lamps") or None) is not None
+                    and len(indexing.watched("lamps").files) == 1, timeout=30_000)
 
     collections.remove("lamps")  # what ``inkling sources remove lamps`` does, with the window open
+    (docs / "lighthouse.md").write_text("The keeper lights the lamp at dusk, and at dawn puts it out.\n")
     window.write.editor.setPlainText("The keeper's lamp at dusk, again.")
     qtbot.waitUntil(lambda: "cannot be read" in sidebar.note.text(), timeout=5_000)
     assert sidebar.note.text().startswith("“lamps” cannot be read: There is no collection named 'lamps'")
     assert sidebar.hits == [] and sidebar.list.count() == 0
+    qtbot.waitUntil(lambda: indexing.watched("lamps") is None, timeout=10_000)  # its watch is let go
+    assert not indexing.running() and not collections.exists("lamps")  # and no job made it again
     panel.close()
     window.close()
 

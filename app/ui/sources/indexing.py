@@ -154,6 +154,8 @@ class SourceIndexing(QObject):
     def _start(self, name: str, reason: str) -> None:
         try:
             db = str(self.collections.path_of(name))
+            if not self.collections.exists(name):  # removed meanwhile (``inkling sources remove``): not made again
+                self.collections.open(name).close()  # (raises the SourceError that says so)
         except InklingError as exc:
             self.outcomes[name] = JobEnded(error=exc)
             self.ended.emit(name, self.outcomes[name])
@@ -217,6 +219,9 @@ class SourceIndexing(QObject):
         """The failure callback of a watch walk: logged, kept as the collection's watch note, and said."""
 
         def failed(exc: BaseException) -> None:
+            if not self.collections.exists(name):  # removed behind the window's back: nothing to say, or to watch
+                self._forget(name)
+                return
             log.warning("Sources: %s of %r failed", what, name, exc_info=exc)
             self.problems[name] = f"Could not {what}: {exc}"
             self.watch_changed.emit(name)
@@ -239,6 +244,20 @@ class SourceIndexing(QObject):
 
         run_in_background(work, lambda found: self._apply_plan(name, *found),
                           self._failed(name, "list its folders to watch"), context=self, pool=self.pool)
+
+    def _forget(self, name: str) -> None:
+        """Stop watching a collection that is gone."""
+        self._plans.pop(name, None)
+        self.problems.pop(name, None)
+        drop = [path for path, names in self._owners.items() if names == {name}]
+        for names in self._owners.values():
+            names.discard(name)
+        for path in drop:
+            del self._owners[path]
+        current = {*self._watcher.files(), *self._watcher.directories()}
+        if gone := [p for p in drop if p in current]:
+            self._watcher.removePaths(gone)
+        self.watch_changed.emit(name)
 
     def _apply_plan(self, name: str, folders: list[str], files: list[str]) -> None:
         """Watch what the new plan adds and stop what it drops; watches it keeps stay (their pending events too)."""
