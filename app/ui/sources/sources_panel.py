@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.core.jobs import JobEnded
 from app.core.sources.collections import Collections
+from app.core.sources.indexer import unavailable_text
 from app.ui.sources.indexing import SourceIndexing
 
 WHY = {"changed": "A change on disk was noticed · ", "start": "Catching up with changes since the last start · "}
@@ -40,8 +41,9 @@ def progress_text(p: dict[str, Any]) -> str:
     if p.get("phase") == "embedding":
         return f"Embedding {p['vectors_done']:,}/{p['vectors_total']:,} passages{left}"
     if p.get("phase") in ("done", "stopped"):
+        missing = unavailable_text(p)
         return (f"{'Done' if p['phase'] == 'done' else 'Stopped'}: {p['read']:,} read, {p['unchanged']:,} unchanged, "
-                f"{p['bad']:,} skipped, {p['deleted']:,} gone")
+                f"{p['bad']:,} skipped, {p['deleted']:,} gone" + (f" · {missing}" if missing else ""))
     return (f"Reading {p.get('files_done', 0):,}/{p.get('files_total', 0):,} files · "
             f"{p.get('bytes_done', 0) / 1e6:,.1f}/{p.get('bytes_total', 0) / 1e6:,.1f} MB{left}")
 
