@@ -24,14 +24,19 @@ def index(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """Index the collection at ``args['db']`` (settings in ``args['settings']``, embedder in ``args['embedder']``)."""
     store = SourceStore(args["db"])
     # given (the CLI's --embed-model), else the app's choice (the Models pane's "Use for sources"),
-    # else what the collection was embedded with; kept with the collection, so questions use the same
-    spec = args.get("embedder") or chosen_spec() or json.loads(store.get_meta("embedder_spec") or "null")
-    if spec:
-        store.set_meta("embedder_spec", json.dumps({k: v for k, v in spec.items() if k != "api_key"}))
-    embedder = make_embedder(spec)
+    # else what the collection was embedded with; an automatic run keeps the collection's own model.
+    # The indexer writes the spec into the collection once the model has embedded (questions use the same).
+    own = json.loads(store.get_meta("embedder_spec") or "null")
+    spec = own if args.get("automatic") and own else args.get("embedder") or chosen_spec() or own
+    spec_text = json.dumps({k: v for k, v in spec.items() if k != "api_key"}) if spec else ""
+    try:
+        embedder = make_embedder(spec)
+    except BaseException:
+        store.close()
+        raise
     try:
         settings = IndexSettings(**args.get("settings", {}))
-        return index_collection(store, ctx, settings, embedder).as_dict()
+        return index_collection(store, ctx, settings, embedder, spec_text).as_dict()
     finally:
         if embedder is not None:
             embedder.close()
