@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from app.core.sources.embedding_choice import chosen_spec
-from app.core.sources.indexer import IndexSettings, index_collection
+from app.core.sources.indexer import IndexSettings, index_collection, progress_of
 from app.core.sources.store import SourceStore
 from app.engine.embedding import make_embedder
 
@@ -50,10 +50,7 @@ class _SharedJobContext:
         self.ctx = ctx
 
     def progress(self, info: dict[str, Any]) -> None:
-        embedding = info.get("phase") == "embedding"
-        done = info["vectors_done"] if embedding else info["files_done"]
-        total = info["vectors_total"] if embedding else info["files_total"]
-        self.ctx.progress(done, total, json.dumps(info))
+        self.ctx.progress(*progress_of(info), json.dumps(info))
 
     def should_stop(self) -> bool:
         self.ctx.wait_if_paused()

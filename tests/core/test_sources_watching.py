@@ -7,9 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from app.core.sources.indexer import index_collection, unavailable_text
+from app.core.sources.indexer import index_collection, roots_text, unavailable_text
 from app.core.sources.store import SourceStore
-from app.core.sources.watching import DiskChanges, changes_on_disk, collection_folders_and_files, plan_watch
+from app.core.sources.watching import (
+    DiskChanges,
+    changes_on_disk,
+    check_collection,
+    collection_folders_and_files,
+    plan_watch,
+)
 
 
 class _Quiet:
@@ -50,6 +56,7 @@ def test_changes_on_disk_counts_what_an_indexing_run_would_do(tmp_path: Path) ->
     (docs / "a" / "two.md").unlink()
     (docs / "three.txt").write_text("three\n")
     assert changes_on_disk(store) == DiskChanges(added=1, changed=1, gone=1)
+    assert check_collection(store) == (changes_on_disk(store), *collection_folders_and_files(store))  # one walk
 
 
 def _collection(tmp_path: Path) -> tuple[SourceStore, Path]:
@@ -83,7 +90,9 @@ def test_a_folder_that_is_not_there_empty_or_unreadable_keeps_its_files_and_pass
     _kept_through_a_catch_up(store, docs, counts)
     docs.mkdir()  # the mount point without its disk
     _kept_through_a_catch_up(store, docs, counts)
+    assert roots_text([str(docs), str(away)]) == f"{docs}; {away}"
     docs.rmdir()
+    assert roots_text([str(docs), str(away)]) == f"{docs} (not there — unplugged?); {away}"
     away.rename(docs)  # plugged in again: everything is there, nothing to read again
     assert not changes_on_disk(store).any
     report = index_collection(store, _Quiet())

@@ -159,6 +159,19 @@ def walk_sources(roots: list[str]) -> Iterator[str]:
     yield from scan_roots(roots).files
 
 
+def roots_text(roots: list[str]) -> str:
+    """The roots a panel lists, a missing one marked: "/media/usb/notes (not there — unplugged?); /home/me/notes"."""
+    return "; ".join(r if os.path.lexists(r) else f"{r} (not there — unplugged?)" for r in roots)
+
+
+def progress_of(report: dict[str, Any]) -> tuple[int, int]:
+    """(done, total) of a report: passages embedded while embedding, else files read (what a progress bar shows)."""
+    embedding = report.get("phase") == "embedding"
+    done = report.get("vectors_done" if embedding else "files_done") or 0
+    total = report.get("vectors_total" if embedding else "files_total") or 0
+    return int(done), int(total)
+
+
 def unavailable_text(report: dict[str, Any]) -> str:
     """What a person is told of roots that were not there: "/media/usb/notes is not there (unplugged?) ..."."""
     missing = list(report.get("unavailable") or [])
