@@ -18,6 +18,7 @@ import importlib.util
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from app.core.errors import InklingError, JobCrashed, TrainingError
 
@@ -89,6 +90,20 @@ def run_perplexity(args: argparse.Namespace) -> int:
     return 0
 
 
+def describe_start(info: dict[str, Any]) -> str:
+    """What ``inkling train`` prints when the job starts (``info``: the job's "start" event)."""
+    if info["resumed"]:
+        return (f"Resuming from the checkpoint: epoch {info['epoch'] + 1}, step {info['step']} of "
+                f"{info['steps_per_epoch']}")
+    lines = []
+    if info.get("discarded"):
+        lines.append(f"The {info.get('changed') or 'text'} changed since the checkpoint: training starts over "
+                     "(the old checkpoint is kept as checkpoint.old.npz).")
+    lines.append(f"Training on {info['train_tokens']} tokens, {info['val_tokens']} held out for validation; "
+                 f"val loss before training: {info['base_val']:.4f}")
+    return "\n".join(lines)
+
+
 def run_train(args: argparse.Namespace) -> int:
     if importlib.util.find_spec("jax") is None or importlib.util.find_spec("optax") is None \
             or importlib.util.find_spec("gguf") is None:
@@ -124,12 +139,8 @@ def run_train(args: argparse.Namespace) -> int:
         if not isinstance(event, JobProgress):
             return
         info = json.loads(event.message)
-        if info["kind"] == "start" and info["resumed"]:
-            print(f"Resuming from the checkpoint: epoch {info['epoch'] + 1}, step {info['step']} of "
-                  f"{info['steps_per_epoch']}", flush=True)
-        elif info["kind"] == "start":
-            print(f"Training on {info['train_tokens']} tokens, {info['val_tokens']} held out for validation; "
-                  f"val loss before training: {info['base_val']:.4f}", flush=True)
+        if info["kind"] == "start":
+            print(describe_start(info), flush=True)
         elif info["kind"] == "epoch":
             print(f"Epoch {info['epoch']}, train loss: {info['train_loss']:.4f}, "
                   f"val loss: {info['val_loss']:.4f}", flush=True)

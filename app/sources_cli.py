@@ -23,7 +23,7 @@ from app.core.errors import InklingError
 from app.core.jobs import JobProgress
 from app.core.paths import app_paths
 from app.core.sources.collections import Collections
-from app.core.sources.indexer import INDEX_JOB, IndexSettings, index_args, report_of
+from app.core.sources.indexer import INDEX_JOB, IndexSettings, index_args, report_of, unavailable_text
 from app.core.sources.store import Hit, SourceStore
 
 
@@ -139,17 +139,18 @@ def _add(cols: Collections, args: argparse.Namespace) -> int:
         print(f"inkling: not found: {', '.join(missing)}", file=sys.stderr)
         return 1
     store.add_roots(os.path.abspath(p) for p in args.paths)
+    # the job writes the spec into the collection once the model has embedded a text (not before: a model
+    # that fails to load must leave the collection's vectors and its spec as they were)
+    spec = embedder_spec(store)
     if args.embed_model:
         model = args.embed_model
         if model == "starter":
             from app.core.starter import starter_model_path
 
             model = str(starter_model_path())
-        store.set_meta("embedder_spec", json.dumps({"kind": "llama", "model": os.path.abspath(model)}))
+        spec = {"kind": "llama", "model": os.path.abspath(model)}
     elif args.embed_server:
-        store.set_meta("embedder_spec", json.dumps({"kind": "remote", "url": args.embed_server,
-                                                    "model": args.embed_server_model}))
-    spec = embedder_spec(store)
+        spec = {"kind": "remote", "url": args.embed_server, "model": args.embed_server_model}
     db = str(store.path)
     store.close()
     def on_event(event: object) -> None:  # on the job's reader thread, in order
@@ -175,6 +176,8 @@ def _add(cols: Collections, args: argparse.Namespace) -> int:
     print(f"{args.name}: {counts['files']} files, {counts['chunks']} passages, {counts['vectors']} embedded, "
           f"{counts['bad']} skipped ({report['read']} read now, {report['unchanged']} unchanged, "
           f"{report['deleted']} gone)")
+    if missing_roots := unavailable_text(report):
+        print(missing_roots)
     for path, reason in bad:
         print(f"skipped {path}: {reason}")
     return 0

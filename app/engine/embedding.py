@@ -58,7 +58,8 @@ class LlamaEmbedder:
                     n_threads_batch=self.threads, verbose=False)
             except (ValueError, RuntimeError) as exc:
                 raise SourceError(f"The embedding model {self.model_path} could not be loaded: {exc}. "
-                                  "Choose another GGUF file in the Sources panel.") from exc
+                                  "Choose another under Models → “Sources use”; the collection keeps its "
+                                  "vectors until one works.") from exc
         return self._llm
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -115,7 +116,10 @@ def make_embedder(spec: dict[str, Any] | None) -> LlamaEmbedder | RemoteEmbedder
     if not spec:
         return None
     if spec.get("kind") == "remote":
-        return RemoteEmbedder(spec["url"], spec.get("model", ""), spec.get("api_key") or _connection_key(spec))
+        conn = _connection(spec)
+        url = conn.base_url if conn is not None and conn.base_url else spec["url"]  # the address as edited since
+        key = spec.get("api_key") or (conn.api_key if conn is not None else "")
+        return RemoteEmbedder(url, spec.get("model", ""), key)
     if spec.get("kind") == "llama":
         return LlamaEmbedder(spec["model"], n_ctx=int(spec.get("n_ctx", 512)),
                              max_chars=int(spec.get("max_chars", 1200)), threads=spec.get("threads"),
@@ -123,13 +127,14 @@ def make_embedder(spec: dict[str, Any] | None) -> LlamaEmbedder | RemoteEmbedder
     raise SourceError(f"Unknown embedding model kind {spec.get('kind')!r}.")
 
 
-def _connection_key(spec: dict[str, Any]) -> str:
-    """The API key of the connection a spec names (specs never carry it: it stays in the secrets file)."""
+def _connection(spec: dict[str, Any]) -> Any:
+    """The connection a spec names, or None: its address and API key are looked up by its id, where they
+    are now (specs never carry the key, which stays in the secrets file; the address may have been edited)."""
     if not spec.get("connection"):
-        return ""
+        return None
     from app.core.connections import ConnectionStore
     from app.core.paths import app_paths
 
     paths = app_paths()
-    conn = ConnectionStore(paths.connections, paths.connection_secrets).get(str(spec["connection"]))
-    return conn.api_key if conn is not None else ""
+    return ConnectionStore(paths.connections, paths.connection_secrets).get(str(spec["connection"]))
+

@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from app.core.sources.embedding_choice import chosen_spec
-from app.core.sources.indexer import IndexSettings, index_collection
+from app.core.sources.indexer import IndexSettings, index_collection, progress_of
 from app.core.sources.store import SourceStore
 from app.engine.embedding import make_embedder
 
@@ -24,14 +24,19 @@ def index(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """Index the collection at ``args['db']`` (settings in ``args['settings']``, embedder in ``args['embedder']``)."""
     store = SourceStore(args["db"])
     # given (the CLI's --embed-model), else the app's choice (the Models pane's "Use for sources"),
-    # else what the collection was embedded with; kept with the collection, so questions use the same
-    spec = args.get("embedder") or chosen_spec() or json.loads(store.get_meta("embedder_spec") or "null")
-    if spec:
-        store.set_meta("embedder_spec", json.dumps({k: v for k, v in spec.items() if k != "api_key"}))
-    embedder = make_embedder(spec)
+    # else what the collection was embedded with; an automatic run keeps the collection's own model.
+    # The indexer writes the spec into the collection once the model has embedded (questions use the same).
+    own = json.loads(store.get_meta("embedder_spec") or "null")
+    spec = own if args.get("automatic") and own else args.get("embedder") or chosen_spec() or own
+    spec_text = json.dumps({k: v for k, v in spec.items() if k != "api_key"}) if spec else ""
+    try:
+        embedder = make_embedder(spec)
+    except BaseException:
+        store.close()
+        raise
     try:
         settings = IndexSettings(**args.get("settings", {}))
-        return index_collection(store, ctx, settings, embedder).as_dict()
+        return index_collection(store, ctx, settings, embedder, spec_text).as_dict()
     finally:
         if embedder is not None:
             embedder.close()
@@ -45,10 +50,7 @@ class _SharedJobContext:
         self.ctx = ctx
 
     def progress(self, info: dict[str, Any]) -> None:
-        embedding = info.get("phase") == "embedding"
-        done = info["vectors_done"] if embedding else info["files_done"]
-        total = info["vectors_total"] if embedding else info["files_total"]
-        self.ctx.progress(done, total, json.dumps(info))
+        self.ctx.progress(*progress_of(info), json.dumps(info))
 
     def should_stop(self) -> bool:
         self.ctx.wait_if_paused()

@@ -6,8 +6,9 @@ passages, AdamW on the LoRA only, then the validation loss on the held-out passa
 epoch's adapter is written as GGUF (``export.write_lora``); training stops early when the
 validation loss rises. A checkpoint (adapter, optimizer state, position, history) is written
 atomically every ``checkpoint_every`` steps and at each epoch's end, and a job started again
-with the same work folder and settings resumes from it: a quit or a kill costs at most the
-steps since the last checkpoint.
+with the same work folder, settings and text resumes from it: a quit or a kill costs at most the
+steps since the last checkpoint. One made for another text or other settings is set aside as
+``checkpoint.old.npz`` and the start event says so (``discarded``, ``changed``).
 """
 
 from __future__ import annotations
@@ -93,6 +94,27 @@ def _load(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
         return None
 
 
+def _checkpoint_for(ckpt: Path, key: str) -> tuple[tuple[dict[str, np.ndarray], dict[str, Any]] | None, str]:
+    """The checkpoint to resume from (None: start over), and what changed if one was set aside.
+
+    A checkpoint made with other settings or another text is not resumed: its held-out passages,
+    its steps per epoch and its best validation loss belong to the other text, so its losses and
+    its early stop would compare numbers that measure different things. It is not overwritten
+    either: it is renamed ``checkpoint.old.npz`` (the one before it there is replaced), and the
+    second value says why ("settings" or "text"; "" when nothing was set aside) so the caller can
+    tell the person that training starts over. The key is ``TrainSettings.key()`` (16 characters)
+    followed by the text's hash. A checkpoint that cannot be read is simply replaced, as before.
+    """
+    saved = _load(ckpt)
+    if saved is None:
+        return None, ""
+    old_key = str(saved[1].get("key", ""))
+    if old_key == key:
+        return saved, ""
+    os.replace(ckpt, ckpt.with_name("checkpoint.old.npz"))
+    return None, "text" if old_key[:16] == key[:16] else "settings"
+
+
 def train_job(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """Train; return the training record.
 
@@ -156,8 +178,8 @@ def train_job(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
     state: dict[str, Any] = {"key": key, "epoch": 0, "step": 0, "history": [], "steps": [],
                              "best_val": None, "best_epoch": 0, "rises": 0, "base_val": None}
     resumed = False
-    saved = _load(ckpt)
-    if saved is not None and saved[1].get("key") == key:
+    saved, discarded = _checkpoint_for(ckpt, key)
+    if saved is not None:
         arrays, state = saved
         lora = {k[5:]: jnp.asarray(v) for k, v in arrays.items() if k.startswith("lora:")}
         leaves = [jnp.asarray(arrays[f"opt:{i}"]) for i in range(len(jax.tree_util.tree_leaves(opt_state)))]
@@ -175,8 +197,9 @@ def train_job(args: dict[str, Any], ctx: Any) -> dict[str, Any]:
 
     if state["base_val"] is None:
         state["base_val"] = val_loss({k: v * 0 if k.endswith(".b") else v for k, v in lora.items()})
-    tell("start", resumed=resumed, epoch=state["epoch"], step=state["step"], steps_per_epoch=steps_per_epoch,
-         train_tokens=int(train_w.sum()), val_tokens=int(val_w.sum()), base_val=state["base_val"])
+    tell("start", resumed=resumed, discarded=bool(discarded), changed=discarded, epoch=state["epoch"],
+         step=state["step"], steps_per_epoch=steps_per_epoch, train_tokens=int(train_w.sum()),
+         val_tokens=int(val_w.sum()), base_val=state["base_val"])
     started = time.perf_counter()
     tokens_done = 0
     while state["epoch"] < s.epochs:

@@ -9,7 +9,7 @@ from app.engine.client import EngineClient
 
 def test_a_long_prompt_reports_progress_after_each_batch(engine: EngineClient) -> None:
     events: list[object] = []
-    prompt = " ".join(f"word{i % 50}" for i in range(300))
+    prompt = " ".join(f"word{i % 50}" for i in range(160))  # ~450 tokens: 4 batches of 128
     stream = engine.complete(prompt, SamplingSettings(temperature=0.0, max_tokens=2), listener=events.append)
     fin = stream.wait(60)
     progress = [e for e in events if isinstance(e, PromptProgress)]

@@ -62,6 +62,7 @@ class FakeRepo:
     token: str = ""  # gated: requests need "Authorization: Bearer <token>"
     tags: list[str] = field(default_factory=lambda: ["gguf"])  # a search's ``filter`` values must all be here
     pipeline_tag: str = "text-generation"
+    hold: threading.Event | None = None  # set: the repo's answers wait until it is set (a slow Hub, for a race)
 
 
 @dataclass
@@ -146,6 +147,8 @@ class FakeHub:
         if repo is None:
             self._json(req, {"error": "Repository not found"}, 404, {"X-Error-Code": "RepoNotFound"})
             return None
+        if repo.hold is not None:
+            repo.hold.wait(30)
         if repo.token and req.headers.get("Authorization") != f"Bearer {repo.token}":
             self._json(req, {"error": "Access to this repo is restricted"}, 401, {"X-Error-Code": "GatedRepo"})
             return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,35 @@ def test_a_lora_from_the_hub_lands_in_the_adapters_folder_and_a_wrong_base_one_i
         assert client.adapter is None
     finally:
         client.close()
+
+
+def test_a_late_file_listing_for_the_repo_chosen_before_is_dropped(
+        qtbot, kinds_hub: FakeHub, kind_files: dict[str, Path], tmp_path: Path) -> None:
+    """A LoRA's listing that comes after an embedding model was chosen must not replace it: shown under the
+    embedding kind, a download of the LoRA would go to models/<owner>/<repo>/, not the adapters folder."""
+    pane, _paths = _pane(qtbot, tmp_path)
+    held = threading.Event()
+    kinds_hub.repos[WRITER].hold = held  # the Hub is slow to answer for the LoRA
+    answered = threading.Event()
+    real = pane.manager.repo_files
+
+    def repo_files(repo_id: str):  # type: ignore[no-untyped-def]
+        try:
+            return real(repo_id)  # the real listing, from the fake Hub
+        finally:
+            if repo_id == WRITER:
+                answered.set()
+
+    pane.manager.repo_files = repo_files
+    try:
+        pane.show_repo(WRITER, "adapter")
+        with qtbot.waitSignal(pane.files_shown, timeout=20_000):
+            pane.show_repo(NOMIC, "embedding")  # chosen while the LoRA's listing is on its way
+    finally:
+        held.set()
+    assert answered.wait(20)
+    qtbot.wait(1000)  # the late answer reaches the window's thread (a queued call, right after it returned)
+    assert pane.repo_files.repo_id == NOMIC and pane.repo_kind == "embedding"
+    assert pane.files_view.topLevelItem(0).child(0).text(0) == kind_files["nomic"].name
+    assert NOMIC in pane.repo_label.text() and WRITER not in pane.repo_label.text()
+    assert not pane.use_for_sources_button.isHidden()

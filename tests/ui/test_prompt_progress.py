@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 from app.core.sampling import SamplingSettings
 from app.ui.main_window import MainWindow
 
-LONG = " ".join(f"word{i % 50}" for i in range(450))  # ~900 tokens: several seconds of prompt reading here
+LONG = " ".join(f"word{i % 50}" for i in range(250))  # ~700 tokens: 6 batches, a couple of seconds of reading here
 
 
 def test_a_long_prompt_shows_reading_progress_and_honest_first_token_time(qtbot, window: MainWindow) -> None:

@@ -5,7 +5,10 @@
 window and ``inkling sources add``) or inline in a test. It commits after every
 file, so a kill loses at most the file being read; on the next run a file whose
 size and modification time match its record is not read again, a changed one is
-read and its passages replaced, and a file gone from disk is forgotten. Files it
+read and its passages replaced, and a file gone from disk is forgotten — but only
+under a root that is there and was read without an error: a folder that is missing,
+empty or unreadable (a drive not plugged in, a mount point without its disk) keeps
+its files and passages, and the report names it (``unavailable``). Files it
 can't read are recorded with the reason and skipped; nothing else stops it.
 Embedding comes after the keyword index (a collection is searchable by words as
 soon as its text is read), in batches committed one by one, so it resumes too.
@@ -16,8 +19,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from app.core.errors import UnreadableSource
@@ -29,9 +32,15 @@ INDEX_JOB = "app.engine.source_jobs:index_job"
 """The indexing job's target for a ``JobRunnerPort`` (a name: the UI starts it without importing the engine)."""
 
 
-def index_args(db: str, settings: IndexSettings | None = None, embedder: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The plain-data arguments of :data:`INDEX_JOB`: the collection's file, its settings, an embedder spec."""
-    return {"db": str(db), "settings": asdict(settings or IndexSettings()), "embedder": embedder}
+def index_args(db: str, settings: IndexSettings | None = None, embedder: dict[str, Any] | None = None,
+               automatic: bool = False) -> dict[str, Any]:
+    """The plain-data arguments of :data:`INDEX_JOB`: the collection's file, its settings, an embedder spec.
+
+    ``automatic``: a run nobody asked for (the catch-up at start, a change on disk): it keeps the
+    collection's own embedding model; a newly chosen one is taken only on an Update.
+    """
+    return {"db": str(db), "settings": asdict(settings or IndexSettings()), "embedder": embedder,
+            "automatic": automatic}
 
 
 def report_of(message: str) -> dict[str, Any]:
@@ -81,26 +90,96 @@ class IndexReport:
     eta_seconds: float | None = None
     stopped: bool = False
     current: str = ""
+    unavailable: list[str] = field(default_factory=list)
+    """Roots (or folders under them) that were missing, empty or unreadable: their files were kept, not forgotten."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def walk_sources(roots: list[str]) -> Iterator[str]:
-    """Every readable-looking file under ``roots`` (files or folders), in a stable order.
+def _under(path: str, folder: str) -> bool:
+    folder = folder.rstrip(os.sep) or os.sep
+    return path == folder or path.startswith(folder if folder.endswith(os.sep) else folder + os.sep)
+
+
+@dataclass
+class DiskScan:
+    """One walk of a collection's roots: its files (size, modification time), its folders, what was not there."""
+
+    files: dict[str, tuple[int, int]] = field(default_factory=dict)
+    folders: list[str] = field(default_factory=list)
+    unavailable: list[str] = field(default_factory=list)
+
+    def may_forget(self, path: str) -> bool:
+        """Whether a recorded file not found now is really gone (not under a folder that could not be read)."""
+        return not any(_under(path, u) for u in self.unavailable)
+
+
+def scan_roots(roots: list[str], known: Iterable[str] = ()) -> DiskScan:
+    """Walk ``roots`` once (files or folders), in a stable order, noting which could not be read.
 
     Symbolic links to folders are not followed (no folder loops); a link to a file is
-    listed like a file, so a link that loops is reported when it is read.
+    listed like a file, so a link that loops is reported when it is read. A root is
+    *unavailable* when it is missing (a folder, or a file whose folder is missing), when
+    it or a folder under it can't be listed, or when it is an empty folder while the
+    index knows files under it (a mount point without its disk).
     """
+    known = list(known)
+    scan = DiskScan()
+
+    def failed(exc: OSError) -> None:  # os.walk could not list a folder: keep what the index has under it
+        if exc.filename:
+            scan.unavailable.append(str(exc.filename))
+
     for root in roots:
         if os.path.isdir(root):
-            for folder, dirs, names in os.walk(root, followlinks=False):
+            found_any = False
+            for folder, dirs, names in os.walk(root, onerror=failed, followlinks=False):
                 dirs.sort()
+                scan.folders.append(folder)
+                found_any = found_any or bool(dirs or names)
                 for name in sorted(names):
                     if is_source(name):
-                        yield os.path.join(folder, name)
-        elif is_source(root) or os.path.lexists(root):
-            yield root
+                        path = os.path.join(folder, name)
+                        scan.files[path] = _stat(path)
+            if not found_any and root not in scan.unavailable and any(_under(p, root) for p in known):
+                scan.unavailable.append(root)
+        elif os.path.lexists(root):
+            scan.files[root] = _stat(root)
+        elif (is_source(root) and os.path.isdir(os.path.dirname(root) or ".")
+              and not any(p != root and _under(p, root) for p in known)):
+            scan.files[root] = _stat(root)  # a file root deleted from its folder: reading it says so
+        else:
+            scan.unavailable.append(root)  # a folder that isn't there, or a file's folder that isn't
+    return scan
+
+
+def walk_sources(roots: list[str]) -> Iterator[str]:
+    """Every readable-looking file under ``roots`` (files or folders), in a stable order (see :func:`scan_roots`)."""
+    yield from scan_roots(roots).files
+
+
+def roots_text(roots: list[str]) -> str:
+    """The roots a panel lists, a missing one marked: "/media/usb/notes (not there — unplugged?); /home/me/notes"."""
+    return "; ".join(r if os.path.lexists(r) else f"{r} (not there — unplugged?)" for r in roots)
+
+
+def progress_of(report: dict[str, Any]) -> tuple[int, int]:
+    """(done, total) of a report: passages embedded while embedding, else files read (what a progress bar shows)."""
+    embedding = report.get("phase") == "embedding"
+    done = report.get("vectors_done" if embedding else "files_done") or 0
+    total = report.get("vectors_total" if embedding else "files_total") or 0
+    return int(done), int(total)
+
+
+def unavailable_text(report: dict[str, Any]) -> str:
+    """What a person is told of roots that were not there: "/media/usb/notes is not there (unplugged?) ..."."""
+    missing = list(report.get("unavailable") or [])
+    if not missing:
+        return ""
+    shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+    return (f"{shown} {'is' if len(missing) == 1 else 'are'} not there (unplugged?): "
+            "its files and passages are kept until it is back")
 
 
 def _stat(path: str) -> tuple[int, int]:
@@ -112,13 +191,19 @@ def _stat(path: str) -> tuple[int, int]:
 
 
 def index_collection(store: SourceStore, ctx: JobContext, settings: IndexSettings = IndexSettings(),
-                     embedder: Embedder | None = None) -> IndexReport:
-    """Bring ``store`` up to date with the files under its roots; then embed passages without vectors."""
+                     embedder: Embedder | None = None, embedder_spec: str = "") -> IndexReport:
+    """Bring ``store`` up to date with the files under its roots; then embed passages without vectors.
+
+    ``embedder_spec`` (JSON, no secrets) is what the collection keeps to embed questions with; it is
+    written with the embedder's name only once that embedder has embedded a text.
+    """
     started = time.monotonic()
     report = IndexReport()
     known = store.files()
-    seen: dict[str, tuple[int, int]] = {p: _stat(p) for p in walk_sources(store.roots())}
-    gone = [p for p in known if p not in seen]
+    scan = scan_roots(store.roots(), known)
+    seen = scan.files
+    report.unavailable = scan.unavailable
+    gone = [p for p in known if p not in seen and scan.may_forget(p)]
     if gone:
         report.deleted = store.forget(gone)
     todo = [p for p, (size, mtime) in seen.items()
@@ -162,7 +247,7 @@ def index_collection(store: SourceStore, ctx: JobContext, settings: IndexSetting
             ctx.progress(report.as_dict())
             last_report = now
     if embedder is not None and not report.stopped:
-        _embed_all(store, ctx, embedder, settings, report)
+        _embed_all(store, ctx, embedder, settings, report, embedder_spec)
     report.seconds = time.monotonic() - started
     report.phase = "stopped" if report.stopped else "done"
     report.current = ""
@@ -171,12 +256,14 @@ def index_collection(store: SourceStore, ctx: JobContext, settings: IndexSetting
 
 
 def _embed_all(store: SourceStore, ctx: JobContext, embedder: Embedder, settings: IndexSettings,
-               report: IndexReport) -> None:
-    if store.get_meta("embedder") not in ("", embedder.name):
-        # vectors of another model are not comparable: start over with this one
-        with store.db:
-            store.db.execute("DELETE FROM vectors")
-    store.set_meta("embedder", embedder.name)
+               report: IndexReport, spec: str = "") -> None:
+    if store.get_meta("embedder") != embedder.name:
+        # Another model (or the first one): it must load and embed before anything of the old one goes; a
+        # model that can't (file missing, server down) raises here and the vectors stay as they were.
+        embedder.embed(["Inkling checks that this model embeds."])
+        store.switch_embedder(embedder.name, spec)  # drops the old vectors with the meta, in one transaction
+    elif spec and store.get_meta("embedder_spec") != spec:
+        store.switch_embedder(embedder.name, spec)
     counts = store.counts()
     report.phase = "embedding"
     report.vectors_total = counts["chunks"] - counts["vectors"]

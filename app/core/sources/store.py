@@ -206,6 +206,20 @@ class SourceStore:
             self.db.executemany("INSERT OR REPLACE INTO vectors(chunk_id, vec) VALUES (?, ?)",
                                 [(int(i), v.tobytes()) for i, v in zip(ids, vecs, strict=True)])
 
+    def switch_embedder(self, name: str, spec: str = "") -> None:
+        """Make ``name`` (its spec, as JSON, if given) the collection's embedding model, in one transaction.
+
+        Vectors of another model are dropped in the same transaction (they can't be compared with
+        this one's), so the meta never names a model the vectors were not made with.
+        """
+        with self._lock, self.db:
+            old = self.db.execute("SELECT value FROM meta WHERE key = 'embedder'").fetchone()
+            if old is not None and old[0] not in ("", name):
+                self.db.execute("DELETE FROM vectors")
+            self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('embedder', ?)", (name,))
+            if spec:
+                self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('embedder_spec', ?)", (spec,))
+
     def has_vectors(self) -> bool:
         return self.db.execute("SELECT 1 FROM vectors LIMIT 1").fetchone() is not None
 
@@ -244,7 +258,11 @@ class SourceStore:
         ids, mat, mean = self._vector_matrix()
         if len(ids) == 0:
             return []
-        q = np.asarray(query_vector, dtype=np.float32).reshape(-1) - mean
+        q = np.asarray(query_vector, dtype=np.float32).reshape(-1)
+        if q.size != mat.shape[1]:
+            raise SourceError(f"The collection {self.path.stem!r} was embedded with another model ({mat.shape[1]} "
+                              f"numbers a passage, the question has {q.size}); Update it to embed it again.")
+        q = q - mean
         q /= max(float(np.linalg.norm(q)), 1e-12)
         sims = mat @ q
         n = min(top, len(sims))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from app.core.sources.indexer import _stat, walk_sources
+from app.core.sources.indexer import DiskScan, scan_roots
 from app.core.sources.store import SourceStore
 
 WATCH_BUDGET = 4000
@@ -32,21 +32,25 @@ class DiskChanges:
     added: int = 0
     changed: int = 0
     gone: int = 0
+    unavailable: tuple[str, ...] = ()
+    """Roots that were missing, empty or unreadable: their files are not counted as gone (nothing is forgotten)."""
 
     @property
     def any(self) -> bool:
         return bool(self.added or self.changed or self.gone)
 
 
-def changes_on_disk(store: SourceStore) -> DiskChanges:
-    """What an indexing run would have to do now (a stat per file, nothing read)."""
+def changes_on_disk(store: SourceStore, scan: DiskScan | None = None) -> DiskChanges:
+    """What an indexing run would have to do now (a stat per file, nothing read; ``scan``: a walk made already)."""
     known = store.files()
-    seen = {p: _stat(p) for p in walk_sources(store.roots())}
+    if scan is None:
+        scan = scan_roots(store.roots(), known)
+    seen = scan.files
     added = sum(p not in known for p in seen)
     changed = sum(1 for p, (size, mtime) in seen.items()
                   if p in known and (known[p].size != size or known[p].mtime_ns != mtime))
-    gone = sum(p not in seen for p in known)
-    return DiskChanges(added, changed, gone)
+    gone = sum(p not in seen and scan.may_forget(p) for p in known)
+    return DiskChanges(added, changed, gone, tuple(scan.unavailable))
 
 
 @dataclass(frozen=True)
@@ -64,22 +68,30 @@ class WatchPlan:
         return len(self.folders) + len(self.files)
 
 
-def collection_folders_and_files(store: SourceStore) -> tuple[list[str], list[str]]:
-    """Every folder under the collection's roots (links to folders not followed) and every file it indexed."""
-    folders: list[str] = []
+def collection_folders_and_files(store: SourceStore, scan: DiskScan | None = None) -> tuple[list[str], list[str]]:
+    """Every folder under the collection's roots (links to folders not followed) and every file it indexed.
+
+    ``scan``: the walk :func:`changes_on_disk` made already (one walk of the disk for both).
+    """
+    known = store.files()
+    if scan is None:
+        scan = scan_roots(store.roots(), known)
+    folders = list(scan.folders)
     files: list[str] = []
     for root in store.roots():
-        if os.path.isdir(root):
-            for folder, dirs, _names in os.walk(root, followlinks=False):
-                dirs.sort()
-                folders.append(folder)
-        elif os.path.lexists(root):
+        if not os.path.isdir(root) and os.path.lexists(root):
             files.append(root)
             parent = os.path.dirname(root)
             if parent and parent not in folders:
                 folders.append(parent)  # a file root: its folder says when it is replaced or deleted
-    files.extend(p for p in sorted(store.files()) if p not in files)
+    files.extend(p for p in sorted(known) if p not in files)
     return folders, files
+
+
+def check_collection(store: SourceStore) -> tuple[DiskChanges, list[str], list[str]]:
+    """:func:`changes_on_disk` and :func:`collection_folders_and_files` from one walk of the disk."""
+    scan = scan_roots(store.roots(), store.files())
+    return (changes_on_disk(store, scan), *collection_folders_and_files(store, scan))
 
 
 def _count(n: int, word: str) -> str:

@@ -74,6 +74,7 @@ class HubTab:
         self._search_busy_id = 0  # the search being waited for; 0 when none
         self._unreachable = False
         self.repo_kind = "chat"  # the kind of the repo whose files are shown
+        self._files_serial = 0  # the file listing being waited for: an answer for an earlier repo is dropped
         hub = QWidget()
         hub_layout = QVBoxLayout(hub)
         self.offline_label = QLabel()
@@ -273,17 +274,23 @@ class HubTab:
 
     def show_repo(self, repo_id: str, kind: str = "chat") -> None:
         """List ``repo_id``'s GGUF files; ``kind`` says where a download goes and what it is for."""
+        self._files_serial += 1
+        serial = self._files_serial
         self.repo_kind = kind
+        self.repo_files = None  # nothing to download until this repo's own files arrive
         self.use_for_sources_button.setVisible(kind == "embedding")
         self.use_for_sources_button.setEnabled(False)
         self.files_view.clear()
         self.download_button.setEnabled(False)
         self.repo_label.setText(f"Loading the files of {repo_id}…")
-        run_in_background(lambda: self.manager.repo_files(repo_id), self._show_files,
-                          lambda exc: self._on_repo_files_failed(repo_id, exc), context=self)
+        run_in_background(lambda: self.manager.repo_files(repo_id),
+                          lambda files: self._show_files(files, serial, kind),
+                          lambda exc: self._on_repo_files_failed(repo_id, exc, serial), context=self)
 
-    def _on_repo_files_failed(self, repo_id: str, exc: BaseException) -> None:
+    def _on_repo_files_failed(self, repo_id: str, exc: BaseException, serial: int | None = None) -> None:
         """The files could not be listed: the label says so in place of "Loading…" (and offline says offline)."""
+        if serial is not None and serial != self._files_serial:
+            return  # another repo was chosen since: its listing is the one shown
         self._on_hub_failed(exc)
         if isinstance(exc, (HubUnreachable, HubOffline)):
             self.repo_label.setText(f"The files of {repo_id} can't be listed while the Hub can't be reached. "
@@ -291,7 +298,12 @@ class HubTab:
         else:
             self.repo_label.setText(f"⚠ The files of {repo_id} can't be listed: {exc}")
 
-    def _show_files(self, files: Any) -> None:
+    def _show_files(self, files: Any, serial: int | None = None, kind: str | None = None) -> None:
+        """A repo's files; one listed for a repo chosen before another (``serial``) is dropped."""
+        if serial is not None and serial != self._files_serial:
+            return
+        if kind is not None:
+            self.repo_kind = kind  # the kind it was chosen as: a download goes where that kind belongs
         self.repo_files = files
         self.files_view.clear()
         n_ctx, vram = self.n_ctx(), self.free_vram()

@@ -164,7 +164,8 @@ class SourceIndexing(QObject):
             return
         self.reasons[name] = reason
         self.last[name] = {}
-        self.jobs[name] = run_job(self.runner, INDEX_JOB, index_args(db), lambda e: self._on_job_event(name, e),
+        args = index_args(db, automatic=reason in ("start", "changed"))  # automatic: keeps its embedding model
+        self.jobs[name] = run_job(self.runner, INDEX_JOB, args, lambda e: self._on_job_event(name, e),
                                   name=f"Indexing “{name}”", context=self)
         self.started.emit(name)
 

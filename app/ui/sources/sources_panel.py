@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.core.jobs import JobEnded
 from app.core.sources.collections import Collections
+from app.core.sources.indexer import progress_of, roots_text, unavailable_text
 from app.ui.sources.indexing import SourceIndexing
 
 WHY = {"changed": "A change on disk was noticed · ", "start": "Catching up with changes since the last start · "}
@@ -40,8 +41,9 @@ def progress_text(p: dict[str, Any]) -> str:
     if p.get("phase") == "embedding":
         return f"Embedding {p['vectors_done']:,}/{p['vectors_total']:,} passages{left}"
     if p.get("phase") in ("done", "stopped"):
+        missing = unavailable_text(p)
         return (f"{'Done' if p['phase'] == 'done' else 'Stopped'}: {p['read']:,} read, {p['unchanged']:,} unchanged, "
-                f"{p['bad']:,} skipped, {p['deleted']:,} gone")
+                f"{p['bad']:,} skipped, {p['deleted']:,} gone" + (f" · {missing}" if missing else ""))
     return (f"Reading {p.get('files_done', 0):,}/{p.get('files_total', 0):,} files · "
             f"{p.get('bytes_done', 0) / 1e6:,.1f}/{p.get('bytes_total', 0) / 1e6:,.1f} MB{left}")
 
@@ -188,7 +190,7 @@ class SourcesPanel(QWidget):
             roots, counts, bad = store.roots(), store.counts(), store.bad_files()
         finally:
             store.close()
-        self.roots.setText("Reads: " + ("; ".join(roots) if roots else "nothing yet — add a folder or files"))
+        self.roots.setText("Reads: " + (roots_text(roots) if roots else "nothing yet — add a folder or files"))
         self.counts.setText(f"{counts['files']:,} files · {counts['chunks']:,} passages · {counts['vectors']:,} "
                             f"embedded · {counts['bytes'] / 1e6:,.1f} MB")
         self.bad.clear()
@@ -202,11 +204,10 @@ class SourcesPanel(QWidget):
         p = self.indexing.last.get(name, {})
         why = WHY.get(self.indexing.reasons.get(name, ""), "")
         if job is not None:
-            embedding = p.get("phase") == "embedding"
-            total = p.get("vectors_total" if embedding else "files_total")
+            done, total = progress_of(p)
             if total:
-                self.progress.setRange(0, int(total))
-                self.progress.setValue(int(p.get("vectors_done" if embedding else "files_done") or 0))
+                self.progress.setRange(0, total)
+                self.progress.setValue(done)
             else:
                 self.progress.setRange(0, 0)
             line = progress_text(p) if p else "Looking for files…"

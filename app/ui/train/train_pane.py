@@ -265,6 +265,9 @@ class TrainPane(QWidget):
             self._started = time.monotonic()
             where = (f"Resumed from the checkpoint (epoch {event['epoch'] + 1}, step {event['step']}). "
                      if event["resumed"] else "")
+            if event.get("discarded"):
+                where = (f"The {event.get('changed') or 'text'} changed since the checkpoint, so training starts "
+                         "over (the old checkpoint is kept as checkpoint.old.npz). ")
             self.state.setText(f"{where}Training on {event['train_tokens']} tokens; {event['val_tokens']} held out.")
         elif kind == "step":
             self.chart.add_step(done, event["loss"])

@@ -77,7 +77,9 @@ class SidePanels(QObject):
 
     def _first_layout(self) -> None:
         """The first wide layout: the list at its usual width, the editor 45% of the pane or more, the side
-        panels sharing the rest (each SIDE_MIN_WIDTH to SIDE_WIDTH)."""
+        panels sharing the rest (each SIDE_MIN_WIDTH to SIDE_WIDTH). Where the rest is too little for all of
+        them at SIDE_MIN_WIDTH (a pane of 700-800 px), the later ones fold (their toggles unfold them) rather
+        than squeeze the editor: the first one stays."""
         sizes = self._splitter.sizes()
         total = sum(sizes)
         shown = [i for i in self._side_indexes() if sizes[i] > 0]
@@ -85,11 +87,16 @@ class SidePanels(QObject):
             return
         sizes[0] = min(sizes[0], LIST_WIDTH)
         room = total - sizes[0] - total * 45 // 100
+        while len(shown) > 1 and room < SIDE_MIN_WIDTH * len(shown):
+            folded = shown.pop()
+            self._keep_width(folded, sizes[folded])
+            sizes[folded] = 0
         each = max(SIDE_MIN_WIDTH, min(SIDE_WIDTH, room // len(shown)))
         for i in shown:
             sizes[i] = each
         sizes[1] = total - sizes[0] - each * len(shown)
         self._splitter.setSizes(sizes)
+        self._sync_side_toggles()
 
     def _side_indexes(self) -> range:
         """The splitter's side panels: the Ask panel, then any added with ``add``."""
