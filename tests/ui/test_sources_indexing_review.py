@@ -237,3 +237,30 @@ def test_a_run_waiting_behind_a_paused_job_names_it_and_says_it_is_paused(qtbot,
     qtbot.waitUntil(lambda: "beta" in indexing.outcomes, timeout=30_000)
     assert _found(collections, "beta", "harbour") == [str(tmp_path / "beta" / "a.md")]
     panel.close()
+
+
+def test_the_catch_up_at_start_walks_each_collection_once(qtbot, tmp_path: Path, monkeypatch) -> None:
+    import app.core.sources.watching as watching
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "tide.md").write_text("The tide tables are pinned by the door.\n")
+    collections = Collections(tmp_path / "sources")
+    _collection(collections, "notes", docs)
+    indexing = SourceIndexing(collections, JobRunner())
+    indexing.index("notes")
+    qtbot.waitUntil(lambda: "notes" in indexing.outcomes, timeout=30_000)
+    walks: list[list[str]] = []
+    real = watching.scan_roots
+
+    def counted(roots, *args, **kwargs):  # the real walk, counted
+        walks.append(list(roots))
+        return real(roots, *args, **kwargs)
+
+    monkeypatch.setattr(watching, "scan_roots", counted)
+    checked: list[bool] = []
+    indexing.checked.connect(lambda name, changed: checked.append(changed))
+    indexing.start()  # nothing changed since: no job, one walk for the change check and the watch plan
+    qtbot.waitUntil(lambda: checked == [False] and indexing.watched("notes") is not None, timeout=10_000)
+    assert walks == [[str(docs)]] and not indexing.running()
+    assert indexing.watch_note("notes") == "Watching 1 folder and 1 file for changes while Inkling is open"

@@ -19,6 +19,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from app.core.errors import InklingError
 from app.core.jobs import JobEnded
 from app.core.sources.chat_sources import ChatSources
+from app.core.sources.indexer import progress_of
 from app.ui.sources.indexing import SourceIndexing
 
 
@@ -97,9 +98,9 @@ class ChatFileDrop(QObject):
     def _on_indexing_progressed(self, name: str, info: dict[str, Any]) -> None:
         if name != self.job:
             return
-        text = f"Indexing {info.get('files_done', 0)}/{info.get('files_total', 0)} files"
-        if info.get("phase") == "embedding":
-            text = f"Embedding {info.get('vectors_done', 0)}/{info.get('vectors_total', 0)} passages"
+        done, total = progress_of(info)
+        text = (f"Embedding {done}/{total} passages" if info.get("phase") == "embedding"
+                else f"Indexing {done}/{total} files")
         self.chat.sources_button.setText(f"Sources: {text}…")
         self.chat.status_message.emit(f"“{name}”: {text}…")
 

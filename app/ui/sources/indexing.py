@@ -39,6 +39,7 @@ from app.core.sources.watching import (
     WATCH_BUDGET,
     WatchPlan,
     changes_on_disk,
+    check_collection,
     collection_folders_and_files,
     plan_watch,
 )
@@ -204,8 +205,27 @@ class SourceIndexing(QObject):
             return
         self.watching = True
         for name in self.collections.names():
-            self._plan(name)
-            self._check(name, "start")
+            self._plan_and_check(name, "start")
+
+    def _plan_and_check(self, name: str, reason: str) -> None:
+        """:meth:`_plan` and :meth:`_check` from one walk of the disk (on the indexing's thread)."""
+
+        def work() -> tuple[Any, list[str], list[str]]:
+            store = self.collections.open(name)
+            try:
+                return check_collection(store)
+            finally:
+                store.close()
+
+        def done(found: tuple[Any, list[str], list[str]]) -> None:
+            changes, folders, files = found
+            self._apply_plan(name, folders, files)
+            if changes.any:
+                self.index(name, reason)
+            self.checked.emit(name, changes.any)
+
+        run_in_background(work, done, self._failed(name, "check its files for changes"), context=self,
+                          pool=self.pool)
 
     def watch_note(self, name: str) -> str:
         if name in self.problems:
