@@ -95,3 +95,25 @@ def write_encrypted_pdf(path: Path, pages: list[str], password: str = "secret") 
         writer.write(f)
     plain.unlink()
     return path
+
+
+class QuietProgress:
+    """The indexer's job context for a collection indexed in the test's own process: no progress, never stopped."""
+
+    def progress(self, info: object) -> None: ...
+
+    def should_stop(self) -> bool:
+        return False
+
+
+def index_folder(sources: Path, name: str, folder: Path) -> None:
+    """Make the collection ``name`` in the sources folder ``sources`` from ``folder``, indexed (keywords) in this process."""
+    from app.core.sources.collections import Collections
+    from app.core.sources.indexer import index_collection
+
+    store = Collections(sources).open(name, create=True)
+    try:
+        store.add_roots([str(folder)])
+        index_collection(store, QuietProgress())
+    finally:
+        store.close()

@@ -7,19 +7,14 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+from source_files import QuietProgress as _Quiet
+
 from app.core.builtin_tools import ChatToolHost
 from app.core.sources.chat_sources import TOOL_INSTRUCTIONS, ChatSources
 from app.core.sources.collections import Collections
 from app.core.sources.indexer import index_collection
 from app.core.sources.retrieval import INSTRUCTIONS
 from app.core.sources.source_tool import SearchSourcesTool
-
-
-class _Quiet:
-    def progress(self, info: object) -> None: ...
-
-    def should_stop(self) -> bool:
-        return False
 
 
 class _McpHost:

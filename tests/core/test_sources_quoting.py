@@ -11,14 +11,8 @@ from app.core.sources.quoting import citation, memory_entry, memory_with, quote_
 from app.core.sources.store import Hit, SourceStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from source_files import QuietProgress as _Quiet
 from source_files import write_pdf
-
-
-class _Quiet:
-    def progress(self, info: object) -> None: ...
-
-    def should_stop(self) -> bool:
-        return False
 
 
 def _hit(text: str, path: str = "/home/ann/notes/lighthouse.md", line: int = 12, page: int = 1) -> Hit:

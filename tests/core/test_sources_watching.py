@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from source_files import QuietProgress as _Quiet
 
 from app.core.sources.indexer import index_collection, roots_text, unavailable_text
 from app.core.sources.store import SourceStore
@@ -16,13 +17,6 @@ from app.core.sources.watching import (
     collection_folders_and_files,
     plan_watch,
 )
-
-
-class _Quiet:
-    def progress(self, info: object) -> None: ...
-
-    def should_stop(self) -> bool:
-        return False
 
 
 def test_a_collection_is_watched_whole_then_by_folders_only_then_not_at_all_as_it_outgrows_the_budget() -> None:

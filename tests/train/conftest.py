@@ -57,15 +57,6 @@ def jax_compile_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 FAST: dict[str, Any] = {"rank": 8, "alpha": 16.0, "seq_len": 128, "batch": 4}
 
 
-class _Quiet:
-    """The indexer's job context, for a collection indexed in the test's own process."""
-
-    def progress(self, info: object) -> None: ...
-
-    def should_stop(self) -> bool:
-        return False
-
-
 def write_document(database: Path, title: str, text: str) -> int:
     """A document in a real Write database (``app/core/storage.py``); its id."""
     from app.core.storage import Storage
@@ -79,15 +70,9 @@ def write_document(database: Path, title: str, text: str) -> int:
 
 def indexed_collection(sources: Path, name: str, files: dict[str, str], folder: Path) -> None:
     """A real source collection: ``files`` written under ``folder`` and indexed by the real indexer."""
-    from app.core.sources.collections import Collections
-    from app.core.sources.indexer import index_collection
+    from source_files import index_folder
 
     folder.mkdir(parents=True, exist_ok=True)
     for file_name, text in files.items():
         (folder / file_name).write_text(text, encoding="utf-8")
-    store = Collections(sources).open(name, create=True)
-    try:
-        store.add_roots([str(folder)])
-        index_collection(store, _Quiet())
-    finally:
-        store.close()
+    index_folder(sources, name, folder)

@@ -18,23 +18,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ["INKLING_HOME"] = tempfile.mkdtemp(prefix="inkling-shots-")
 
 from PySide6.QtWidgets import QApplication, QDialog
+from source_files import index_folder
 
 from app.core.paths import app_paths
 from app.core.sampling import SamplingSettings
-from app.core.sources.collections import Collections
-from app.core.sources.indexer import index_collection
 from app.main import create_main_window
 
 CALL = ('root ::= "<tool_call>\\n{\\"name\\": \\"search_sources\\", \\"arguments\\": {\\"query\\": '
         '\\"keeper lamp dusk\\", \\"top_k\\": 3}}\\n</tool_call>"')
 ANSWER = "Every evening at dusk the keeper climbs the stairs and lights the lamp [1]."
-
-
-class _Quiet:
-    def progress(self, info: object) -> None: ...
-
-    def should_stop(self) -> bool:
-        return False
 
 
 def wait(condition, timeout: float = 90.0) -> None:
@@ -59,10 +51,7 @@ def main(out: Path) -> None:
                                         "dusk.\n")
     for i in range(40):
         (docs / f"note{i:02d}.md").write_text(f"Note {i} about gardening, tomatoes and rain.\n")
-    store = Collections(app_paths().ensure().sources).open("Lighthouse notes", create=True)
-    store.add_roots([str(docs)])
-    index_collection(store, _Quiet())
-    store.close()
+    index_folder(app_paths().ensure().sources, "Lighthouse notes", docs)
 
     app = QApplication.instance() or QApplication(sys.argv)
     window = create_main_window()

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QTimer
+from source_files import QuietProgress as _Quiet
 from ui.conftest import wait_for_panes
 from ui.fake_engine import FakeEngine, fake_window
 
@@ -29,13 +30,6 @@ from app.core.sources.source_tool import SEARCH_SOURCES, SearchSourcesTool
 from app.core.tool_store import ToolStore
 from app.engine.mcp_host import McpHost
 from app.main import add_tools
-
-
-class _Quiet:
-    def progress(self, info: object) -> None: ...
-
-    def should_stop(self) -> bool:
-        return False
 
 
 class _Words:

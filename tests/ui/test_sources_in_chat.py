@@ -8,22 +8,14 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QTextCursor
+from source_files import index_folder
 from ui.conftest import open_window
 
 from app.core.parts import CitationPart
 from app.core.paths import app_paths
 from app.core.sampling import SamplingSettings
-from app.core.sources.collections import Collections
-from app.core.sources.indexer import index_collection
 
 ANSWER = "The keeper lights the lamp at dusk [1]."
-
-
-class _Quiet:
-    def progress(self, info: object) -> None: ...
-
-    def should_stop(self) -> bool:
-        return False
 
 
 def _anchor_point(view: object, href: str) -> QPoint:
@@ -56,10 +48,7 @@ def test_a_reply_cites_its_source_and_the_link_opens_the_passage(qtbot, tmp_path
     (docs / "bread.md").write_text("Bread needs flour, water, salt and yeast, and time to rise.\n")
     for i in range(20):
         (docs / f"note{i}.txt").write_text(f"Note {i} about gardening, tomatoes and rain.\n")
-    store = Collections(app_paths().ensure().sources).open("notes", create=True)
-    store.add_roots([str(docs)])
-    index_collection(store, _Quiet())
-    store.close()
+    index_folder(app_paths().ensure().sources, "notes", docs)
 
     window = open_window(qtbot, home, monkeypatch)
     chat = window.chat

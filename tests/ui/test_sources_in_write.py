@@ -10,13 +10,12 @@ from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QTextCursor
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
+from source_files import index_folder
 from ui.conftest import open_write, wait_for_panes
 from ui.fake_engine import FakeEngine, fake_window
 
 from app.core.paths import app_paths
 from app.core.sampling import SamplingSettings
-from app.core.sources.collections import Collections
-from app.core.sources.indexer import index_collection
 from app.core.storage import Storage
 from app.ui.main_window import MainWindow
 
@@ -27,13 +26,6 @@ ENTRY = "“The keeper climbs the stairs and lights the lamp at dusk. He writes 
 PARAGRAPH = "At dusk the old keeper went up to light the lamp."
 
 
-class _Quiet:
-    def progress(self, info: object) -> None: ...
-
-    def should_stop(self) -> bool:
-        return False
-
-
 def _collection(tmp_path: Path) -> Path:
     """A collection "notes" in the INKLING_HOME of the environment, indexed from three small files."""
     docs = tmp_path / "docs"
@@ -41,10 +33,7 @@ def _collection(tmp_path: Path) -> Path:
     (docs / "lighthouse.md").write_text(LIGHTHOUSE)
     (docs / "bread.md").write_text("Bread needs flour, water, salt and yeast, and time to rise.\n")
     (docs / "garden.txt").write_text("Tomatoes want sun and rain in the garden.\n")
-    store = Collections(app_paths().ensure().sources).open("notes", create=True)
-    store.add_roots([str(docs)])
-    index_collection(store, _Quiet())
-    store.close()
+    index_folder(app_paths().ensure().sources, "notes", docs)
     return docs
 
 

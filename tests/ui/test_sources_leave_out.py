@@ -6,22 +6,14 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from source_files import index_folder
 from ui.conftest import open_window
 
 from app.core.parts import CitationPart
 from app.core.paths import app_paths
 from app.core.sampling import SamplingSettings
-from app.core.sources.collections import Collections
-from app.core.sources.indexer import index_collection
 
 ANSWER = "At dusk [1]."
-
-
-class _Quiet:
-    def progress(self, info: object) -> None: ...
-
-    def should_stop(self) -> bool:
-        return False
 
 
 @pytest.mark.model
@@ -33,10 +25,7 @@ def test_a_passage_left_out_is_not_in_the_regenerated_replys_prompt(qtbot, tmp_p
     docs.mkdir()
     (docs / "lighthouse.md").write_text("Every evening the keeper lights the lamp at dusk.\n")
     (docs / "diary.md").write_text("The old keeper said the lamp was lit late in winter.\n")
-    store = Collections(app_paths().ensure().sources).open("notes", create=True)
-    store.add_roots([str(docs)])
-    index_collection(store, _Quiet())
-    store.close()
+    index_folder(app_paths().ensure().sources, "notes", docs)
 
     window = open_window(qtbot, home, monkeypatch)
     chat = window.chat

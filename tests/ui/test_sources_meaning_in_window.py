@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from source_files import QuietProgress as _Quiet
 from ui.conftest import open_window
 
 from app.core.parts import CitationPart
@@ -24,13 +25,6 @@ from app.engine.embedding import make_embedder
 
 ANSWER = "At nightfall [1]."
 PASSAGE = "At nightfall the guardian climbs up and ignites the beacon."
-
-
-class _Quiet:
-    def progress(self, info: object) -> None: ...
-
-    def should_stop(self) -> bool:
-        return False
 
 
 @pytest.mark.model

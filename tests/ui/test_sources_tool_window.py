@@ -18,14 +18,13 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from source_files import index_folder
 from ui.conftest import open_window
 from ui.test_sources_in_chat import _anchor_point
 
 from app.core.parts import CitationPart, ToolCallPart, ToolResultPart
 from app.core.paths import app_paths
 from app.core.sampling import SamplingSettings
-from app.core.sources.collections import Collections
-from app.core.sources.indexer import index_collection
 from app.core.sources.retrieval import INSTRUCTIONS
 from app.ui.chat.tool_card import ToolCard
 
@@ -33,13 +32,6 @@ QUERY = "keeper lamp dusk"
 CALL = ('root ::= "<tool_call>\\n{\\"name\\": \\"search_sources\\", \\"arguments\\": {\\"query\\": \\"' + QUERY
         + '\\", \\"top_k\\": 3}}\\n</tool_call>"')
 ANSWER = "The keeper lights the lamp at dusk [1]."
-
-
-class _Quiet:
-    def progress(self, info: object) -> None: ...
-
-    def should_stop(self) -> bool:
-        return False
 
 
 @pytest.mark.model
@@ -55,10 +47,7 @@ def test_the_model_searches_the_chats_sources_with_a_tool_and_its_citation_opens
     (docs / "bread.md").write_text("Bread needs flour, water, salt and yeast, and time to rise.\n")
     for i in range(8):
         (docs / f"note{i}.txt").write_text(f"Note {i} about gardening, tomatoes and rain.\n")
-    store = Collections(app_paths().ensure().sources).open("notes", create=True)
-    store.add_roots([str(docs)])
-    index_collection(store, _Quiet())
-    store.close()
+    index_folder(app_paths().ensure().sources, "notes", docs)
 
     window = open_window(qtbot, home, monkeypatch)
     chat = window.chat

@@ -18,10 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ["INKLING_HOME"] = tempfile.mkdtemp(prefix="inkling-shots-")
 
 from PySide6.QtWidgets import QApplication
+from source_files import index_folder
 
 from app.core.paths import app_paths
-from app.core.sources.collections import Collections
-from app.core.sources.indexer import index_collection
 from app.main import create_main_window
 
 NOTES = {
@@ -32,13 +31,6 @@ NOTES = {
 }
 TEXT = ("Chapter one\n\nThe island was quiet in the evening.\n\n"
         "At dusk the old keeper went up the stairs to light the lamp, as he had every night.")
-
-
-class _Quiet:
-    def progress(self, info: object) -> None: ...
-
-    def should_stop(self) -> bool:
-        return False
 
 
 def settle(seconds: float = 0.8) -> None:
@@ -53,10 +45,7 @@ def main(out: Path) -> None:
     docs.mkdir()
     for name, text in NOTES.items():
         (docs / name).write_text(text)
-    store = Collections(app_paths().ensure().sources).open("island notes", create=True)
-    store.add_roots([str(docs)])
-    index_collection(store, _Quiet())
-    store.close()
+    index_folder(app_paths().ensure().sources, "island notes", docs)
     app = QApplication.instance() or QApplication(sys.argv)
     window = create_main_window(load_model=False)
     window.resize(1280, 800)
